@@ -1,0 +1,233 @@
+"""One PCD-k update at the paper's scale, beside the `rbms` package (PyPI rbms==0.5.0) and beside its own
+23 dense matrix products.
+
+Scale: 2000 visible, 128 hidden, minibatch 2000, 2000 persistent chains, k = 10, sparse synthetic frames
+(rates like recorded neurons). Three measurements, each in its own fresh process with the same torch threads,
+repeated in alternation so that a busy machine hurts all of them alike:
+(a) ours: one ``Trainer`` update (minibatch, k sweeps, gradient, SGD step; no log-likelihood monitoring);
+(b) the floor: the 23 dense fp32 products an update needs (2k + 1 of 2000x2000 @ 2000x128 or 2000x128 @
+    128x2000 for the data term and the sweeps, 2 gradient products 2000x2000^T @ 2000x128), nothing else;
+(c) the peer: ``rbms.training.pcd.fit_batch_pcd`` plus its SGD step and minibatch draw, as its ``train``
+    loop does, run with ``.bench-venv/bin/python`` when that venv has rbms 0.5.0.
+Requirements (issue 3): (c)/(a) >= 2.5 and (a)/(b) <= 1.3. On a GPU it also reports updates per second.
+Updates the ``bench:pcd`` section of docs/performance.md.
+
+    .venv/bin/python benchmarks/bench_pcd.py [--device auto --updates 10 --rounds 3 --threads N --no-docs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "performance.md"
+PEER_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
+MARK = "bench:pcd"
+
+COMMON = """
+import json, sys, time
+import numpy as np, torch
+PATH, DEVICE, THREADS, UPDATES = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+NH, K, BATCH, CHAINS = (int(x) for x in sys.argv[5:9])
+torch.set_num_threads(THREADS)
+X = np.load(PATH)["frames"]
+dev = torch.device(DEVICE)
+
+def sync():
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+def per_call(fn, n):
+    fn(); fn()  # warm-up
+    times = []
+    for _ in range(n):
+        sync(); t0 = time.perf_counter(); fn(); sync()
+        times.append(time.perf_counter() - t0)
+    return times
+"""
+
+OURS = COMMON + """
+from napari_neurorbm.rbm.training import TrainConfig, Trainer
+cfg = TrainConfig(n_hidden=NH, k=K, batch=BATCH, chains=CHAINS, lr=0.01, updates=10**9, eval_every=0,
+                  checkpoints=0, device=DEVICE)
+trainer = Trainer(X, None, cfg)
+run = trainer.run()
+update = lambda: next(run)
+W, b, c = trainer.rbm.W, trainer.rbm.b, trainer.rbm.c
+nv = W.shape[0]
+data = torch.as_tensor(X[:BATCH], device=dev)
+v = (torch.rand(CHAINS, nv, device=dev) < 0.05).float()
+h = (torch.rand(CHAINS, NH, device=dev) < 0.5).float()
+ph = torch.rand(BATCH, NH, device=dev)
+o_d, o_h = torch.empty(BATCH, NH, device=dev), torch.empty(CHAINS, NH, device=dev)
+o_v, o_g = torch.empty(CHAINS, nv, device=dev), torch.empty(nv, NH, device=dev)
+def products():  # the 23 products of one update, plain dense fp32 into preallocated outputs
+    torch.mm(data, W, out=o_d)
+    for _ in range(K):
+        torch.mm(v, W, out=o_h)
+        torch.mm(h, W.T, out=o_v)
+    torch.mm(data.T, ph, out=o_g)
+    torch.mm(v.T, h, out=o_g)
+ours, floor = [], []
+for _ in range(UPDATES):  # alternate, so that load from elsewhere hits both alike
+    ours += per_call(update, 1)
+    floor += per_call(products, 1)
+print(json.dumps({"ours": ours, "floor": floor, "threads": torch.get_num_threads()}))
+"""
+
+PEER = COMMON + """
+from torch.optim import SGD
+from rbms.bernoulli_bernoulli.classes import BBRBM
+from rbms.training.pcd import fit_batch_pcd
+torch.manual_seed(0)
+data = torch.as_tensor(X, device=dev)
+weights = torch.ones(len(data), device=dev)
+params = BBRBM(torch.randn(X.shape[1], NH, device=dev) * 1e-4, torch.logit(data.mean(0).clamp(1e-4, 1 - 1e-4)),
+               torch.zeros(NH, device=dev))
+params.init_grad()
+for p in params.parameters():
+    p.requires_grad_(False)
+chains = params.init_chains(CHAINS)
+opt = SGD(params.parameters(), lr=0.01, maximize=True)
+def update():
+    global chains
+    idx = torch.randperm(len(data))[:BATCH]
+    opt.zero_grad(set_to_none=False)
+    chains, _ = fit_batch_pcd((data[idx], weights[idx]), chains, params, K, 1.0)
+    opt.step()
+print(json.dumps({"peer": per_call(update, UPDATES), "threads": torch.get_num_threads()}))
+"""
+
+
+def write_frames(path: Path, n_frames: int, n_visible: int, seed: int = 0) -> None:
+    """Independent units with log-normal firing probabilities per frame (median 3%), like binned spikes."""
+    rng = np.random.default_rng(seed)
+    p = np.clip(rng.lognormal(np.log(0.03), 1.0, n_visible), 1e-3, 0.5)
+    np.savez(path, frames=(rng.random((n_frames, n_visible)) < p).astype(np.float32))
+
+
+def run(python: Path | str, code: str, args: list[str]) -> dict:
+    out = subprocess.run([str(python), "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        sys.exit(f"{python} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def peer_available() -> bool:
+    if not PEER_PYTHON.exists():
+        return False
+    probe = subprocess.run([str(PEER_PYTHON), "-c", "import rbms.training.pcd"], capture_output=True)
+    return probe.returncode == 0
+
+
+def update_docs(text: str) -> None:
+    """Replace this benchmark's section of docs/performance.md (create the file or section if missing)."""
+    section = f"<!-- {MARK} -->\n{text.strip()}\n<!-- /{MARK} -->"
+    old = DOCS.read_text() if DOCS.exists() else "# Performance\n"
+    pattern = re.compile(rf"<!-- {re.escape(MARK)} -->.*?<!-- /{re.escape(MARK)} -->", re.S)
+    new = pattern.sub(lambda _: section, old) if pattern.search(old) else old.rstrip() + "\n\n" + section + "\n"
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(new)
+
+
+def device_name(device: str) -> tuple[str, str]:
+    code = ("import torch, sys; d = sys.argv[1]; d = ('cuda' if torch.cuda.is_available() else 'cpu') "
+            "if d == 'auto' else d; print(d, torch.cuda.get_device_name() if d.startswith('cuda') else '')")
+    out = subprocess.run([sys.executable, "-c", code, device], capture_output=True, text=True, check=True)
+    dev, _, gpu = out.stdout.strip().partition(" ")
+    return dev, gpu
+
+
+def ms(values: list[float]) -> str:
+    return ", ".join(f"{1e3 * v:.0f}" for v in values)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--visible", type=int, default=2000, help="visible units (default 2000)")
+    ap.add_argument("--hidden", type=int, default=128, help="hidden units (default 128)")
+    ap.add_argument("--k", type=int, default=10, help="Gibbs sweeps per update (default 10)")
+    ap.add_argument("--batch", type=int, default=2000, help="minibatch (default 2000)")
+    ap.add_argument("--chains", type=int, default=2000, help="persistent chains (default 2000)")
+    ap.add_argument("--frames", type=int, default=20_000, help="training frames (default 20000)")
+    ap.add_argument("--updates", type=int, default=8, help="timed updates per process (default 8)")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of ours / peer (default 3)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all CPUs)")
+    ap.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    ap.add_argument("--no-docs", action="store_true", help="print the figures without updating the docs")
+    args = ap.parse_args()
+    dev, gpu = device_name(args.device)
+    peer_ok = dev == "cpu" and peer_available()
+    times: dict[str, list[float]] = {"ours": [], "floor": [], "peer": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "frames.npz"
+        write_frames(path, args.frames, args.visible)
+        argv = [str(path), dev, str(args.threads), str(args.updates), str(args.hidden), str(args.k),
+                str(args.batch), str(args.chains)]
+        load_before = os.getloadavg()
+        for _ in range(args.rounds):
+            got = run(sys.executable, OURS, argv)
+            times["ours"] += got["ours"]
+            times["floor"] += got["floor"]
+            if peer_ok:
+                times["peer"] += run(PEER_PYTHON, PEER, argv)["peer"]
+        load_after = os.getloadavg()
+    med = {k: float(np.median(v)) if v else None for k, v in times.items()}
+    over = med["ours"] / med["floor"]
+    where = f"{platform.machine()}, {os.cpu_count()} CPUs, {args.threads} torch threads" + (
+        f", GPU {gpu}" if gpu else "")
+    lines = [
+        f"| (a) one update, napari-neurorbm | {1e3 * med['ours']:.1f} | {1 / med['ours']:.2f} |",
+        f"| (b) its 23 dense fp32 products alone | {1e3 * med['floor']:.1f} | {1 / med['floor']:.2f} |",
+    ]
+    verdict = [f"(a)/(b) = {over:.2f} (requirement <= 1.3): **{'met' if over <= 1.3 else 'NOT met'}**"]
+    if med["peer"]:
+        speedup = med["peer"] / med["ours"]
+        lines.append(f"| (c) one update, rbms 0.5.0 `fit_batch_pcd` + SGD step | {1e3 * med['peer']:.1f} | "
+                     f"{1 / med['peer']:.2f} |")
+        verdict.insert(0, f"(c)/(a) = {speedup:.2f} (requirement >= 2.5): "
+                          f"**{'met' if speedup >= 2.5 else 'NOT met'}**")
+    else:
+        lines.append("| (c) rbms 0.5.0 | peer not installed | |" if dev == "cpu" else
+                     "| (c) rbms 0.5.0 | not measured on a GPU | |")
+    text = f"""
+## One PCD-k update (`benchmarks/bench_pcd.py`)
+
+{args.visible} visible x {args.hidden} hidden, minibatch {args.batch}, {args.chains} persistent chains, k = {args.k},
+{args.frames} sparse synthetic training frames. Device {dev}; {where}. Median over {args.rounds} rounds x
+{args.updates} updates, each measurement in a fresh process (warm-up not timed), (a) and (b) alternating
+update by update; load average {load_before[0]:.2f} before / {load_after[0]:.2f} after.
+
+| measurement | ms per update | updates per s |
+| --- | ---: | ---: |
+{chr(10).join(lines)}
+
+{"; ".join(verdict)}.
+All timings (ms): (a) {ms(times["ours"])}; (b) {ms(times["floor"])}""" + (
+        f"; (c) {ms(times['peer'])}." if times["peer"] else ".") + """
+
+Where the time goes: an update is 2k + 3 = 23 products of size 2000 x 2000 x 128; the model term of the
+gradient is Rao-Blackwellised over the last visible half-sweep, so no 24th product for p(h | v) of the
+chains, and a column of ones beside the hidden units makes the two gradient products also return the
+column sums (the bias gradients). The rest is sampling: on a CPU `torch.rand` alone costs about twice a
+product per half-sweep, so the Bernoulli draws compare the probabilities with 16-bit uniforms cut from
+numpy's SFC64 generator (four per 64-bit draw), in preallocated buffers. The peer calls `torch.bernoulli`,
+samples the hidden layer once more after the sweeps and gathers a fresh random minibatch.
+"""
+    print(text)
+    if not args.no_docs:
+        update_docs(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""QC dock (pyqtgraph): firing rates per area, active units per frame, activity vs bin width, filters."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from napari_neurorbm._qt.colors import area_colors
+from napari_neurorbm._qt.qc_data import QCData, qc_summary
+from napari_neurorbm._qt.state import get_state
+
+if TYPE_CHECKING:
+    import napari
+
+    from napari_neurorbm.data.raster import Raster
+
+DOCK_NAME = "NeuroRBM QC"
+
+
+class QCPanel(QWidget):
+    """Four QC plots of the viewer's current raster, redrawn whenever ``state.raster`` changes."""
+
+    updated = Signal()
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        super().__init__()
+        self._state = get_state(napari_viewer)
+        self._worker = None
+        self.summary = QLabel("Load a recording to see its quality-control plots.")
+        self.summary.setWordWrap(True)
+        self.plots = pg.GraphicsLayoutWidget()
+        self.rates = pg.PlotItem(title="Firing rate per area")
+        self.active = pg.PlotItem(title="Active units per frame")
+        self.widths = pg.PlotItem(title="Mean activity vs bin width")
+        self.filters = pg.PlotItem(title="Units removed by each filter")
+        self._columns = 0
+        self._arrange(2)
+        self._label_axes()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.plots, stretch=1)
+        self.setMinimumSize(360, 260)
+        self._state.events.raster.connect(self._on_raster)
+        if self._state.raster is not None:
+            self._on_raster(self._state.raster)
+
+    def _arrange(self, columns: int) -> None:
+        """Plots in a 2 x 2 grid, or in one row when the dock is wide (e.g. docked at the bottom)."""
+        if columns == self._columns:
+            return
+        items = (self.rates, self.active, self.widths, self.filters)
+        for item in items:
+            if item.scene() is not None:
+                self.plots.removeItem(item)
+        for i, item in enumerate(items):
+            self.plots.addItem(item, row=i // columns, col=i % columns)
+        self._columns = columns
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange(4 if self.width() > 2.2 * self.height() else 2)
+
+    def _label_axes(self) -> None:
+        self.rates.setLabel("bottom", "rate (Hz)")
+        self.rates.setLogMode(x=True, y=False)
+        self.active.setLabel("bottom", "active units K")
+        self.active.setLabel("left", "fraction of frames")
+        self.widths.setLabel("bottom", "bin width (ms)")
+        self.widths.setLabel("left", "P(unit active in a bin)")
+        self.widths.setLogMode(x=True, y=False)
+        self.filters.setLabel("bottom", "units removed")
+        for plot in (self.rates, self.active, self.widths, self.filters):
+            for side in ("left", "bottom"):
+                plot.getAxis(side).enableAutoSIPrefix(False)
+
+    def _on_raster(self, raster: Raster | None) -> None:
+        if raster is None:
+            return
+        from napari.qt.threading import create_worker
+
+        if self._worker is not None:
+            self._worker.quit()
+        self._worker = create_worker(qc_summary, raster, self._state.session, _start_thread=False)
+        self._worker.returned.connect(partial(self._show_if_current, raster))
+        self._worker.finished.connect(self._forget_worker)
+        self._worker.start()
+
+    def _show_if_current(self, raster: Raster, qc: QCData) -> None:
+        if raster is self._state.raster:  # a slower, older computation does not overwrite a newer one
+            self.show_qc(qc)
+
+    def _forget_worker(self) -> None:
+        self._worker = None
+
+    def show_qc(self, qc: QCData) -> None:
+        """Redraw every plot from ``qc``."""
+        colours = area_colors(qc.rates_hz)
+        self._plot_rates(qc, colours)
+        self._plot_active(qc)
+        self._plot_widths(qc)
+        self._plot_filters(qc)
+        mean_k = qc.active_per_frame.mean() if qc.active_per_frame.size else 0.0
+        self.summary.setText(
+            f"{qc.n_units} of {qc.n_source_units} units kept · {qc.active_per_frame.size} frames of "
+            f"{qc.bin_ms:g} ms · mean {mean_k:.1f} active units per frame · "
+            f"{100 * qc.merged_fraction:.1f}% of spikes shared a bin with another spike of their unit"
+        )
+        self.updated.emit()
+
+    def _plot_rates(self, qc: QCData, colours: dict) -> None:
+        """One row per area (in raster order, top down): each unit a dot (jittered), the median a bar."""
+        p = self.rates
+        p.clear()
+        names = list(qc.rates_hz)
+        rng = np.random.default_rng(0)
+        for i, area in enumerate(names):
+            r = qc.rates_hz[area]
+            r = r[r > 0]
+            if not r.size:
+                continue
+            brush = pg.mkBrush(*(255 * colours[area]).astype(int))
+            y = i + rng.uniform(-0.3, 0.3, r.size)
+            p.plot(r, y, pen=None, symbol="o", symbolSize=4, symbolPen=None, symbolBrush=brush)
+            p.plot([np.median(r)] * 2, [i - 0.4, i + 0.4], pen=pg.mkPen("w", width=2))
+        p.getAxis("left").setTicks([list(enumerate(names))])
+        p.setYRange(-0.6, len(names) - 0.4, padding=0)
+        p.invertY(True)
+        positive = np.concatenate([r[r > 0] for r in qc.rates_hz.values()] or [np.ones(1)])
+        if positive.size:
+            p.getAxis("bottom").setTicks([log_ticks(positive.min(), positive.max())])
+
+    def _plot_active(self, qc: QCData) -> None:
+        p = self.active
+        p.clear()
+        k = qc.active_per_frame
+        if not k.size:
+            return
+        hist = np.bincount(k) / k.size
+        edges = np.arange(hist.size + 1) - 0.5
+        p.plot(edges, hist, stepMode="center", fillLevel=0, brush=(90, 150, 240, 120), pen="w")
+        dashed = pg.mkPen("y", style=pg.QtCore.Qt.PenStyle.DashLine)
+        p.addItem(pg.InfiniteLine(k.mean(), angle=90, pen=dashed))
+
+    def _plot_widths(self, qc: QCData) -> None:
+        p = self.widths
+        p.clear()
+        ok = np.isfinite(qc.mean_activity)
+        p.getAxis("bottom").setTicks([[(np.log10(w), f"{w:g}") for w in qc.widths_ms]])
+        if ok.any():
+            p.plot(qc.widths_ms[ok], qc.mean_activity[ok], pen="w", symbol="o", symbolBrush="w")
+        here = np.isclose(qc.widths_ms, qc.bin_ms) & ok
+        if here.any():
+            p.plot(qc.widths_ms[here], qc.mean_activity[here], pen=None, symbol="o", symbolSize=12,
+                   symbolBrush="y", name="current bin")
+
+    def _plot_filters(self, qc: QCData) -> None:
+        """One bar per filter (in the order applied), labelled inside the plot with its name and count."""
+        p = self.filters
+        p.clear()
+        report = qc.filter_report or [("no filter", 0)]
+        dropped = np.array([n for _, n in report], dtype=float)
+        y = np.arange(len(report))
+        p.addItem(pg.BarGraphItem(x0=0, y=y, height=0.5, width=dropped, brush=(240, 120, 80, 200)))
+        for i, (name, n) in enumerate(report):
+            label = pg.TextItem(f"{name}: {n} of {qc.n_source_units}", color="w", anchor=(0, 1))
+            label.setPos(0, i - 0.27)
+            p.addItem(label)
+        p.getAxis("left").setTicks([[]])
+        p.setXRange(0, max(1.0, dropped.max()) * 1.1)
+        p.setYRange(-0.8, len(report) - 0.3)
+        p.invertY(True)
+
+
+def log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """Log10-axis ticks at the powers of ten from lo to hi (and 2x, 5x over few decades), in plain numbers."""
+    out = []
+    first, last = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+    for e in range(first, last + 1):
+        for m in (1, 2, 5) if last - first <= 2 else (1,):
+            v = m * 10.0**e
+            if lo / 1.5 <= v <= hi * 1.5:
+                out.append((np.log10(v), f"{v:g}"))
+    return out

@@ -1,0 +1,759 @@
+"""The "Train RBM" dock: hyperparameters, Train / Stop / Resume on a worker thread, live curves, checkpoints.
+
+The core's :class:`~napari_neurorbm.rbm.training.Trainer` runs inside a napari ``thread_worker``; its records
+reach the GUI in batches (at most one every ``BATCH_S``), so a fast small model cannot flood the event loop.
+Stop is ``worker.quit()``: the trainer stays as it was at its last update, and Resume runs it again.
+The model the viewer looks at is ``state.model``, a :class:`~napari_neurorbm.rbm.io.ModelFile` built from
+the selected checkpoint (the best one by test log-likelihood unless the user picks another).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from qtpy.QtCore import Qt, QTimer, Signal
+from qtpy.QtGui import QFont
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_neurorbm._qt.raster_layers import KEY, layers_of
+from napari_neurorbm._qt.state import get_state
+from napari_neurorbm._qt.train_plots import TrainCurves
+from napari_neurorbm.analysis.generation import check_same_units
+from napari_neurorbm.data.raster import Raster
+from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.progress import Progress
+from napari_neurorbm.rbm.io import ModelFile, load_model, save_model
+from napari_neurorbm.rbm.training import TrainConfig, Trainer
+
+if TYPE_CHECKING:
+    import napari
+
+BATCH_S = 0.05  # the worker hands records to the GUI at most this often (and Stop waits at most this long)
+REFRESH_S = 0.25  # the curves, labels and bars are repainted at most this often while training
+MODEL_FILTER = "RBM model (*.npz);;All files (*)"
+PICKED_BY_HAND = "chosen in the Train RBM widget"
+D = TrainConfig()
+
+# TrainConfig field -> (label, tooltip); the tooltips say what each is and what the paper used
+INT_FIELDS = {
+    "n_hidden": ("Hidden units", f"Number of hidden units N_h, the model's capacity. Paper: {D.n_hidden}, "
+                 "the largest value whose test log-likelihood does not overfit (its Fig. 2)."),
+    "k": ("Gibbs steps k", "Block-Gibbs sweeps (v → h → v) of the persistent chains per update: the k of "
+          f"PCD-k. Paper: {D.k}."),
+    "batch": ("Minibatch", "Training frames per gradient estimate (capped at the training set). "
+              f"Paper: {D.batch}."),
+    "chains": ("Chains", "Persistent Markov chains that estimate the model term of the gradient. "
+               f"Paper: {D.chains}."),
+    "updates": ("Updates", "Total parameter updates of the run; Resume continues up to this number. The "
+                "paper's runs are long (its Fig. 2 spans several decades of updates); "
+                f"{D.updates} is a first look."),
+    "seed": ("Seed", "Seeds the initial weights, the chains, the minibatch order and the sampling: the same "
+             "seed gives the same run on CPU. The paper gives none."),
+    "eval_every": ("Eval every", "Compute the train and test log-likelihood every N updates and keep the "
+                   "model of maximal test LL, as the paper does for model selection (Fig. 2). 0 = no "
+                   f"monitoring: the last model is kept. Default {D.eval_every}."),
+    "checkpoints": ("Checkpoints", "About this many log-spaced snapshots of the model along training, kept "
+                    "for model selection and for PTT (the paper's log Z method). "
+                    f"Default {D.checkpoints}."),
+}
+LR_TIP = ("Learning rate: the step of plain SGD on the minibatch-mean log-likelihood gradient (or Adam's "
+          f"step). The paper does not state its value; {D.lr:g} is this package's default.")
+OPTIMIZER_TIP = ("sgd: plain gradient ascent, the paper's PCD. adam: adaptive steps, often faster on small "
+                 "data.")
+DEVICE_TIP = ("auto: a CUDA GPU when PyTorch sees one, else the CPU. cuda fails when there is no GPU. "
+              "Not a model parameter.")
+SPLIT_TIP = ("Fraction of frames held out to measure the test log-likelihood. It is the raster's own split, "
+             "set when binarizing (Load & binarize); the paper holds out 0.3.")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What the worker hands to the GUI: the trainer, the update records since the last batch, the latest
+    progress record and, in a job's first batch only, the evaluations the trainer had before this job."""
+
+    trainer: Trainer
+    records: list[dict]
+    progress: Progress
+    past: list[dict] | None = None
+
+
+@dataclass(frozen=True)
+class TrainFailed:
+    """A run that ended on a NeuroRBMError (bad input, divergence); ``trainer`` is None if none was built."""
+
+    message: str
+    trainer: Trainer | None
+
+
+def train_job(
+    start: Trainer | Callable[[], Trainer], interval_s: float = BATCH_S
+) -> Generator[Batch, None, Trainer | TrainFailed]:
+    """Build the trainer (``start`` is called on the worker) or take it, run it, yield :class:`Batch`es."""
+    trainer = None
+    try:
+        trainer = start if isinstance(start, Trainer) else start()
+        first = Progress("train", trainer.update, trainer.config.updates, "starting")
+        yield Batch(trainer, [], first, past=[dict(h) for h in trainer.history])
+        records: list[dict] = []
+        last = time.monotonic()
+        p = None
+        for p in trainer.run():
+            if p.stage == "train" and isinstance(p.payload, dict):
+                records.append(p.payload)
+            if time.monotonic() - last >= interval_s:
+                yield Batch(trainer, records, p)
+                records, last = [], time.monotonic()
+        if p is not None:
+            yield Batch(trainer, records, p)
+    except NeuroRBMError as exc:
+        return TrainFailed(str(exc), trainer)
+    except RuntimeError as exc:  # e.g. out of GPU memory: one line for the user, not a traceback
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return TrainFailed(f"training failed: {first}", trainer)
+    return trainer
+
+
+def model_at(source: Trainer | ModelFile, update: int | None = None, chains: bool = True) -> ModelFile:
+    """The model file of checkpoint ``update`` (default: the source's own selection) of a run or a file.
+
+    A trainer's file holds its checkpoints plus its current and best models, as ``Trainer.save`` writes;
+    ``chains=False`` leaves out the persistent chains (while the worker is still moving them).
+    """
+    models = checkpoint_models(source)
+    default = selected_update(source)
+    update = default if update is None else int(update)
+    if update not in models:
+        raise NeuroRBMError(f"there is no checkpoint at update {update}")
+    if isinstance(source, Trainer):
+        meta = source.metadata()
+        meta["history"] = [dict(h) for h in meta["history"]]
+        saved = source.chains.to("cpu", torch.uint8).numpy() if chains else None
+    else:
+        meta, saved = dict(source.metadata), source.chains
+    if update != default:
+        meta.update(selected_update=update, selected_by=PICKED_BY_HAND)
+    return ModelFile(models[update], meta, sorted(models.items()), saved)
+
+
+def checkpoint_models(source: Trainer | ModelFile) -> dict:
+    """update -> model (on CPU) of every model a run or a file offers for selection."""
+    models = dict(source.checkpoints)
+    if isinstance(source, ModelFile):
+        models.setdefault(selected_update(source), source.rbm)
+        return models
+    models.setdefault(source.update, source.rbm.to("cpu").clone())
+    if source.best is not None:
+        models.setdefault(source.best.update, source.best.rbm)
+    return models
+
+
+def selected_update(source: Trainer | ModelFile) -> int:
+    """The update of the model a run or a file selects (a file without metadata: its last checkpoint)."""
+    if isinstance(source, Trainer):
+        return source.selected[0]
+    meta = source.metadata
+    fallback = max((u for u, _ in source.checkpoints), default=0)
+    return int(meta.get("selected_update", meta.get("update", fallback)))
+
+
+def best_update(source: Trainer | ModelFile) -> int | None:
+    """The update of maximal test LL, if the run monitored one."""
+    if isinstance(source, Trainer):
+        return None if source.best is None else source.best.update
+    best = source.metadata.get("best")
+    return None if not isinstance(best, dict) else best.get("update")
+
+
+def checkpoint_test_lls(source: Trainer | ModelFile) -> dict[int, float]:
+    """update -> test LL from the evaluations, overridden by the PTT model selection where it ran."""
+    if isinstance(source, ModelFile):
+        meta = source.metadata
+    else:
+        meta = {"history": source.history, "ptt": source.ptt}
+    out = {}
+    for rec in [*meta.get("history", []), *meta.get("ptt", [])]:
+        if rec.get("test_ll") is not None:
+            out[int(rec["update"])] = float(rec["test_ll"])
+    return out
+
+
+class _Run:
+    """The running worker, its connections to the widget and its napari progress bar: a plain object, so
+    that the worker can still be stopped after the widget's Qt side is gone."""
+
+    def __init__(self) -> None:
+        self.worker = None
+        self.pbar = None
+        self.slots: list = []
+        self._moving = False
+
+    def start(self, worker, slots: list, total: int) -> None:
+        """Start the worker now and open the bar in the next turn of the event loop (opening it repaints)."""
+        for signal, slot in slots:
+            signal.connect(slot)
+        self.worker, self.slots = worker, slots
+        worker.start()
+        QTimer.singleShot(0, partial(self.open_bar, worker, total))
+
+    def open_bar(self, worker, total: int) -> None:
+        from napari.utils import progress
+
+        if self.worker is worker and self.pbar is None:
+            self.pbar = progress(total=total, desc="Training RBM")
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.quit()
+
+    def advance_bar(self, p: Progress) -> None:
+        """Move the activity-dock bar to ``p.done``. napari's bar runs the event loop when it moves, so this
+        comes last in a slot and never nests: a batch handled meanwhile leaves the bar to the next one."""
+        if self.pbar is None or self._moving or p.stage != "train":
+            return
+        self._moving = True
+        try:
+            self.pbar.update(p.done - self.pbar.n)
+        finally:
+            self._moving = False
+
+    def close_bar(self) -> None:
+        if self.pbar is not None:
+            self.pbar.close()
+            self.pbar = None
+
+    def abandon(self) -> None:
+        """The widget is gone: cut the worker off from it, stop it at its next yield, close the bar."""
+        if self.worker is not None:
+            for signal, slot in self.slots:
+                signal.disconnect(slot)
+            self.worker.quit()
+            self.worker = None
+        self.close_bar()
+
+
+def _teardown(hooks: list, run: _Run, *_: object) -> None:
+    """The widget is gone (e.g. the viewer closed): stop the worker and let go of the viewer's events."""
+    run.abandon()
+    for emitter, callback in hooks:
+        emitter.disconnect(callback)
+
+
+class TrainWidget(QWidget):
+    """Train an RBM on the viewer's binarized raster, watch its log-likelihood, pick a checkpoint."""
+
+    started = Signal()
+    stopped = Signal()  # the worker has ended (done, stopped or failed) and state.model is up to date
+    failed = Signal(str)
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.state = get_state(napari_viewer)
+        self.trainer: Trainer | None = None
+        self._trainer_raster: Raster | None = None
+        self._source: Trainer | ModelFile | None = None  # what the curves and the checkpoint list show
+        self._published: ModelFile | None = None
+        self._selected: int | None = None
+        self._complete = False
+        self._failure: str | None = None
+        self._rasters: list[Raster] = []
+        self._history: list[dict] = []
+        self._gap_updates: list[int] = []
+        self._gaps: list[float] = []
+        self._clock: tuple[float, int] | None = None
+        self._drawn = 0.0
+        self._list_stale = False
+        self._run = _Run()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._raster_box())
+        layout.addWidget(self._params_box())
+        layout.addLayout(self._run_row())
+        self.status = QLabel("Load a recording, then Train.")
+        self.status.setWordWrap(True)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # a fixed height: a new text must not move the plots below (a relayout repaints the whole dock)
+        self.status.setFixedHeight(3 * self.status.fontMetrics().lineSpacing() + 4)
+        layout.addWidget(self.status)
+        self.curves = TrainCurves()
+        layout.addWidget(self.curves, stretch=3)
+        layout.addWidget(QLabel("Checkpoints (click one to make it the viewer's model; ★ = best test LL)"))
+        self.checkpoints = QListWidget()
+        self.checkpoints.setMinimumHeight(90)
+        self.checkpoints.setToolTip(
+            "Models saved along training (log-spaced), plus the best and the latest. Test LL is shown where "
+            "an evaluation (Eval every) fell on the checkpoint; — where none did."
+        )
+        self.checkpoints.currentItemChanged.connect(self._on_checkpoint_clicked)
+        layout.addWidget(self.checkpoints, stretch=1)
+        layout.addLayout(self._file_row())
+        self.setMinimumWidth(340)
+        hooks = [
+            (napari_viewer.layers.events.inserted, self._refresh_rasters),
+            (napari_viewer.layers.events.removed, self._refresh_rasters),
+            (self.state.events.raster, self._refresh_rasters),
+            (self.state.events.model, self._on_state_model),
+        ]
+        for emitter, callback in hooks:
+            emitter.connect(callback)
+        self.destroyed.connect(partial(_teardown, hooks, self._run))
+        self._refresh_rasters()
+        self._set_running(False)
+        if self.state.model is not None:
+            self._on_state_model(self.state.model)
+
+    # ---- form -----------------------------------------------------------------------------------
+    def _raster_box(self) -> QGroupBox:
+        box = QGroupBox("Binarized raster")
+        column = QVBoxLayout(box)
+        self.raster_combo = QComboBox()
+        self.raster_combo.setToolTip("The binarized data raster to train on (the viewer's data layers)")
+        self.raster_combo.currentIndexChanged.connect(self._show_split)
+        self.split = QLabel("")
+        self.split.setToolTip(SPLIT_TIP)
+        self.split.setWordWrap(True)
+        column.addWidget(self.raster_combo)
+        column.addWidget(self.split)
+        return box
+
+    def _params_box(self) -> QGroupBox:
+        box = QGroupBox("Hyperparameters (paper defaults; hover for details)")
+        grid = QGridLayout(box)
+        self.fields: dict[str, QSpinBox] = {}
+        cells = []
+        for name, (label, tip) in INT_FIELDS.items():
+            spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=getattr(D, name))
+            self.fields[name] = spin
+            cells.append((label, spin, tip))
+        self.lr = QLineEdit(f"{D.lr:g}")
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(["sgd", "adam"])
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda"])
+        cells[5:5] = [("Learning rate", self.lr, LR_TIP), ("Optimizer", self.optimizer, OPTIMIZER_TIP)]
+        cells.append(("Device", self.device, DEVICE_TIP))
+        for i, (label, field, tip) in enumerate(cells):
+            text = QLabel(label)
+            for widget in (text, field):
+                widget.setToolTip(tip)
+            grid.addWidget(text, i // 2, 2 * (i % 2))
+            grid.addWidget(field, i // 2, 2 * (i % 2) + 1)
+        self.params_box = box
+        return box
+
+    def _run_row(self) -> QHBoxLayout:
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Start a new run from the paper's initial model (independent neurons)")
+        self.train_button.clicked.connect(self.train)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current update; the model and checkpoints are kept")
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip(
+            "Continue the stopped run (or the loaded model file's run) up to Updates, with the same model, "
+            "chains and optimizer"
+        )
+        self.resume_button.clicked.connect(self.resume)
+        row = QHBoxLayout()
+        for button in (self.train_button, self.stop_button, self.resume_button):
+            row.addWidget(button)
+        return row
+
+    def _file_row(self) -> QHBoxLayout:
+        self.save_button = QPushButton("Save model…")
+        self.save_button.setToolTip("Write the viewer's model, its checkpoints and training record to an npz")
+        self.save_button.clicked.connect(self._pick_save_path)
+        self.load_button = QPushButton("Load model…")
+        self.load_button.setToolTip("Read a model file (neurorbm train, or saved here) as the viewer's model")
+        self.load_button.clicked.connect(self._pick_load_path)
+        row = QHBoxLayout()
+        row.addWidget(self.save_button)
+        row.addWidget(self.load_button)
+        return row
+
+    def config(self) -> TrainConfig:
+        """The hyperparameters of the form (NeuroRBMError naming the first impossible value)."""
+        try:
+            lr = float(self.lr.text())
+        except ValueError:
+            raise NeuroRBMError(f"the learning rate '{self.lr.text()}' is not a number") from None
+        raster = self.raster()
+        test_fraction = raster.test_frames.size / raster.n_frames if raster is not None else D.test_fraction
+        return TrainConfig(
+            **{name: spin.value() for name, spin in self.fields.items()},
+            lr=lr,
+            optimizer=self.optimizer.currentText(),
+            device=self.device.currentText(),
+            test_fraction=round(test_fraction, 6),
+        ).validate()
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Show ``config`` in the form (e.g. the configuration of a loaded model file)."""
+        for name, spin in self.fields.items():
+            spin.setValue(int(getattr(config, name)))
+        self.lr.setText(f"{config.lr:g}")
+        self.optimizer.setCurrentText(config.optimizer)
+        if self.device.findText(config.device) >= 0:
+            self.device.setCurrentText(config.device)
+
+    # ---- rasters ----------------------------------------------------------------------------------
+    def raster(self) -> Raster | None:
+        """The raster picked in the combo box."""
+        i = self.raster_combo.currentIndex()
+        return self._rasters[i] if 0 <= i < len(self._rasters) else None
+
+    def _refresh_rasters(self, *_: object) -> None:
+        """List the viewer's data rasters (and the state's raster); keep the pick while it is still there."""
+        current = self.raster()
+        layers = layers_of(self.viewer, role="data", kind="binary")
+        named = [(layer.name, layer.metadata[KEY].get("raster")) for layer in layers]
+        named = [(name, r) for name, r in named if isinstance(r, Raster)]
+        if self.state.raster is not None and all(r is not self.state.raster for _, r in named):
+            named.insert(0, (self.state.raster.name, self.state.raster))
+        self._rasters = [r for _, r in named]
+        keep = current if any(r is current for r in self._rasters) else self.state.raster
+        self.raster_combo.blockSignals(True)
+        self.raster_combo.clear()
+        for name, r in named:
+            self.raster_combo.addItem(f"{name} ({r.n_units} units × {r.n_frames} frames)")
+        self.raster_combo.setCurrentIndex(next((i for i, r in enumerate(self._rasters) if r is keep), 0))
+        self.raster_combo.blockSignals(False)
+        self._show_split()
+
+    def _show_split(self, *_: object) -> None:
+        raster = self.raster()
+        if raster is None:
+            self.split.setText("No binarized raster yet: load one with Load & binarize.")
+            return
+        n_test = raster.test_frames.size
+        self.split.setText(
+            f"Test fraction {n_test / max(raster.n_frames, 1):.2f}: {n_test} test and "
+            f"{raster.train_frames.size} training frames (the raster's own split)"
+        )
+
+    def _require_raster(self) -> Raster:
+        raster = self.raster()
+        if raster is None:
+            raise NeuroRBMError("no binarized raster to train on: load a recording first (Load & binarize)")
+        return raster
+
+    def _make_current(self, raster: Raster) -> None:
+        """The model and the state's raster go together: training on a raster makes it the current one."""
+        if raster is self.state.raster:
+            return
+        layer = next((x for x in layers_of(self.viewer, role="data", kind="binary")
+                      if x.metadata[KEY].get("raster") is raster), None)
+        self.state.session = None if layer is None else layer.metadata[KEY].get("session")
+        self.state.raster = raster
+
+    # ---- running ----------------------------------------------------------------------------------
+    @property
+    def worker(self):
+        """The running training worker, or None."""
+        return self._run.worker
+
+    def train(self) -> None:
+        """Start a new run on the picked raster with the form's hyperparameters."""
+        try:
+            raster = self._require_raster()
+            config = self.config()
+        except NeuroRBMError as exc:
+            self._fail(str(exc))
+            return
+        self._make_current(raster)
+        self.trainer, self._trainer_raster, self._source = None, raster, None
+        self._history, self._gap_updates, self._gaps = [], [], []
+        self._selected = None
+        self.curves.reset()
+        self.checkpoints.clear()
+        self._start(partial(Trainer.from_raster, raster, config), config.updates)
+
+    def resume(self) -> None:
+        """Continue the stopped run, or the run stored in the viewer's model file, up to Updates."""
+        try:
+            raster = self._require_raster()
+            config = self.config()
+            start = self._resumable(raster, config)
+        except NeuroRBMError as exc:
+            self._fail(str(exc))
+            return
+        self._make_current(raster)
+        self._trainer_raster = raster
+        self._start(start, config.updates)
+
+    def _resumable(self, raster: Raster, config: TrainConfig) -> Trainer | Callable[[], Trainer]:
+        trainer = self.trainer
+        if trainer is not None and self._trainer_raster is raster:
+            if config.updates > trainer.config.updates:
+                trainer.config.updates = config.updates
+            elif self._complete:
+                raise NeuroRBMError(
+                    f"the run is complete at update {trainer.update}; raise Updates above "
+                    f"{trainer.config.updates} to continue it"
+                )
+            return trainer
+        if isinstance(self._source, ModelFile):
+            check_same_units(self._source, raster, raster.name)
+            return partial(Trainer.resume, self._source, raster, config)
+        if trainer is not None:
+            raise NeuroRBMError(f"the stopped run was trained on {self._trainer_raster.name}, not "
+                                f"{raster.name}: pick that raster to resume it, or Train a new model")
+        raise NeuroRBMError("nothing to resume: train a model or load a model file first")
+
+    def _start(self, start: Trainer | Callable[[], Trainer], total: int) -> None:
+        from napari.qt.threading import create_worker
+
+        worker = create_worker(train_job, start, _start_thread=False)
+        slots = [
+            (worker.yielded, self._on_batch),
+            (worker.returned, self._on_returned),
+            (worker.finished, self._on_finished),
+        ]
+        self._complete, self._failure, self._clock = False, None, None
+        self.status.setText("Preparing the training data…")
+        self._set_running(True)
+        self._run.start(worker, slots, total)
+        self.started.emit()
+
+    def stop(self) -> None:
+        """Stop at the next update; the run is kept and Resume continues it."""
+        if self.worker is not None:
+            self.status.setText("Stopping…")
+            self._run.stop()
+
+    def _set_running(self, running: bool) -> None:
+        for widget in (self.train_button, self.resume_button, self.params_box, self.raster_combo,
+                       self.load_button, self.save_button):
+            widget.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+
+    def _on_batch(self, batch: Batch) -> None:
+        new_trainer = batch.trainer is not self.trainer
+        self.trainer = self._source = batch.trainer
+        if batch.past is not None:  # a job's first batch: the evaluations of the run so far
+            self._history = [{k: h.get(k) for k in ("update", "train_ll", "test_ll")} for h in batch.past]
+        for rec in batch.records:
+            if "fe_gap" in rec and (not self._gap_updates or rec["update"] > self._gap_updates[-1]):
+                self._gap_updates.append(rec["update"])
+                self._gaps.append(rec["fe_gap"])
+            if "train_ll" in rec:
+                self._history.append({k: rec.get(k) for k in ("update", "train_ll", "test_ll")})
+        if new_trainer:
+            self.curves.show_reference(batch.trainer.independent_test_ll)
+        self._list_stale |= new_trainer or any("checkpoint" in r or "train_ll" in r for r in batch.records)
+        if batch.past is not None or time.monotonic() - self._drawn >= REFRESH_S:
+            self._refresh(batch.progress)
+
+    def _refresh(self, p: Progress) -> None:
+        """Redraw what changed (painting is what costs: it is done at most every REFRESH_S)."""
+        self._drawn = time.monotonic()
+        self._show_progress(p)
+        self._draw()
+        if self._list_stale:
+            self._list_checkpoints()
+        # napari's bar repaints the window at once when it moves: half a period later, not on top of the plots
+        QTimer.singleShot(round(500 * REFRESH_S), partial(self._run.advance_bar, p))
+
+    def _show_progress(self, p: Progress) -> None:
+        if p.stage != "train":
+            self.status.setText(f"Model selection ({p.stage}): {p.message}")
+            return
+        now = time.monotonic()
+        if self._clock is None:
+            self._clock = (now, p.done)
+        start, first = self._clock
+        text = f"Update {p.done} of {p.total}"
+        if p.done > first:
+            text += f" · {(p.done - first) / max(now - start, 1e-9):.0f} updates/s"
+        best = self.trainer.best if self.trainer is not None else None
+        if best is not None:
+            text += f" · best test LL {best.test_ll:.4f} at update {best.update}"
+        self.status.setText(text)
+
+    def _draw(self) -> None:
+        source = self._source
+        if isinstance(source, Trainer):
+            ptt = source.ptt
+        else:
+            ptt = [] if source is None else source.metadata.get("ptt", [])
+        self.curves.show_history(self._history, ptt)
+        self.curves.show_gaps(np.asarray(self._gap_updates, float), np.asarray(self._gaps, float))
+        best = None if source is None else best_update(source)
+        self.curves.mark_best(best, None if best is None else checkpoint_test_lls(source).get(best))
+        self.curves.mark_selected(self._selected)
+
+    def _on_returned(self, result: Trainer | TrainFailed) -> None:
+        if isinstance(result, TrainFailed):
+            if result.trainer is not None:
+                self.trainer = self._source = result.trainer
+            self._failure = result.message
+            self._fail(result.message)
+        else:
+            self._complete = True
+
+    def _on_finished(self) -> None:
+        self._run.worker = None
+        self._run.close_bar()
+        self._set_running(False)
+        trainer = self.trainer
+        if trainer is not None:
+            # a raster loaded meanwhile has other units: the run's model is then kept here, not in the viewer
+            same_raster = self.state.raster is self._trainer_raster
+            self._publish(model_at(trainer), to_viewer=same_raster)
+            self._draw()
+            self._list_checkpoints()
+            note = "" if same_raster else " The viewer shows another raster now: Save keeps this model."
+            self.status.setText((self._failure or self._summary(trainer)) + note)
+        self.stopped.emit()
+
+    def _summary(self, trainer: Trainer) -> str:
+        head = "Done" if self._complete else "Stopped"
+        text = f"{head} at update {trainer.update} of {trainer.config.updates} on {trainer.device}."
+        if trainer.best is not None:
+            text += (f" Best: update {trainer.best.update}, test LL {trainer.best.test_ll:.4f} nats/frame"
+                     f" (independent neurons {trainer.independent_test_ll:.4f}).")
+        return text + ("" if self._complete else " Resume continues the run.")
+
+    # ---- checkpoints and the viewer's model --------------------------------------------------------
+    def _list_checkpoints(self) -> None:
+        """One row per checkpoint: update and test LL; the best starred and bold; the selected one current.
+
+        Rows are rebuilt only when the set of checkpoints changes (a rebuild loses the scroll position).
+        """
+        source = self._source
+        updates = [] if source is None else sorted(checkpoint_models(source))
+        lls = {} if source is None else checkpoint_test_lls(source)
+        best = None if source is None else best_update(source)
+        box = self.checkpoints
+        box.blockSignals(True)
+        if updates != self.checkpoint_updates():
+            box.clear()
+            for update in updates:
+                item = QListWidgetItem()
+                item.setData(Qt.ItemDataRole.UserRole, update)
+                box.addItem(item)
+        for row, update in enumerate(updates):
+            item, ll = box.item(row), lls.get(update)
+            text = f"update {update:>7d}   test LL " + ("—" if ll is None else f"{ll:.4f}")
+            item.setText(("★ " if update == best else "   ") + text)
+            font = QFont(item.font())
+            font.setBold(update == best)
+            item.setFont(font)
+            item.setToolTip("best: maximal test log-likelihood" if update == best else "")
+            if update == self._selected:
+                box.setCurrentItem(item)
+                box.scrollToItem(item)
+        box.blockSignals(False)
+        self._list_stale = False
+
+    def checkpoint_updates(self) -> list[int]:
+        """The updates in the checkpoint list, top to bottom."""
+        items = (self.checkpoints.item(i) for i in range(self.checkpoints.count()))
+        return [item.data(Qt.ItemDataRole.UserRole) for item in items]
+
+    def _on_checkpoint_clicked(self, item: QListWidgetItem | None, _previous=None) -> None:
+        if item is not None:
+            self.select_checkpoint(item.data(Qt.ItemDataRole.UserRole))
+
+    def select_checkpoint(self, update: int) -> None:
+        """Make checkpoint ``update`` the viewer's model (``state.model``)."""
+        if self._source is None:
+            return
+        try:
+            self._publish(model_at(self._source, update, chains=self.worker is None))
+        except NeuroRBMError as exc:
+            self._fail(str(exc))
+            return
+        self._list_checkpoints()
+        self._draw()
+
+    def _publish(self, model: ModelFile, to_viewer: bool = True) -> None:
+        self._selected = selected_update(model)
+        self._published = model
+        if to_viewer:
+            self.state.model = model
+
+    def _on_state_model(self, model: ModelFile | None) -> None:
+        """A model set elsewhere (or loaded here) becomes what the widget shows and what Resume continues."""
+        if model is None or model is self._published or self.worker is not None:
+            return
+        self.trainer, self._source, self._published = None, model, model
+        self._selected = selected_update(model)
+        self._history = [dict(h) for h in model.metadata.get("history", [])]
+        self._gap_updates, self._gaps = [], []  # a live indicator: files do not keep it for every update
+        config = TrainConfig.from_dict(model.metadata.get("config", {}))
+        self.set_config(replace(config, n_hidden=model.rbm.n_hidden))
+        self.curves.reset()
+        self.curves.show_reference(model.metadata.get("independent_test_ll"))
+        self._draw()
+        self._list_checkpoints()
+        done = model.metadata.get("update")
+        self.status.setText(
+            f"Model of {model.rbm.n_visible} visible × {model.rbm.n_hidden} hidden units"
+            + ("" if done is None else f", trained for {done} updates")
+            + f"; showing update {self._selected}."
+        )
+
+    # ---- files --------------------------------------------------------------------------------------
+    def _pick_save_path(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the RBM model", str(Path.home()), MODEL_FILTER)
+        if path:
+            self.save_model_file(path)
+
+    def _pick_load_path(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load an RBM model", str(Path.home()), MODEL_FILTER)
+        if path:
+            self.load_model_file(path)
+
+    def save_model_file(self, path: str | Path) -> Path | None:
+        """Write the widget's model (selected checkpoint, all checkpoints, chains, metadata) to ``path``."""
+        model = self._published or self.state.model
+        try:
+            if model is None:
+                raise NeuroRBMError("no model to save: train one or load a model file first")
+            written = save_model(path, model.rbm, model.metadata, model.checkpoints, model.chains)
+        except NeuroRBMError as exc:
+            self._fail(str(exc))
+            return None
+        self.status.setText(f"Saved the model of update {selected_update(model)} to {written}.")
+        return written
+
+    def load_model_file(self, path: str | Path) -> ModelFile | None:
+        """Read a model file and make it the viewer's model (its units must be the current raster's)."""
+        try:
+            model = load_model(path)
+            raster = self.raster()
+            if raster is not None:
+                check_same_units(model, raster, raster.name)
+        except NeuroRBMError as exc:
+            self._fail(str(exc))
+            return None
+        self.state.model = model
+        return model
+
+    def _fail(self, message: str) -> None:
+        from napari.utils.notifications import show_error
+
+        self.status.setText(message)
+        show_error(message)
+        self.failed.emit(message)

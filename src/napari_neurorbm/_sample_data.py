@@ -1,0 +1,14 @@
+"""npe2 sample data: the synthetic multi-area session (ground-truth RBM), shown as a loaded recording."""
+
+from __future__ import annotations
+
+from napari_neurorbm.data.binning import binarize
+from napari_neurorbm.data.synthetic import synthetic_session
+
+
+def synthetic_layers() -> list[tuple]:
+    """Count raster, binarized raster and area strip of the default synthetic session (20 ms bins)."""
+    from napari_neurorbm._qt.raster_layers import raster_layer_data
+
+    session = synthetic_session()
+    return raster_layer_data(binarize(session), session=session)

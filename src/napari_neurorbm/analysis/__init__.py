@@ -1,0 +1,1 @@
+"""Analyses of data and of trained models: statistics, generation, effective couplings, brain areas."""

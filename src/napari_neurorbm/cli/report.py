@@ -1,0 +1,56 @@
+"""``neurorbm report``: generate from a model and write the real-vs-generated statistics as PNGs and HTML."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from napari_neurorbm.analysis.generation import DEFAULT_CHAINS
+from napari_neurorbm.analysis.report import iter_write_report
+from napari_neurorbm.cli.binarize import _ProgressLine
+from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.progress import drain
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+    p = sub.add_parser(
+        name,
+        help="compare generated and real statistics (Fig. 3 and 6 of the paper) as PNGs and an HTML page",
+        description=(
+            "Generate frames from the model by Gibbs sampling in time, starting from the raster's train "
+            "frames, and compare train, test, generated and independent-neuron frames: means, connected "
+            "2- and 3-point correlations (slope and Pearson r against train), PCA projection, P(K), "
+            "free-energy histograms, P(v_i=1|rest) against h_eff, and in time the autocorrelation of K(t), "
+            "spike counts in 100 and 400 ms windows and K(t+Δ) given K(t). Writes fig3.png, fig6.png, "
+            "generated.npz, summary.json and index.html into DIR."
+        ),
+    )
+    p.add_argument("model", metavar="MODEL.npz", help="a model file written by neurorbm train")
+    p.add_argument("raster", metavar="RASTER.npz", help="the binned raster the model was trained on")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the report (created if missing)")
+    p.add_argument("--frames", type=int, metavar="N",
+                   help="generated frames, over all chains (default: as many as the raster's test frames)")
+    p.add_argument("--tau", type=int, default=5, metavar="TAU",
+                   help="Gibbs sweeps between saved frames (default 5)")
+    p.add_argument("--chains", type=int, default=DEFAULT_CHAINS, metavar="C",
+                   help=f"independent chains (default {DEFAULT_CHAINS})")
+    p.add_argument("--triplets", type=int, default=20_000, metavar="T",
+                   help="number of random triplets for the 3-point correlations (default 20000)")
+    p.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="seed of sampling, subsampling and triplets (default 0)")
+    p.add_argument("--device", default="auto", metavar="DEV",
+                   help="auto (a GPU when there is one), cpu, cuda or mps (default auto)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise NeuroRBMError(f"--out {args.out} is a file; give a folder")
+    if args.triplets < 1:
+        raise NeuroRBMError(f"--triplets must be at least 1, got {args.triplets}")
+    index = drain(iter_write_report(args.model, args.raster, out, n_frames=args.frames, tau=args.tau,
+                                    chains=args.chains, seed=args.seed, device=args.device,
+                                    n_triplets=args.triplets), _ProgressLine())
+    print(f"wrote {index}")
+    return 0

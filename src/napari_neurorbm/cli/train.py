@@ -1,0 +1,225 @@
+"""``neurorbm train``: PCD-k training of an RBM on a binned raster, with a progress bar, into a model file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from napari_neurorbm.analysis.generation import check_same_units
+from napari_neurorbm.cli.binarize import _out_path
+from napari_neurorbm.data.raster import read_raster
+from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.progress import Progress
+from napari_neurorbm.rbm.io import load_model
+from napari_neurorbm.rbm.training import TrainConfig, Trainer
+
+D = TrainConfig()
+
+# option -> (TrainConfig field, type, help)
+OPTIONS = {
+    "--hidden": ("n_hidden", int, f"hidden units N_h (default {D.n_hidden}, the paper's choice)"),
+    "--gibbs-steps": (
+        "k",
+        int,
+        f"block Gibbs sweeps of the persistent chains per update, k of PCD-k (default {D.k})",
+    ),
+    "--batch": (
+        "batch",
+        int,
+        f"training frames per minibatch (default {D.batch}; capped at the training set)",
+    ),
+    "--chains": ("chains", int, f"persistent chains for the model term of the gradient (default {D.chains})"),
+    "--updates": (
+        "updates",
+        int,
+        f"total parameter updates of the run; with --resume, the run continues up to "
+        f"this number (default {D.updates})",
+    ),
+    "--lr": (
+        "lr",
+        float,
+        f"learning rate: step of plain SGD on the minibatch-mean log-likelihood gradient, or "
+        f"Adam's step with --optimizer adam (default {D.lr})",
+    ),
+    "--optimizer": ("optimizer", str, f"sgd or adam (default {D.optimizer})"),
+    "--seed": ("seed", int, f"seed of initial weights, chains, minibatches and sampling (default {D.seed})"),
+    "--device": ("device", str, "auto (a GPU when there is one), cpu, cuda or mps (default auto)"),
+    "--test-fraction": (
+        "test_fraction",
+        float,
+        f"fraction of frames held out for the test log-likelihood when "
+        f"the raster has no split of its own (default {D.test_fraction})",
+    ),
+    "--eval-every": (
+        "eval_every",
+        int,
+        f"compute the train and test log-likelihood every N updates and keep the "
+        f"best model by test LL; 0 = no monitoring, the last model is kept (default {D.eval_every})",
+    ),
+    "--checkpoints": (
+        "checkpoints",
+        int,
+        f"about this many log-spaced checkpoints are kept for model selection "
+        f"and PTT (default {D.checkpoints})",
+    ),
+    "--log-z": (
+        "log_z",
+        str,
+        "log Z at each evaluation: exact (a layer of <= 20 units), ais, or auto (exact when 2^(smaller "
+        "layer) x (larger layer) <= 2^24, e.g. <= 13 hidden units for 2000 neurons, else ais; default)",
+    ),
+    "--ais-chains": ("ais_chains", int, f"AIS chains at each evaluation (default {D.ais_chains})"),
+    "--ais-betas": ("ais_betas", int, f"AIS inverse temperatures at each evaluation (default {D.ais_betas})"),
+    "--ptt-sweeps": (
+        "ptt_sweeps",
+        int,
+        "sweeps of the final PTT pass along the checkpoints that re-estimates their log Z and picks the "
+        f"best model (used with AIS evaluations; 0 = skip it; default {D.ptt_sweeps})",
+    ),
+}
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+    p = sub.add_parser(
+        name,
+        help="train an RBM on a binned raster (PCD-k) and write a model file",
+        description=(
+            "Train a binary-binary RBM on the training frames of a binned raster (neurorbm binarize) by "
+            "persistent contrastive divergence, with the paper's defaults (128 hidden units, k = 10, "
+            "minibatch "
+            "2000, 2000 persistent chains). Every --eval-every updates it computes the train and test "
+            "log-likelihood and keeps the model of maximal test LL; log-spaced checkpoints are kept for PTT. "
+            "The model file (--out) holds the selected model (W, b, c), the checkpoints, the persistent "
+            "chains "
+            "and JSON metadata (areas, unit ids, bin width, configuration, LL history, split). Ctrl-C stops "
+            "and still writes the file; --resume continues a run."
+        ),
+    )
+    p.add_argument("raster", metavar="RASTER.npz", help="binned raster written by neurorbm binarize")
+    for flag, (_, typ, text) in OPTIONS.items():
+        metavar = {int: "N", float: "X", str: "NAME"}[typ]
+        p.add_argument(flag, type=typ, default=None, metavar=metavar, help=text)
+    p.add_argument(
+        "--out", metavar="MODEL.npz", help="model file to write (default with --resume: that file)"
+    )
+    p.add_argument(
+        "--resume",
+        metavar="MODEL.npz",
+        help="continue the run stored in this model file (its last checkpoint, chains and history); "
+        "options not given keep the file's values",
+    )
+    p.set_defaults(run=run)
+
+
+def _config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
+    given = {field: getattr(args, flag[2:].replace("-", "_")) for flag, (field, _, _) in OPTIONS.items()}
+    values = {**base.__dict__, **{k: v for k, v in given.items() if v is not None}}
+    return TrainConfig(**values).validate()
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.out is None and args.resume is None:
+        raise NeuroRBMError("give --out MODEL.npz (the model file to write)")
+    out = _out_path(args.out or args.resume)
+    resumed = None if args.resume is None else load_model(args.resume)
+    base = TrainConfig() if resumed is None else TrainConfig.from_dict(resumed.metadata.get("config", {}))
+    if resumed is not None:
+        base.n_hidden = resumed.rbm.n_hidden
+    config = _config(args, base)
+    raster = read_raster(args.raster, test_fraction=config.test_fraction, seed=config.seed)
+    if resumed is not None:
+        check_same_units(resumed, raster, Path(args.raster).name)
+        trainer = Trainer.resume(resumed, raster, config)
+    else:
+        trainer = Trainer.from_raster(raster, config)
+    bar = ProgressBar()
+    try:
+        for p in trainer.run():
+            bar(p)
+    except KeyboardInterrupt:
+        bar.close()
+        written = trainer.save(out)
+        print(
+            f"interrupted at update {trainer.update}; wrote {written} (continue with --resume)",
+            file=sys.stderr,
+        )
+        return 130
+    except NeuroRBMError as exc:
+        bar.close()
+        if not trainer.diverged:
+            raise
+        written = trainer.save(out)
+        raise NeuroRBMError(f"{exc}; wrote {written}") from None
+    bar.close()
+    print(_summary(trainer, raster, trainer.save(out)))
+    return 0
+
+
+def _summary(trainer: Trainer, raster, written: Path) -> str:
+    cfg = trainer.config
+    lines = [
+        f"trained  {cfg.n_hidden} hidden units on {raster.n_units} units x {trainer.metadata()['n_train']} "
+        f"training frames: {trainer.update} updates on {trainer.device}"
+    ]
+    if trainer.best is not None:
+        b = trainer.best
+        indep = trainer.metadata()["independent_test_ll"]
+        lines.append(
+            f"best     update {b.update}: test LL {b.test_ll:.4f}, train LL {b.train_ll:.4f} nats/frame "
+            f"(independent units: test LL {indep:.4f})"
+        )
+    elif trainer.history:
+        h = trainer.history[-1]
+        lines.append(f"last     update {h['update']}: train LL {h['train_ll']:.4f} nats/frame")
+    lines.append(f"wrote    {written} ({len(trainer.checkpoints)} checkpoints)")
+    return "\n".join(lines)
+
+
+class ProgressBar:
+    """A plain-text bar on stderr: redrawn in place on a terminal, a line every 10% otherwise."""
+
+    def __init__(self, width: int = 30) -> None:
+        self.width = width
+        self.start = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.last_decile = -1
+        self.last_draw = 0.0
+        self.ll = ""
+        self.open = False
+        self.first: int | None = None
+
+    def __call__(self, p: Progress) -> None:
+        payload = p.payload if isinstance(p.payload, dict) else {}
+        if payload.get("test_ll") is not None:
+            self.ll = f"test LL {payload['test_ll']:.3f}"
+        elif payload.get("train_ll") is not None:
+            self.ll = f"train LL {payload['train_ll']:.3f}"
+        now = time.monotonic()
+        if self.first is None and p.stage == "train":
+            self.first, self.start = p.done, now
+        if self.tty:
+            if now - self.last_draw < 0.1 and p.done < p.total:
+                return
+            self.last_draw = now
+            print("\r" + self._line(p, now).ljust(100), end="", file=sys.stderr, flush=True)
+            self.open = True
+        elif p.stage == "train" and int(10 * p.fraction) > self.last_decile:
+            self.last_decile = int(10 * p.fraction)
+            print(self._line(p, now), file=sys.stderr, flush=True)
+
+    def _line(self, p: Progress, now: float) -> str:
+        if p.stage != "train":
+            return f"{p.stage}: {p.message}"[:100]
+        filled = int(self.width * p.fraction)
+        rate = (p.done - (self.first or 0)) / max(now - self.start, 1e-9)
+        gap = (p.payload or {}).get("fe_gap")
+        extra = "" if gap is None else f"  F gap {gap:+.3f}"
+        bar = "#" * filled + "." * (self.width - filled)
+        return f"[{bar}] {p.done}/{p.total}  {rate:.1f} upd/s{extra}  {self.ll}".rstrip()
+
+    def close(self) -> None:
+        if self.open:
+            print(file=sys.stderr, flush=True)
+            self.open = False

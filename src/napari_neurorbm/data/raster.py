@@ -1,0 +1,106 @@
+"""A binned raster (units x frames) with its unit order, areas, segments and train/test split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from napari_neurorbm.errors import NeuroRBMError
+
+
+@dataclass
+class Raster:
+    """Spike counts per bin (uint8, units x frames); rows are in the one neuron order used everywhere."""
+
+    counts: np.ndarray
+    bin_s: float
+    areas: np.ndarray
+    unit_ids: np.ndarray
+    segment_starts: np.ndarray
+    frame_times: np.ndarray
+    train_frames: np.ndarray
+    test_frames: np.ndarray
+    name: str = "raster"
+    filter_report: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def n_units(self) -> int:
+        return self.counts.shape[0]
+
+    @property
+    def n_frames(self) -> int:
+        return self.counts.shape[1]
+
+    @property
+    def binary(self) -> np.ndarray:
+        """0/1 uint8 raster: a frame is 1 where the unit spiked at least once."""
+        return np.minimum(self.counts, 1).astype(np.uint8, copy=False)
+
+    def frames(self, which: str = "all") -> np.ndarray:
+        """Binary frames (frames x units, float32) of the 'train', 'test' or 'all' split."""
+        cols = {"train": self.train_frames, "test": self.test_frames}.get(which)
+        b = self.binary if cols is None else self.binary[:, cols]
+        return np.ascontiguousarray(b.T, dtype=np.float32)
+
+    def area_blocks(self) -> list[tuple[str, int, int]]:
+        """Contiguous runs of one area along the rows: (area, first row, end row)."""
+        a = self.areas
+        cuts = np.flatnonzero(a[1:] != a[:-1]) + 1
+        starts = np.r_[0, cuts]
+        ends = np.r_[cuts, len(a)]
+        return [(str(a[s]), int(s), int(e)) for s, e in zip(starts, ends, strict=True)]
+
+    def rates_hz(self) -> np.ndarray:
+        """Probability of a spike per bin divided by the bin width, per unit."""
+        return self.binary.mean(axis=1) / self.bin_s
+
+    def save(self, path: str | Path) -> Path:
+        """Write the binned-npz layout, with unit ids and the split so that a reload is exact."""
+        path = Path(path)
+        np.savez_compressed(
+            path,
+            counts=self.binary,
+            bin_s=np.float64(self.bin_s),
+            areas=self.areas.astype(str),
+            segment_starts=self.segment_starts.astype(np.int64),
+            frame_times=self.frame_times.astype(np.float64),
+            unit_ids=np.asarray(self.unit_ids),
+            train_frames=self.train_frames.astype(np.int64),
+            test_frames=self.test_frames.astype(np.int64),
+            source=np.str_(self.name),
+        )
+        return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def split_frames(n_frames: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded shuffle of frame indices into sorted (train, test) index arrays."""
+    if not 0.0 <= test_fraction < 1.0:
+        raise NeuroRBMError(f"test fraction must be in [0, 1), got {test_fraction}")
+    perm = np.random.default_rng(seed).permutation(n_frames)
+    n_test = round(test_fraction * n_frames)
+    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+
+
+def read_raster(path: str | Path, test_fraction: float = 0.3, seed: int = 0) -> Raster:
+    """Load a binned npz as it is (rows and frames untouched); the split comes from the file if it has one."""
+    from napari_neurorbm.data.binned import read_binned_npz
+
+    f = read_binned_npz(path)
+    n = f["counts"].shape[1]
+    if "train_frames" in f and "test_frames" in f:
+        train, test = f["train_frames"], f["test_frames"]
+    else:
+        train, test = split_frames(n, test_fraction, seed)
+    return Raster(
+        counts=np.minimum(f["counts"], 255).astype(np.uint8),
+        bin_s=f["bin_s"],
+        areas=f["areas"],
+        unit_ids=f["unit_ids"],
+        segment_starts=f["segment_starts"],
+        frame_times=f["frame_times"],
+        train_frames=train,
+        test_frames=test,
+        name=Path(path).stem,
+    )

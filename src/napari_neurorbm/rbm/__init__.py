@@ -1,0 +1,5 @@
+"""The binary-binary RBM: energies, conditionals, sampling, PCD training, log Z, model files. numpy + torch."""
+
+from napari_neurorbm.rbm.model import RBM
+
+__all__ = ["RBM"]

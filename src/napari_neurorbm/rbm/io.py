@@ -1,0 +1,149 @@
+"""The model file: one npz (numpy alone reads it) with the selected W, b, c, JSON metadata and checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.rbm.model import RBM
+
+
+@dataclass
+class ModelFile:
+    """What a model file holds: the selected model (on CPU), its metadata and the saved checkpoints."""
+
+    rbm: RBM
+    metadata: dict[str, Any] = field(default_factory=dict)
+    checkpoints: list[tuple[int, RBM]] = field(default_factory=list)
+    chains: np.ndarray | None = None  # persistent chains (uint8, chains x n_visible), for resuming
+
+    @property
+    def areas(self) -> np.ndarray | None:
+        a = self.metadata.get("areas")
+        return None if a is None else np.asarray(a, dtype=str)
+
+    @property
+    def unit_ids(self) -> np.ndarray | None:
+        u = self.metadata.get("unit_ids")
+        return None if u is None else np.asarray(u)
+
+    @property
+    def bin_s(self) -> float | None:
+        s = self.metadata.get("bin_s")
+        return None if s is None else float(s)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"cannot store {type(x).__name__} in model metadata")
+
+
+def save_model(
+    path: str | Path,
+    rbm: RBM,
+    metadata: dict,
+    checkpoints: list[tuple[int, RBM]] | None = None,
+    chains: np.ndarray | None = None,
+) -> Path:
+    """Write the model file atomically (temporary file, then rename); returns the path written."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    W, b, c = (x.astype(np.float32) for x in rbm.numpy())
+    arrays = {"W": W, "b": b, "c": c, "metadata": np.str_(json.dumps(metadata, default=_jsonable))}
+    if checkpoints:
+        arrays["ckpt_updates"] = np.array([u for u, _ in checkpoints], dtype=np.int64)
+        for name, i in (("ckpt_W", 0), ("ckpt_b", 1), ("ckpt_c", 2)):
+            arrays[name] = np.stack([m.numpy()[i].astype(np.float32) for _, m in checkpoints])
+    if chains is not None:
+        arrays["chains"] = np.asarray(chains, dtype=np.uint8)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise NeuroRBMError(f"cannot write model file {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def load_model(path: str | Path) -> ModelFile:
+    """Read a model file; anything that is not one, or has inconsistent shapes, is a NeuroRBMError."""
+    path = Path(path)
+    try:
+        f = np.load(path, allow_pickle=False)
+        if not isinstance(f, np.lib.npyio.NpzFile):
+            raise NeuroRBMError(f"{path} is not a model file: it holds one array, not an npz archive")
+        with f:
+            arrays = {k: f[k] for k in f.files}
+    except NeuroRBMError:
+        raise
+    except FileNotFoundError as exc:
+        raise NeuroRBMError(f"model file not found: {path}") from exc
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise NeuroRBMError(f"{path} is not a model file (not a readable npz): {exc}") from exc
+    if not {"W", "b", "c"} <= arrays.keys():
+        raise NeuroRBMError(f"{path} is not a model file: it needs arrays W, b and c")
+    rbm = _rbm(arrays["W"], arrays["b"], arrays["c"], path)
+    metadata = _metadata(arrays.get("metadata"), path)
+    areas = metadata.get("areas")
+    if areas is not None and len(areas) != rbm.n_visible:
+        raise NeuroRBMError(f"{path}: metadata has {len(areas)} areas for {rbm.n_visible} visible units")
+    chains = arrays.get("chains")
+    if chains is not None and (chains.ndim != 2 or chains.shape[1] != rbm.n_visible):
+        raise NeuroRBMError(f"{path}: stored chains of shape {chains.shape} do not fit {rbm.n_visible} units")
+    return ModelFile(rbm, metadata, _checkpoints(arrays, rbm, path), chains)
+
+
+def _rbm(W: np.ndarray, b: np.ndarray, c: np.ndarray, path: Path) -> RBM:
+    if W.ndim != 2 or b.shape != (W.shape[0],) or c.shape != (W.shape[1],):
+        raise NeuroRBMError(
+            f"{path}: parameter shapes do not match: W {W.shape}, b {b.shape}, c {c.shape} "
+            "(expected W n_visible x n_hidden, b n_visible, c n_hidden)"
+        )
+    if not all(np.issubdtype(x.dtype, np.number) for x in (W, b, c)):
+        raise NeuroRBMError(f"{path}: W, b and c must be numeric arrays")
+    return RBM.from_numpy(W, b, c)
+
+
+def _metadata(raw: np.ndarray | None, path: Path) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    try:
+        meta = json.loads(str(raw))
+    except json.JSONDecodeError as exc:
+        raise NeuroRBMError(f"{path}: the metadata entry is not valid JSON ({exc.msg})") from exc
+    if not isinstance(meta, dict):
+        raise NeuroRBMError(f"{path}: the metadata entry must be a JSON object")
+    return meta
+
+
+def _checkpoints(arrays: dict[str, np.ndarray], rbm: RBM, path: Path) -> list[tuple[int, RBM]]:
+    names = ("ckpt_updates", "ckpt_W", "ckpt_b", "ckpt_c")
+    present = [n for n in names if n in arrays]
+    if not present:
+        return []
+    if len(present) != len(names):
+        raise NeuroRBMError(f"{path}: incomplete checkpoints (has {', '.join(present)})")
+    upd, W, b, c = (arrays[n] for n in names)
+    n = len(upd)
+    nv, nh = rbm.n_visible, rbm.n_hidden
+    if upd.ndim != 1 or W.shape != (n, nv, nh) or b.shape != (n, nv) or c.shape != (n, nh):
+        raise NeuroRBMError(
+            f"{path}: checkpoint shapes do not match the model ({n} updates, W {W.shape}, b {b.shape}, "
+            f"c {c.shape} for a {nv} x {nh} model)"
+        )
+    return [(int(upd[i]), RBM.from_numpy(W[i], b[i], c[i])) for i in range(n)]

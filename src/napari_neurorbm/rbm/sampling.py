@@ -1,0 +1,185 @@
+"""Block Gibbs sampling of a binary RBM, optionally with some visible units clamped to fixed values.
+
+Drawing the Bernoulli variables is the costly part of sampling on a CPU (``torch.rand`` there spends more
+time than the matrix products), so repeated sweeps use :class:`Bernoulli`: on a CPU it compares the
+probabilities with 16-bit uniform integers, four per 64-bit draw of numpy's SFC64 generator (probabilities
+are rounded to the nearest multiple of 1/65536, far below the sampling noise of any estimate made from the
+chains); on a GPU it uses ``torch.rand`` on the device, which is fast there and needs no host round trip.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.rbm.model import RBM
+
+
+@dataclass
+class Clamp:
+    """Visible units held fixed during sampling: ``values`` is (len(units),) or (chains, len(units)), 0/1."""
+
+    units: np.ndarray
+    values: torch.Tensor
+
+    def __post_init__(self) -> None:
+        self.units = np.asarray(self.units, dtype=np.int64).reshape(-1)
+        self.values = torch.as_tensor(self.values)
+        if self.values.shape[-1:] != (len(self.units),) or self.values.ndim not in (1, 2):
+            raise NeuroRBMError(
+                f"clamp values of shape {tuple(self.values.shape)} do not fit {len(self.units)} clamped units"
+            )
+
+    def apply(self, v: torch.Tensor) -> torch.Tensor:
+        """Write the clamped values into ``v`` (chains x n_visible) in place and return it."""
+        if len(self.units) == 0:
+            return v
+        if self.units.min() < 0 or self.units.max() >= v.shape[1]:
+            raise NeuroRBMError(f"clamped unit index out of range for {v.shape[1]} visible units")
+        if self.values.ndim == 2 and self.values.shape[0] != v.shape[0]:
+            raise NeuroRBMError(f"clamp values are given for {self.values.shape[0]} chains, not {v.shape[0]}")
+        idx = torch.as_tensor(self.units, device=v.device)
+        v[:, idx] = self.values.to(device=v.device, dtype=v.dtype).expand(v.shape[0], len(self.units))
+        return v
+
+
+def sample_hidden(rbm: RBM, v: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """h ~ p(h | v) for a batch of visible states."""
+    p = rbm.p_h(v)
+    return (torch.rand(p.shape, generator=generator, device=p.device) < p).to(p.dtype)
+
+
+def sample_visible(
+    rbm: RBM, h: torch.Tensor, generator: torch.Generator | None = None, clamp: Clamp | None = None
+) -> torch.Tensor:
+    """v ~ p(v | h), with clamped units (if any) set to their values."""
+    p = rbm.p_v(h)
+    v = (torch.rand(p.shape, generator=generator, device=p.device) < p).to(p.dtype)
+    return v if clamp is None else clamp.apply(v)
+
+
+def gibbs(
+    rbm: RBM,
+    v: torch.Tensor,
+    steps: int,
+    generator: torch.Generator | None = None,
+    clamp: Clamp | None = None,
+) -> torch.Tensor:
+    """``steps`` full v -> h -> v sweeps from ``v``; clamped units are set at the start and never move."""
+    v = v.to(device=rbm.device, dtype=torch.float32).clone()
+    sweeper = Sweeper(v.shape[0], rbm.n_visible, rbm.n_hidden, Bernoulli(rbm.device, seed_from(generator)))
+    if clamp is not None:
+        clamp.apply(v)
+    for _ in range(steps):
+        sweeper.visible(rbm, sweeper.hidden(rbm, v), out=v)
+        if clamp is not None:
+            clamp.apply(v)
+    return v
+
+
+def seed_from(generator: torch.Generator | None) -> int:
+    """A seed drawn from ``generator`` (or torch's global generator), so seeded calls are reproducible."""
+    device = generator.device if generator is not None else "cpu"
+    return int(torch.randint(0, 2**62, (1,), generator=generator, device=device).item())
+
+
+class Bernoulli:
+    """Fast independent 0/1 draws with given probabilities; seeded, so repeated runs give the same draws.
+
+    On a CPU the uniforms are 16-bit integers, four per 64-bit output of numpy's SFC64, from two streams that
+    fill the two halves of a large draw in parallel (numpy releases the GIL); the same two streams are used
+    whatever the thread count, so results do not depend on the machine.
+    """
+
+    PARALLEL_MIN = 2**20  # draws at least this large use both streams at once
+
+    def __init__(self, device: str | torch.device, seed: int) -> None:
+        self.device = torch.device(device)
+        if self.device.type == "cpu":
+            self._streams = [np.random.SFC64(s) for s in np.random.SeedSequence(seed).spawn(2)]
+            self._offset = torch.tensor(-32768.5)
+        else:
+            self._gen = torch.Generator(device=self.device).manual_seed(seed % 2**63)
+        self._scratch: torch.Tensor | None = None
+
+    def draw(self, p: torch.Tensor, out: torch.Tensor, keep_p: bool = True) -> torch.Tensor:
+        """Write Bernoulli(p) samples (0./1.) into ``out`` (float32, shape of ``p``, may be a strided view).
+
+        ``p`` is overwritten unless ``keep_p``. Every step works in place (uniforms go straight into ``out``,
+        then ``out < threshold`` overwrites them), which is lighter on the memory bus than new buffers.
+        """
+        if self.device.type != "cpu":
+            torch.rand(out.shape, generator=self._gen, device=out.device, out=out)
+            return out.lt_(p)
+        if keep_p:
+            if self._scratch is None or self._scratch.numel() < p.numel():
+                self._scratch = torch.empty(p.numel())
+            thr = torch.add(self._offset, p, alpha=65536.0, out=self._scratch[: p.numel()].view(p.shape))
+        else:
+            thr = torch.add(self._offset, p, alpha=65536.0, out=p)
+        # u uniform on {-32768, ..., 32767}: P(u < 65536 p - 32768.5) = p rounded to a multiple of 2^-16
+        self._uniform16(out)
+        return out.lt_(thr)
+
+    def _uniform16(self, out: torch.Tensor) -> None:
+        """Fill ``out`` (float32, 2-D) with integers uniform on [-32768, 32767], halves of rows in parallel."""
+        rows = out.shape[0]
+        if out.numel() < self.PARALLEL_MIN or rows < 2:
+            out.copy_(self._int16(0, out.shape))
+            return
+        top, bottom = out[: rows // 2], out[rows // 2 :]
+        other = _pool().submit(self._int16, 1, bottom.shape)
+        top.copy_(self._int16(0, top.shape))
+        bottom.copy_(other.result())
+
+    def _int16(self, stream: int, shape: torch.Size) -> torch.Tensor:
+        n = math.prod(shape)
+        return torch.from_numpy(self._streams[stream].random_raw((n + 3) // 4).view(np.int16)[:n]).view(shape)
+
+    def state(self) -> object:
+        """The generator state, for :meth:`set_state` (continuing a run exactly)."""
+        if self.device.type == "cpu":
+            return [s.state for s in self._streams]
+        return self._gen.get_state()
+
+    def set_state(self, state: object) -> None:
+        if self.device.type == "cpu":
+            for s, st in zip(self._streams, state, strict=True):
+                s.state = st
+        else:
+            self._gen.set_state(state)
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="neurorbm-rng")
+
+
+class Sweeper:
+    """Preallocated buffers for repeated half-sweeps of ``n_chains`` chains (no allocation per step)."""
+
+    def __init__(self, n_chains: int, n_visible: int, n_hidden: int, bernoulli: Bernoulli) -> None:
+        dev = bernoulli.device
+        self.bernoulli = bernoulli
+        self.h = torch.empty(n_chains, n_hidden, device=dev)
+        self.p_h = torch.empty(n_chains, n_hidden, device=dev)
+        self.p_v = torch.empty(n_chains, n_visible, device=dev)
+
+    def hidden(self, rbm: RBM, v: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+        """h ~ p(h | v) into the hidden buffer; ``x`` is v W + c when the caller already has it."""
+        if x is None:
+            x = torch.addmm(rbm.c, v, rbm.W, out=self.p_h)
+        torch.sigmoid(x, out=self.p_h)
+        return self.bernoulli.draw(self.p_h, out=self.h, keep_p=False)
+
+    def visible(self, rbm: RBM, h: torch.Tensor, out: torch.Tensor, keep_p: bool = False) -> torch.Tensor:
+        """v ~ p(v | h) into ``out``; with ``keep_p``, p(v | h) stays in ``self.p_v`` until the next call."""
+        torch.addmm(rbm.b, h, rbm.W.T, out=self.p_v)
+        torch.sigmoid(self.p_v, out=self.p_v)
+        return self.bernoulli.draw(self.p_v, out=out, keep_p=keep_p)

@@ -1,0 +1,507 @@
+"""PCD-k training of a binary RBM: a :class:`Trainer` holds the whole state and ``run()`` is a generator.
+
+One update (paper, section III): the data term from a minibatch, k block-Gibbs sweeps of the persistent
+chains, then a step along the minibatch-mean log-likelihood gradient. The model term is Rao-Blackwellised
+over the visible layer of the last sweep, <v h> ~ mean p(v | h) h^T, so an update costs exactly 2k + 3
+products of size (batch or chains) x N_v x N_h and nothing else of that size. Stopping between yields loses
+nothing: calling ``run()`` again continues from the same state.
+
+The test log-likelihood along training needs log Z of the current model: exact when a layer is small, else
+a short AIS from the W = 0 model at each evaluation (live curve). Estimating it instead along the trajectory
+from the persistent chains was tried and dropped: the chains lag behind a fast-changing model and the estimate
+drifts by many nats on real recordings. At the end of a run one PTT pass along the checkpoints (the paper's
+method) gives log Z of every checkpoint, and the best model is chosen by that test LL.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.progress import Progress
+from napari_neurorbm.rbm.io import ModelFile, save_model
+from napari_neurorbm.rbm.model import RBM, independent_rbm, pick_device
+from napari_neurorbm.rbm.partition import (
+    exact_cost,
+    iter_log_z_ais,
+    iter_ptt_log_zs,
+    log_z_exact,
+    loglik,
+    wide,
+)
+from napari_neurorbm.rbm.sampling import Bernoulli
+
+FLOAT_FRAMES_MAX = 2**28  # keep training frames as float32 up to 1 GiB, else as uint8
+EXACT_EVAL_COST = 2**24  # enumerate at every evaluation when 2^n_small * n_large is at most this
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of a PCD-k run; defaults are the paper's (section III) where it gives them."""
+
+    n_hidden: int = 128
+    k: int = 10
+    batch: int = 2000
+    chains: int = 2000
+    lr: float = 0.05
+    updates: int = 10000
+    seed: int = 0
+    device: str = "auto"
+    test_fraction: float = 0.3
+    eval_every: int = 100
+    checkpoints: int = 50
+    optimizer: str = "sgd"
+    log_z: str = "auto"
+    ais_chains: int = 256
+    ais_betas: int = 1000
+    ptt_sweeps: int = 100
+    weight_std: float = 1e-4
+
+    def validate(self) -> TrainConfig:
+        """Raise a NeuroRBMError naming the first impossible value."""
+        positive = {
+            "n_hidden": "hidden units",
+            "k": "Gibbs steps",
+            "batch": "minibatch size",
+            "chains": "persistent chains",
+            "updates": "updates",
+        }
+        for name, what in positive.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise NeuroRBMError(f"the number of {what} must be a positive integer, got {value!r}")
+        if not 0 < self.lr < float(torch.finfo(torch.float32).max):
+            raise NeuroRBMError(f"the learning rate must be a positive float32 number, got {self.lr}")
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise NeuroRBMError(f"the test fraction must be in [0, 1), got {self.test_fraction}")
+        if self.eval_every < 0 or self.checkpoints < 0 or self.ptt_sweeps < 0:
+            raise NeuroRBMError("eval_every, checkpoints and ptt_sweeps must be >= 0")
+        if self.ptt_sweeps == 1:
+            raise NeuroRBMError("ptt_sweeps must be 0 (no final PTT) or at least 2")
+        if self.optimizer not in ("sgd", "adam"):
+            raise NeuroRBMError(f"unknown optimizer '{self.optimizer}' (use sgd or adam)")
+        if self.log_z not in ("auto", "exact", "ais"):
+            raise NeuroRBMError(f"unknown log Z method '{self.log_z}' for training (use auto, exact or ais)")
+        if self.ais_chains < 1 or self.ais_betas < 2:
+            raise NeuroRBMError("AIS during training needs ais_chains >= 1 and ais_betas >= 2")
+        if not self.weight_std >= 0:
+            raise NeuroRBMError(f"the initial weight spread must be >= 0, got {self.weight_std}")
+        return self
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """A config from stored metadata; unknown keys are ignored, missing ones take the defaults."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def checkpoint_updates(updates: int, n: int) -> np.ndarray:
+    """Log-spaced updates in [1, updates] (about n of them), plus 0 (the initial model) and the last one."""
+    spaced = np.round(np.logspace(0, np.log10(updates), n)).astype(np.int64) if n > 0 else []
+    return np.unique(np.r_[0, spaced, updates].astype(np.int64))
+
+
+@dataclass
+class Best:
+    """The checkpoint of maximal test log-likelihood so far (the paper's Fig. 2 star)."""
+
+    update: int
+    rbm: RBM
+    test_ll: float
+    train_ll: float
+    log_z: float
+
+
+class Trainer:
+    """The model, persistent chains, optimizer, checkpoints and log-likelihood history of one PCD-k run."""
+
+    def __init__(
+        self,
+        train: np.ndarray,
+        test: np.ndarray | None,
+        config: TrainConfig,
+        *,
+        info: dict | None = None,
+        init: RBM | None = None,
+    ) -> None:
+        self.config = config.validate()
+        train = _check_frames(train, "training")
+        test = None if test is None or len(test) == 0 else _check_frames(test, "test")
+        if test is not None and test.shape[1] != train.shape[1]:
+            raise NeuroRBMError(f"test frames have {test.shape[1]} units, training frames {train.shape[1]}")
+        self.device = pick_device(config.device)
+        self.info = dict(info or {})
+        nv = train.shape[1]
+        if init is None:
+            init = independent_rbm(train, config.n_hidden, weight_std=config.weight_std, seed=config.seed)
+        if init.n_visible != nv:
+            raise NeuroRBMError(f"the model has {init.n_visible} visible units but the data {nv}")
+        self.rbm = init.to(self.device).clone()
+        if config.log_z == "exact" and config.eval_every and exact_cost(self.rbm) == math.inf:
+            raise NeuroRBMError("exact log Z needs a layer of at most 20 units; use log_z 'ais' or 'auto'")
+        self.update = 0
+        self.history: list[dict] = []
+        self.checkpoints: list[tuple[int, RBM]] = []
+        self.best: Best | None = None
+        self.diverged = False
+        self.ptt: list[dict] = []  # train/test LL of the checkpoints with log Z from the final PTT run
+        self.log_z: float | None = None  # of the model at the last evaluation
+        self.independent_test_ll = None if test is None else independent_loglik(train, test)
+        # the frames get a column of ones (bias folded into the products); float32 lets a minibatch be
+        # gathered straight into the product's input, uint8 when that would be big
+        dtype = torch.float32 if train.size <= FLOAT_FRAMES_MAX else torch.uint8
+        self._train = torch.ones(len(train), train.shape[1] + 1, dtype=dtype, device=self.device)
+        self._train[:, :-1] = torch.as_tensor(train, dtype=dtype)
+        self._test = None if test is None else torch.as_tensor(test, dtype=torch.uint8).to(self.device)
+        gen = torch.Generator().manual_seed(config.seed)
+        n_eval = min(len(train), max(2000, 0 if test is None else len(test)))
+        pick = torch.randperm(len(train), generator=gen)[:n_eval].to(self.device)
+        self._train_eval = self._train[pick, :-1].to(torch.uint8)
+        self._batch_gen = gen
+        # AIS starts from independent units with the data's mean activity: close to the model, low variance
+        self._base_b = _logit(torch.as_tensor(train.mean(0), dtype=torch.float32, device=self.device))
+        self._order = torch.empty(0, dtype=torch.int64)
+        self._bern = Bernoulli(self.device, config.seed)
+        self._opt: torch.optim.Optimizer | None = None
+        self._buffers(nv)
+        p = torch.sigmoid(self.rbm.b).expand(config.chains, nv).contiguous()
+        self._bern.draw(p, out=self.chains)  # the independent model's exact samples: a good PCD start
+        self._pv_mean: torch.Tensor | None = None
+
+    @classmethod
+    def from_raster(cls, raster, config: TrainConfig, init: RBM | None = None) -> Trainer:
+        """Train on a :class:`~napari_neurorbm.data.raster.Raster` with its own train/test split."""
+        info = {
+            "areas": np.asarray(raster.areas).astype(str).tolist(),
+            "unit_ids": np.asarray(raster.unit_ids).tolist(),
+            "bin_s": float(raster.bin_s),
+            "raster": getattr(raster, "name", "raster"),
+            "split": {
+                "train_frames": np.asarray(raster.train_frames).tolist(),
+                "test_frames": np.asarray(raster.test_frames).tolist(),
+            },
+        }
+        return cls(raster.frames("train"), raster.frames("test"), config, info=info, init=init)
+
+    @classmethod
+    def resume(cls, model: ModelFile, raster, config: TrainConfig) -> Trainer:
+        """Continue a run saved in a model file: its last checkpoint, chains, history and best model."""
+        meta = model.metadata
+        last = max(model.checkpoints, key=lambda uc: uc[0]) if model.checkpoints else None
+        start = last[1] if last is not None else model.rbm
+        if start.n_hidden != config.n_hidden:
+            raise NeuroRBMError(f"the model has {start.n_hidden} hidden units, not {config.n_hidden}")
+        update = int(meta.get("update", last[0] if last is not None else 0))
+        if update >= config.updates:
+            raise NeuroRBMError(
+                f"the model is already at update {update}; ask for more updates (e.g. --updates {2 * update})"
+            )
+        trainer = cls.from_raster(raster, config, init=start)
+        trainer.update = update
+        trainer.history = list(meta.get("history", []))
+        trainer.checkpoints = sorted(model.checkpoints, key=lambda uc: uc[0])
+        trainer._bern = Bernoulli(trainer.device, config.seed + update)
+        if model.chains is not None and model.chains.shape == tuple(trainer.chains.shape):
+            trainer.chains.copy_(torch.as_tensor(model.chains))
+        best = meta.get("best")
+        if best is not None:
+            match = [m for u, m in model.checkpoints if u == best.get("update")]
+            rbm = match[0] if match else model.rbm
+            trainer.best = Best(
+                int(best["update"]),
+                rbm,
+                float(best["test_ll"]),
+                float(best.get("train_ll", 0)),
+                float(best.get("log_z", math.nan)),
+            )
+        return trainer
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> Generator[Progress, None, Trainer]:
+        """Train until ``config.updates``, yielding one progress record per update; returns the trainer."""
+        cfg = self.config
+        total = cfg.updates
+        if not self.checkpoints:
+            self._checkpoint()
+        if cfg.eval_every and not self.history:
+            yield self._progress((yield from self.iter_evaluate()), total)
+        schedule = set(checkpoint_updates(total, cfg.checkpoints).tolist())
+        while self.update < total:
+            stats = self._step()
+            self.update += 1
+            record = {"update": self.update, **stats}
+            if self.update in schedule:
+                self._checkpoint()
+                record["checkpoint"] = True
+            if cfg.eval_every and (self.update % cfg.eval_every == 0 or self.update == total):
+                record.update((yield from self.iter_evaluate(fe_gap=stats["fe_gap"])))
+            yield self._progress(record, total)
+        if self._method == "ais" and cfg.eval_every and cfg.ptt_sweeps and self._test is not None:
+            yield from self.iter_select_ptt()
+        return self
+
+    def _progress(self, record: dict, total: int) -> Progress:
+        msg = f"update {record['update']}/{total}"
+        if "test_ll" in record and record["test_ll"] is not None:
+            msg += f"  test LL {record['test_ll']:.4f}"
+        if "train_ll" in record:
+            msg += f"  train LL {record['train_ll']:.4f}"
+        return Progress("train", record["update"], total, msg, payload=record)
+
+    @property
+    def _method(self) -> str:
+        """How log Z is computed at evaluations: 'exact' or 'ais'."""
+        if self.config.log_z == "auto":
+            return "exact" if exact_cost(self.rbm) <= EXACT_EVAL_COST else "ais"
+        return self.config.log_z
+
+    def iter_evaluate(self, fe_gap: float | None = None) -> Generator[Progress, None, dict]:
+        """Train/test log-likelihood of the current model; updates the best model and the history."""
+        cfg = self.config
+        if self._method == "exact":
+            self.log_z = log_z_exact(self.rbm)
+        else:
+            self.log_z = yield from iter_log_z_ais(
+                self.rbm, cfg.ais_chains, cfg.ais_betas, self._base_b, seed=cfg.seed + self.update
+            )
+        train_ll = loglik(self.rbm, self._train_eval, self.log_z)
+        test_ll = None if self._test is None else loglik(self.rbm, self._test, self.log_z)
+        rec = {
+            "update": self.update,
+            "train_ll": train_ll,
+            "test_ll": test_ll,
+            "log_z": self.log_z,
+            "log_z_method": self._method,
+        }
+        if fe_gap is not None:
+            rec["fe_gap"] = fe_gap
+        self.history.append(rec)
+        if test_ll is not None and (self.best is None or test_ll > self.best.test_ll):
+            self.best = Best(self.update, self.rbm.to("cpu").clone(), test_ll, train_ll, self.log_z)
+            rec["best"] = True
+        return rec
+
+    def iter_select_ptt(self) -> Generator[Progress, None, None]:
+        """One PTT run along the checkpoints gives log Z of each; their test LL then picks the best model.
+
+        The live AIS estimates are short and independent of each other; PTT along the trajectory (the paper's
+        method) follows the model's history, so it has the last word on model selection.
+        """
+        if self._test is None:
+            raise NeuroRBMError("model selection by PTT needs test frames")
+        models = dict(self.checkpoints)
+        models.setdefault(self.update, self.rbm.to("cpu").clone())
+        if self.best is not None:
+            models.setdefault(self.best.update, self.best.rbm)
+        ups = sorted(models)
+        path = [models[u].to(self.device) for u in ups]
+        log_zs = yield from iter_ptt_log_zs(
+            path, n_chains=min(self.config.chains, 1000), sweeps=self.config.ptt_sweeps, seed=self.config.seed
+        )
+        self.ptt = [
+            {
+                "update": u,
+                "log_z": z,
+                "train_ll": loglik(m, self._train_eval, z),
+                "test_ll": loglik(m, self._test, z),
+            }
+            for u, m, z in zip(ups, path, log_zs, strict=True)
+        ]
+        top = max(self.ptt, key=lambda r: r["test_ll"])
+        self.best = Best(top["update"], models[top["update"]], top["test_ll"], top["train_ll"], top["log_z"])
+        self.log_z = log_zs[-1]
+
+    def _checkpoint(self) -> None:
+        self.checkpoints = [(u, m) for u, m in self.checkpoints if u != self.update]
+        self.checkpoints.append((self.update, self.rbm.to("cpu").clone()))
+
+    # ------------------------------------------------------------------ one update
+    def _buffers(self, nv: int) -> None:
+        """Preallocated operands. A column of ones beside the frames, the chains and the hidden units folds
+        the biases into the products (x = [v 1] [W; c]) and makes the gradient products also return the
+        column sums (the bias gradients), so no bias broadcast and no extra reduction of that size."""
+        cfg, dev, nh = self.config, self.device, self.config.n_hidden
+        bs = self._batch_size = min(cfg.batch, len(self._train))
+        self._batch_loaded = False
+        small = self._train.dtype == torch.uint8
+        self._batch_u8 = torch.empty(bs, nv + 1, dtype=torch.uint8, device=dev) if small else None
+        self._batch = torch.empty(bs, nv + 1, device=dev)
+        self._chains = torch.ones(cfg.chains, nv + 1, device=dev)
+        self.chains = self._chains[:, :nv]  # the persistent chains (a view)
+        self._x_data = torch.empty(bs, nh, device=dev)
+        self._ph_data = torch.ones(bs, nh + 1, device=dev)
+        self._p_h = torch.empty(cfg.chains, nh, device=dev)
+        self._h = torch.ones(cfg.chains, nh + 1, device=dev)
+        self._p_v = torch.empty(cfg.chains, nv, device=dev)
+        self._wc = torch.empty(nv + 1, nh, device=dev)  # [W; c]
+        self._wbt = torch.empty(nh + 1, nv, device=dev)  # [W^T; b]
+        self._g_data = torch.empty(nv, nh + 1, device=dev)
+        self._g_chain = torch.empty(nv, nh + 1, device=dev)
+        self._prev = [torch.empty_like(x) for x in (self.rbm.W, self.rbm.b, self.rbm.c)]
+
+    def _next_batch(self) -> torch.Tensor:
+        n, bs = len(self._train), self._batch_size
+        if bs == n:
+            if not self._batch_loaded:
+                self._batch.copy_(self._train)
+                self._batch_loaded = True
+            return self._batch
+        if len(self._order) < bs:  # a new epoch: shuffle once, on the device (no transfer per update)
+            self._order = torch.randperm(n, generator=self._batch_gen).to(self.device)
+        idx, self._order = self._order[:bs], self._order[bs:]
+        if self._batch_u8 is None:
+            return torch.index_select(self._train, 0, idx, out=self._batch)
+        torch.index_select(self._train, 0, idx, out=self._batch_u8)
+        return self._batch.copy_(self._batch_u8)
+
+    def _step(self) -> dict:
+        cfg, rbm, bern = self.config, self.rbm, self._bern
+        nh, bs, nc = cfg.n_hidden, self._batch_size, cfg.chains
+        torch.cat([rbm.W, rbm.c[None]], out=self._wc)
+        torch.cat([rbm.W.T, rbm.b[None]], out=self._wbt)
+        data = self._next_batch()
+        x_data = torch.mm(data, self._wc, out=self._x_data)
+        softplus_data = F.softplus(x_data).sum() / bs
+        torch.sigmoid(x_data, out=self._ph_data[:, :nh])
+        if self._pv_mean is None:
+            self._pv_mean = self.chains.mean(0)
+        h, p_h, p_v = self._h[:, :nh], self._p_h, self._p_v
+        for step in range(cfg.k):
+            torch.mm(self._chains, self._wc, out=p_h)
+            if step == 0:
+                softplus_chains = F.softplus(p_h).sum() / nc
+            torch.sigmoid(p_h, out=p_h)
+            bern.draw(p_h, out=h, keep_p=False)
+            torch.mm(self._h, self._wbt, out=p_v)
+            torch.sigmoid(p_v, out=p_v)
+            bern.draw(p_v, out=self.chains, keep_p=step == cfg.k - 1)  # the last p(v | h) enters the gradient
+        torch.mm(data[:, :-1].T, self._ph_data, out=self._g_data)  # [D^T p(h|D) | column sums of D]
+        torch.mm(p_v.T, self._h, out=self._g_chain)  # [p(v|h)^T h | column sums of p(v|h)]
+        # cheap indicator: mean F(data) - mean F(chains) under the current model; 0 when chains look like data
+        fe_gap = (self._pv_mean - self._g_data[:, nh] / bs) @ rbm.b + softplus_chains - softplus_data
+        self._pv_mean = self._g_chain[:, nh] / nc  # Rao-Blackwellised mean of the new chains
+        self._g_data.div_(bs).sub_(self._g_chain, alpha=1.0 / nc)  # [grad W | grad b]
+        grad_c = self._ph_data[:, :nh].mean(0) - h.mean(0)
+        for p, q in zip(self._prev, (rbm.W, rbm.b, rbm.c), strict=True):
+            p.copy_(q)
+        self._apply(self._g_data[:, :nh], self._g_data[:, nh], grad_c)
+        check = rbm.W.sum() + rbm.b.sum() + rbm.c.sum() + fe_gap  # NaN or inf anywhere makes it non-finite
+        fe_gap_v, check_v = torch.stack([fe_gap, check]).to(wide(self.device)).tolist()
+        if not math.isfinite(check_v):
+            self._diverge()
+        return {"fe_gap": fe_gap_v}
+
+    def _apply(self, grad_w: torch.Tensor, grad_b: torch.Tensor, grad_c: torch.Tensor) -> None:
+        """One step up the log-likelihood gradient: plain SGD, or Adam."""
+        rbm = self.rbm
+        if self.config.optimizer == "sgd":
+            lr = self.config.lr
+            rbm.W.add_(grad_w, alpha=lr)
+            rbm.b.add_(grad_b, alpha=lr)
+            rbm.c.add_(grad_c, alpha=lr)
+            return
+        if self._opt is None:
+            self._opt = torch.optim.Adam([rbm.W, rbm.b, rbm.c], lr=self.config.lr, maximize=True)
+        for p, g in zip((rbm.W, rbm.b, rbm.c), (grad_w, grad_b, grad_c), strict=True):
+            p.grad = g
+        self._opt.step()
+
+    def _diverge(self) -> None:
+        for p, q in zip((self.rbm.W, self.rbm.b, self.rbm.c), self._prev, strict=True):
+            p.copy_(q)
+        self.diverged = True
+        self._checkpoint()
+        raise NeuroRBMError(
+            f"training diverged at update {self.update + 1}: the parameters or log Z became NaN/inf "
+            f"(learning rate {self.config.lr} too large?); kept the model of update {self.update} and the "
+            "checkpoints before it"
+        )
+
+    # ------------------------------------------------------------------ results
+    @property
+    def selected(self) -> tuple[int, RBM]:
+        """(update, model) of the best checkpoint by test LL, or the current model when there is none."""
+        if self.best is not None:
+            return self.best.update, self.best.rbm
+        return self.update, self.rbm.to("cpu").clone()
+
+    def _selected_by(self) -> str:
+        if self.best is None:
+            return "last update"
+        return "max test log-likelihood" + (" (log Z by PTT along the checkpoints)" if self.ptt else "")
+
+    def metadata(self) -> dict:
+        """Everything the model file records besides the parameters."""
+        sel_update, _ = self.selected
+        best = (
+            None
+            if self.best is None
+            else {
+                "update": self.best.update,
+                "test_ll": self.best.test_ll,
+                "train_ll": self.best.train_ll,
+                "log_z": self.best.log_z,
+            }
+        )
+        return {
+            "format": "napari-neurorbm model",
+            "format_version": 1,
+            **self.info,
+            "n_visible": self.rbm.n_visible,
+            "n_hidden": self.rbm.n_hidden,
+            "config": asdict(self.config),
+            "device": str(self.device),
+            "update": self.update,
+            "selected_update": sel_update,
+            "selected_by": self._selected_by(),
+            "best": best,
+            "log_z": self.log_z,
+            "history": self.history,
+            "ptt": self.ptt,
+            "n_train": len(self._train),
+            "n_test": 0 if self._test is None else len(self._test),
+            "independent_test_ll": self.independent_test_ll,
+            "diverged": self.diverged,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the selected model, the checkpoints (plus the current and best models) and the chains."""
+        ckpts = dict(self.checkpoints)
+        ckpts.setdefault(self.update, self.rbm.to("cpu").clone())
+        if self.best is not None:
+            ckpts.setdefault(self.best.update, self.best.rbm)
+        chains = self.chains.to("cpu", torch.uint8).numpy()
+        return save_model(path, self.selected[1], self.metadata(), sorted(ckpts.items()), chains=chains)
+
+
+def iter_train(raster, config: TrainConfig) -> Generator[Progress, None, Trainer]:
+    """Train a fresh model on a raster's split; yields progress records and returns the :class:`Trainer`."""
+    return (yield from Trainer.from_raster(raster, config).run())
+
+
+def independent_loglik(train: np.ndarray, frames: np.ndarray, clip: float = 1e-4) -> float:
+    """Mean log-likelihood per frame of ``frames`` under independent units fitted to ``train`` (baseline)."""
+    p = np.clip(np.asarray(train, dtype=np.float64).mean(0), clip, 1 - clip)
+    x = np.asarray(frames, dtype=np.float64)
+    return float((x @ np.log(p) + (1 - x) @ np.log1p(-p)).mean())
+
+
+def _check_frames(frames: np.ndarray, what: str) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.ndim != 2 or frames.shape[0] == 0 or frames.shape[1] == 0:
+        raise NeuroRBMError(f"the {what} frames must be a non-empty frames x units array, got {frames.shape}")
+    if not np.isin(frames, (0, 1)).all():
+        raise NeuroRBMError(f"the {what} frames must be binary (0/1)")
+    return frames
+
+
+def _logit(p: torch.Tensor, clip: float = 1e-4) -> torch.Tensor:
+    p = p.clamp(clip, 1 - clip)
+    return torch.log(p) - torch.log1p(-p)
