@@ -7,7 +7,6 @@ import json
 import numpy as np
 
 from conftest import save_viewer_screenshot
-
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.cli import main
 from napari_neurorbm.cli.demo import WIDGETS, show_demo
@@ -15,14 +14,30 @@ from napari_neurorbm.data.raster import read_raster
 from napari_neurorbm.pipeline import DemoConfig, run_pipeline
 from napari_neurorbm.rbm.io import load_model
 
-TINY = DemoConfig(n_areas=3, units_per_area=12, duration_s=120.0, n_hidden=6, updates=60, batch=500, chains=200,
-                  eval_every=20)
+TINY = DemoConfig(
+    n_areas=3,
+    units_per_area=12,
+    duration_s=120.0,
+    n_hidden=6,
+    updates=60,
+    batch=500,
+    chains=200,
+    eval_every=20,
+)
 
 
 def test_headless_pipeline_writes_every_product(tmp_path) -> None:
     summary = run_pipeline(tmp_path, TINY)
-    for name in ("raster.npz", "model.npz", "couplings.npz", "area_couplings.csv", "summary.json",
-                 "report/index.html", "report/fig3.png", "report/fig6.png"):
+    for name in (
+        "raster.npz",
+        "model.npz",
+        "couplings.npz",
+        "area_couplings.csv",
+        "summary.json",
+        "report/index.html",
+        "report/fig3.png",
+        "report/fig6.png",
+    ):
         assert (tmp_path / name).is_file(), name
     raster, model = read_raster(tmp_path / "raster.npz"), load_model(tmp_path / "model.npz")
     assert raster.n_units == model.rbm.n_visible == 36 and raster.n_frames == 6000

@@ -148,7 +148,7 @@ def test_hovering_strip_or_raster_shows_the_unit_area(make_napari_viewer, qtbot,
     qtbot.wait(50)
     strip = next(layer for layer in layers if layer.metadata[KEY]["kind"] == "areas")
     assert viewer.layers.selection.active is strip
-    (dy, step), (y0, xs) = strip.scale, strip.translate
+    dy, (y0, xs) = strip.scale[0], strip.translate
     text = hover(viewer, qtbot, (y0 + 50 * dy, xs))  # row 50 in the strip
     assert "area: CA1" in text and "unit_id: 150" in text and "row: 50" in text
     text = hover(viewer, qtbot, (y0 + 70 * dy, 12.0 + 40.0))  # row 70 on the raster, 40 s in

@@ -192,3 +192,26 @@ def test_save_and_resume_from_a_model_file(data, tmp_path):
     assert r.update == 150 and [h["update"] for h in r.history][-3:] == [100, 125, 150]
     assert r.best.test_ll >= t.best.test_ll
     assert r.checkpoints[0][0] == 0
+
+
+@pytest.mark.real
+def test_a_real_recording_is_fitted_better_than_by_independent_units(real_data):
+    from napari_neurorbm.data.raster import read_raster
+
+    raster = read_raster(real_data / "tkacik2014_retina50.npz")
+    cfg = TrainConfig(
+        n_hidden=12,
+        k=5,
+        batch=1000,
+        chains=1000,
+        lr=0.005,
+        optimizer="adam",
+        updates=200,
+        eval_every=100,
+        device="cpu",
+        seed=1,
+    )
+    t = Trainer.from_raster(raster, cfg)
+    drain(t.run())
+    assert t.history[-1]["log_z_method"] == "exact"
+    assert t.best.test_ll > t.independent_test_ll + 0.2, (t.best.test_ll, t.independent_test_ll)

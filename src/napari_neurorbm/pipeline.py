@@ -44,12 +44,22 @@ def iter_pipeline(out_dir: str | Path, config: DemoConfig = DemoConfig()) -> Gen
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise NeuroRBMError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
-    session, truth = make_synthetic(config.n_areas, config.units_per_area, config.duration_s, seed=config.seed)
+    session, truth = make_synthetic(
+        config.n_areas, config.units_per_area, config.duration_s, seed=config.seed
+    )
     raster = yield from iter_binarize(session, BinningParams(seed=config.seed))
     raster.save(out / "raster.npz")
-    train_cfg = TrainConfig(n_hidden=config.n_hidden, updates=config.updates, lr=config.lr, batch=config.batch,
-                            chains=config.chains, eval_every=config.eval_every, seed=config.seed, device="auto",
-                            optimizer=config.optimizer)
+    train_cfg = TrainConfig(
+        n_hidden=config.n_hidden,
+        updates=config.updates,
+        lr=config.lr,
+        batch=config.batch,
+        chains=config.chains,
+        eval_every=config.eval_every,
+        seed=config.seed,
+        device="auto",
+        optimizer=config.optimizer,
+    )
     trainer = yield from Trainer.from_raster(raster, train_cfg).run()
     trainer.save(out / "model.npz")
     model = load_model(out / "model.npz")
@@ -72,7 +82,7 @@ def _pair_correlation(J: np.ndarray, J_truth: np.ndarray) -> float:
 
 
 def _summary(trainer: Trainer, raster, names: np.ndarray, J_area: np.ndarray, truth_r: float) -> dict:
-    """The figures a person checks first: sizes, log-likelihoods against the independent model, area couplings."""
+    """What a person checks first: sizes, log-likelihood against independent neurons, area couplings."""
     best = trainer.best
     within = float(np.mean(np.diag(J_area))) if len(names) else float("nan")
     across = float(np.mean(J_area[~np.eye(len(names), dtype=bool)])) if len(names) > 1 else float("nan")
@@ -90,7 +100,10 @@ def _summary(trainer: Trainer, raster, names: np.ndarray, J_area: np.ndarray, tr
     }
 
 
-def run_pipeline(out_dir: str | Path, config: DemoConfig = DemoConfig(),
-                 on_progress: Callable[[Progress], None] | None = None) -> dict:
+def run_pipeline(
+    out_dir: str | Path,
+    config: DemoConfig = DemoConfig(),
+    on_progress: Callable[[Progress], None] | None = None,
+) -> dict:
     """Run :func:`iter_pipeline` to its end."""
     return drain(iter_pipeline(out_dir, config), on_progress)

@@ -36,6 +36,7 @@ from napari_neurorbm._qt.couplings_plots import (
     CouplingPlots,
     symmetric_limit,
 )
+from napari_neurorbm._qt.model_runs import show_progress
 from napari_neurorbm._qt.raster_layers import KEY as RASTER_KEY
 from napari_neurorbm._qt.raster_layers import MAX_NAMES, UNITS, layers_of
 from napari_neurorbm._qt.state import get_state
@@ -330,9 +331,7 @@ class CouplingsWidget(QWidget):
             self.message.setText("Stopping…")
 
     def _on_progress(self, p: Progress) -> None:
-        self.progress.setValue(round(1000 * min(max(p.fraction, 0.0), 1.0)))
-        if not self._stopping:
-            self.message.setText(f"{p.stage}: {p.message}" if p.message else p.stage)
+        show_progress(self.progress, self.message, p, text=not self._stopping)
         if isinstance(p.payload, CouplingsResult):
             self.state.couplings = p.payload
         elif p.payload is not None:

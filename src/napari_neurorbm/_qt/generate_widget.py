@@ -26,6 +26,7 @@ from napari_neurorbm._qt.model_runs import (
     model_raster,
     remove_rasters,
     show_failure,
+    show_progress,
     show_rasters,
     start_job,
 )
@@ -154,8 +155,7 @@ class GenerateWidget(QWidget):
                                 finished=self._on_finished)
 
     def _on_progress(self, p: Progress) -> None:
-        self.progress.setValue(round(1000 * min(max(p.fraction, 0.0), 1.0)))
-        self.message.setText(f"{p.stage}: {p.message}" if p.message else p.stage)
+        show_progress(self.progress, self.message, p)
 
     def _on_finished(self) -> None:
         self.worker = None

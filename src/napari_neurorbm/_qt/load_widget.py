@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_neurorbm._qt.model_runs import show_progress
 from napari_neurorbm._qt.qc_plots import DOCK_NAME, QCPanel
 from napari_neurorbm._qt.raster_layers import add_raster_layers
 from napari_neurorbm._qt.state import get_state
@@ -240,9 +241,7 @@ class LoadWidget(QWidget):
         self.worker.start()
 
     def _on_progress(self, p: Progress) -> None:
-        self.progress.setValue(round(1000 * min(max(p.fraction, 0.0), 1.0)))
-        detail = p.message or (f"{p.done}/{p.total}" if p.total else "")
-        self.message.setText(f"{p.stage}: {detail}" if detail else p.stage)
+        show_progress(self.progress, self.message, p)
 
     def _on_done(self, key: tuple[str, int | None], result) -> None:
         if isinstance(result, LoadFailed):

@@ -95,6 +95,14 @@ class Throttle(QObject):
             self._callback(p)
 
 
+def show_progress(bar, label, p: Progress, *, text: bool = True) -> None:
+    """Move a 0..1000 progress bar to ``p`` and, when ``text``, say the stage and its detail in ``label``."""
+    bar.setValue(round(1000 * min(max(p.fraction, 0.0), 1.0)))
+    if text:
+        detail = p.message or (f"{p.done}/{p.total}" if p.total else "")
+        label.setText(f"{p.stage}: {detail}" if detail else p.stage)
+
+
 def show_failure(message: str, label=None) -> None:
     """One-line error notification (and the same line in ``label`` when given)."""
     from napari.utils.notifications import show_error

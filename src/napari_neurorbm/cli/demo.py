@@ -18,16 +18,25 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="open napari with the synthetic demo session and all widgets (headless: run the pipeline)",
         description=(
             "With a display, open napari with the synthetic multi-area session (a ground-truth RBM with "
-            "brain-area structure) and dock every NeuroRBM widget. Without a display (or with --headless), run "
-            "the same pipeline without a screen: binarize, train an RBM, compare generated and real statistics, "
-            "compute the effective couplings, and write every product and a report into --out."
+            "brain-area structure) and dock every NeuroRBM widget. Without a display (or with --headless), "
+            "run the same pipeline without a screen: binarize, train an RBM, compare generated and real "
+            "statistics, compute the effective couplings, and write every product and a report into --out."
         ),
     )
-    p.add_argument("--out", default="neurorbm-output", metavar="DIR",
-                   help="folder for the headless pipeline's files (default ./neurorbm-output)")
+    p.add_argument(
+        "--out",
+        default="neurorbm-output",
+        metavar="DIR",
+        help="folder for the headless pipeline's files (default ./neurorbm-output)",
+    )
     p.add_argument("--headless", action="store_true", help="run the pipeline even when a display is present")
-    p.add_argument("--updates", type=int, default=DEMO.updates, metavar="N",
-                   help=f"PCD updates of the headless run (default {DEMO.updates})")
+    p.add_argument(
+        "--updates",
+        type=int,
+        default=DEMO.updates,
+        metavar="N",
+        help=f"PCD updates of the headless run (default {DEMO.updates})",
+    )
     p.set_defaults(run=run)
 
 

@@ -13,8 +13,7 @@ from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import drain
 from napari_neurorbm.rbm.io import ModelFile, load_model
 from napari_neurorbm.rbm.model import RBM, pick_device
-from napari_neurorbm.rbm.partition import iter_log_z_ais, iter_log_z_ptt, log_z_exact, loglik
-from napari_neurorbm.rbm.training import _logit
+from napari_neurorbm.rbm.partition import base_biases, iter_log_z_ais, iter_log_z_ptt, log_z_exact, loglik
 
 METHODS = ("exact", "ais", "ptt")
 
@@ -100,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "exact":
         log_z = log_z_exact(rbm)
     elif args.method == "ais":
-        base = _logit(rbm.b.new_tensor(frames.mean(0)))
+        base = base_biases(rbm.b.new_tensor(frames.mean(0)))
         log_z = drain(iter_log_z_ais(rbm, args.chains, args.betas, base, args.seed), show)
     else:
         path = [m.to(dev) for m in ptt_path(model)]

@@ -189,6 +189,7 @@ class ProgressBar:
         self.ll = ""
         self.open = False
         self.first: int | None = None
+        self.last_stage = ""
 
     def __call__(self, p: Progress) -> None:
         payload = p.payload if isinstance(p.payload, dict) else {}
@@ -208,6 +209,9 @@ class ProgressBar:
         elif p.stage == "train" and int(10 * p.fraction) > self.last_decile:
             self.last_decile = int(10 * p.fraction)
             print(self._line(p, now), file=sys.stderr, flush=True)
+        elif p.stage == "ptt" and self.last_stage != "ptt":  # the final model selection can take a while
+            print("model selection: PTT along the checkpoints", file=sys.stderr, flush=True)
+        self.last_stage = p.stage
 
     def _line(self, p: Progress, now: float) -> str:
         if p.stage != "train":

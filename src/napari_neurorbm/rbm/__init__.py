@@ -1,4 +1,4 @@
-"""The binary-binary RBM: energies, conditionals, sampling, PCD training, log Z, model files. numpy + torch."""
+"""The binary-binary RBM: energies, conditionals, sampling, PCD training, log Z, model files."""
 
 from napari_neurorbm.rbm.model import RBM
 

@@ -9,9 +9,7 @@ chains); on a GPU it uses ``torch.rand`` on the device, which is fast there and 
 
 from __future__ import annotations
 
-import functools
-import math
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,20 +90,20 @@ def seed_from(generator: torch.Generator | None) -> int:
 class Bernoulli:
     """Fast independent 0/1 draws with given probabilities; seeded, so repeated runs give the same draws.
 
-    On a CPU the uniforms are 16-bit integers, four per 64-bit output of numpy's SFC64, from two streams that
-    fill the two halves of a large draw in parallel (numpy releases the GIL); the same two streams are used
-    whatever the thread count, so results do not depend on the machine.
+    On a CPU the uniforms are 16-bit integers, four per 64-bit output of numpy's SFC64 generator; on other
+    devices ``torch.rand`` with a device generator. ``seed`` is an int or a sequence of ints (e.g. (seed,
+    part) for one of several independent streams).
     """
 
-    PARALLEL_MIN = 2**20  # draws at least this large use both streams at once
-
-    def __init__(self, device: str | torch.device, seed: int) -> None:
+    def __init__(self, device: str | torch.device, seed: int | Sequence[int]) -> None:
         self.device = torch.device(device)
+        seq = np.random.SeedSequence(seed)
         if self.device.type == "cpu":
-            self._streams = [np.random.SFC64(s) for s in np.random.SeedSequence(seed).spawn(2)]
+            self._bits = np.random.SFC64(seq)
             self._offset = torch.tensor(-32768.5)
         else:
-            self._gen = torch.Generator(device=self.device).manual_seed(seed % 2**63)
+            start = int(seq.generate_state(1, np.uint64)[0]) % 2**63
+            self._gen = torch.Generator(device=self.device).manual_seed(start)
         self._scratch: torch.Tensor | None = None
 
     def draw(self, p: torch.Tensor, out: torch.Tensor, keep_p: bool = True) -> torch.Tensor:
@@ -124,41 +122,9 @@ class Bernoulli:
         else:
             thr = torch.add(self._offset, p, alpha=65536.0, out=p)
         # u uniform on {-32768, ..., 32767}: P(u < 65536 p - 32768.5) = p rounded to a multiple of 2^-16
-        self._uniform16(out)
+        n = out.numel()
+        out.copy_(torch.from_numpy(self._bits.random_raw((n + 3) // 4).view(np.int16)[:n]).view(out.shape))
         return out.lt_(thr)
-
-    def _uniform16(self, out: torch.Tensor) -> None:
-        """Fill ``out`` (float32, 2-D) with integers uniform on [-32768, 32767], halves of rows in parallel."""
-        rows = out.shape[0]
-        if out.numel() < self.PARALLEL_MIN or rows < 2:
-            out.copy_(self._int16(0, out.shape))
-            return
-        top, bottom = out[: rows // 2], out[rows // 2 :]
-        other = _pool().submit(self._int16, 1, bottom.shape)
-        top.copy_(self._int16(0, top.shape))
-        bottom.copy_(other.result())
-
-    def _int16(self, stream: int, shape: torch.Size) -> torch.Tensor:
-        n = math.prod(shape)
-        return torch.from_numpy(self._streams[stream].random_raw((n + 3) // 4).view(np.int16)[:n]).view(shape)
-
-    def state(self) -> object:
-        """The generator state, for :meth:`set_state` (continuing a run exactly)."""
-        if self.device.type == "cpu":
-            return [s.state for s in self._streams]
-        return self._gen.get_state()
-
-    def set_state(self, state: object) -> None:
-        if self.device.type == "cpu":
-            for s, st in zip(self._streams, state, strict=True):
-                s.state = st
-        else:
-            self._gen.set_state(state)
-
-
-@functools.cache
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="neurorbm-rng")
 
 
 class Sweeper:

@@ -15,8 +15,10 @@ method) gives log Z of every checkpoint, and the best model is chosen by that te
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from napari_neurorbm.progress import Progress
 from napari_neurorbm.rbm.io import ModelFile, save_model
 from napari_neurorbm.rbm.model import RBM, independent_rbm, pick_device
 from napari_neurorbm.rbm.partition import (
+    base_biases,
     exact_cost,
     iter_log_z_ais,
     iter_ptt_log_zs,
@@ -55,7 +58,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     test_fraction: float = 0.3
-    eval_every: int = 100
+    eval_every: int = 200
     checkpoints: int = 50
     optimizer: str = "sgd"
     log_z: str = "auto"
@@ -166,13 +169,13 @@ class Trainer:
         self._train_eval = self._train[pick, :-1].to(torch.uint8)
         self._batch_gen = gen
         # AIS starts from independent units with the data's mean activity: close to the model, low variance
-        self._base_b = _logit(torch.as_tensor(train.mean(0), dtype=torch.float32, device=self.device))
+        self._base_b = base_biases(torch.as_tensor(train.mean(0), dtype=torch.float32, device=self.device))
         self._order = torch.empty(0, dtype=torch.int64)
-        self._bern = Bernoulli(self.device, config.seed)
         self._opt: torch.optim.Optimizer | None = None
         self._buffers(nv)
+        self._reseed(config.seed)
         p = torch.sigmoid(self.rbm.b).expand(config.chains, nv).contiguous()
-        self._bern.draw(p, out=self.chains)  # the independent model's exact samples: a good PCD start
+        self._berns[0].draw(p, out=self.chains)  # the independent model's exact samples: a good PCD start
         self._pv_mean: torch.Tensor | None = None
 
     @classmethod
@@ -207,7 +210,7 @@ class Trainer:
         trainer.update = update
         trainer.history = list(meta.get("history", []))
         trainer.checkpoints = sorted(model.checkpoints, key=lambda uc: uc[0])
-        trainer._bern = Bernoulli(trainer.device, config.seed + update)
+        trainer._reseed(config.seed, update)
         if model.chains is not None and model.chains.shape == tuple(trainer.chains.shape):
             trainer.chains.copy_(torch.as_tensor(model.chains))
         best = meta.get("best")
@@ -323,12 +326,21 @@ class Trainer:
         self.checkpoints.append((self.update, self.rbm.to("cpu").clone()))
 
     # ------------------------------------------------------------------ one update
+    def _reseed(self, *seed: int) -> None:
+        """One independent Bernoulli stream per block of rows (see :meth:`_step`)."""
+        self._berns = [Bernoulli(self.device, (*seed, i)) for i in range(len(self._blocks))]
+
     def _buffers(self, nv: int) -> None:
         """Preallocated operands. A column of ones beside the frames, the chains and the hidden units folds
-        the biases into the products (x = [v 1] [W; c]) and makes the gradient products also return the
-        column sums (the bias gradients), so no bias broadcast and no extra reduction of that size."""
+        the hidden biases into the products (x = [v 1] [W; c]) and makes the gradient products also return
+        the column sums (the bias gradients), so no extra reduction of that size."""
         cfg, dev, nh = self.config, self.device, self.config.n_hidden
         bs = self._batch_size = min(cfg.batch, len(self._train))
+        # on a CPU, each core runs the whole update on its own block of chains and frames (see _step)
+        n = 1 if dev.type != "cpu" else max(1, min(torch.get_num_threads(), bs, cfg.chains))
+        self._blocks = [
+            (i * bs // n, (i + 1) * bs // n, i * cfg.chains // n, (i + 1) * cfg.chains // n) for i in range(n)
+        ]
         self._batch_loaded = False
         small = self._train.dtype == torch.uint8
         self._batch_u8 = torch.empty(bs, nv + 1, dtype=torch.uint8, device=dev) if small else None
@@ -340,63 +352,89 @@ class Trainer:
         self._p_h = torch.empty(cfg.chains, nh, device=dev)
         self._h = torch.ones(cfg.chains, nh + 1, device=dev)
         self._p_v = torch.empty(cfg.chains, nv, device=dev)
-        self._wc = torch.empty(nv + 1, nh, device=dev)  # [W; c]
-        self._wbt = torch.empty(nh + 1, nv, device=dev)  # [W^T; b]
-        self._g_data = torch.empty(nv, nh + 1, device=dev)
-        self._g_chain = torch.empty(nv, nh + 1, device=dev)
+        # W and c live in one matrix [W; c], so that [v 1] [W; c] = v W + c needs no copy
+        self._wc = torch.cat([self.rbm.W, self.rbm.c[None]])
+        self.rbm = RBM(self._wc[:-1], self.rbm.b, self._wc[-1])
+        self._g_data = torch.empty(n, nv, nh + 1, device=dev)
+        self._g_chain = torch.empty(n, nv, nh + 1, device=dev)
         self._prev = [torch.empty_like(x) for x in (self.rbm.W, self.rbm.b, self.rbm.c)]
 
-    def _next_batch(self) -> torch.Tensor:
+    def _batch_rows(self) -> torch.Tensor | None:
+        """Row indices of the next minibatch (None: the whole training set, already in the buffer)."""
         n, bs = len(self._train), self._batch_size
         if bs == n:
             if not self._batch_loaded:
                 self._batch.copy_(self._train)
                 self._batch_loaded = True
-            return self._batch
+            return None
         if len(self._order) < bs:  # a new epoch: shuffle once, on the device (no transfer per update)
             self._order = torch.randperm(n, generator=self._batch_gen).to(self.device)
         idx, self._order = self._order[:bs], self._order[bs:]
-        if self._batch_u8 is None:
-            return torch.index_select(self._train, 0, idx, out=self._batch)
-        torch.index_select(self._train, 0, idx, out=self._batch_u8)
-        return self._batch.copy_(self._batch_u8)
+        return idx
 
     def _step(self) -> dict:
-        cfg, rbm, bern = self.config, self.rbm, self._bern
+        """One PCD-k update. On a CPU the chains and the minibatch are cut into one block of rows per core and
+        each block runs its whole update (data term, k sweeps, its share of the gradient) in its own worker
+        thread with one torch thread: the cores never wait for each other inside an update, and each block
+        draws from its own random stream. The shares are summed and the step is taken here."""
+        cfg, rbm = self.config, self.rbm
         nh, bs, nc = cfg.n_hidden, self._batch_size, cfg.chains
-        torch.cat([rbm.W, rbm.c[None]], out=self._wc)
-        torch.cat([rbm.W.T, rbm.b[None]], out=self._wbt)
-        data = self._next_batch()
-        x_data = torch.mm(data, self._wc, out=self._x_data)
-        softplus_data = F.softplus(x_data).sum() / bs
-        torch.sigmoid(x_data, out=self._ph_data[:, :nh])
+        idx = self._batch_rows()
         if self._pv_mean is None:
             self._pv_mean = self.chains.mean(0)
-        h, p_h, p_v = self._h[:, :nh], self._p_h, self._p_v
-        for step in range(cfg.k):
-            torch.mm(self._chains, self._wc, out=p_h)
-            if step == 0:
-                softplus_chains = F.softplus(p_h).sum() / nc
-            torch.sigmoid(p_h, out=p_h)
-            bern.draw(p_h, out=h, keep_p=False)
-            torch.mm(self._h, self._wbt, out=p_v)
-            torch.sigmoid(p_v, out=p_v)
-            bern.draw(p_v, out=self.chains, keep_p=step == cfg.k - 1)  # the last p(v | h) enters the gradient
-        torch.mm(data[:, :-1].T, self._ph_data, out=self._g_data)  # [D^T p(h|D) | column sums of D]
-        torch.mm(p_v.T, self._h, out=self._g_chain)  # [p(v|h)^T h | column sums of p(v|h)]
+        if len(self._blocks) == 1:
+            parts = [self._block_update(0, idx)]
+        else:
+            pool = _workers(len(self._blocks))
+            futures = [pool.submit(self._block_update, i, idx) for i in range(len(self._blocks))]
+            try:
+                parts = [f.result() for f in futures]
+            finally:  # even on Ctrl-C: never leave a worker writing into the chains
+                wait(futures)
+        g_data, g_chain = self._g_data.sum(0), self._g_chain.sum(0)
+        sp_data, sp_chains, ph_sum, h_sum = (sum(p[j] for p in parts) for j in range(4))
         # cheap indicator: mean F(data) - mean F(chains) under the current model; 0 when chains look like data
-        fe_gap = (self._pv_mean - self._g_data[:, nh] / bs) @ rbm.b + softplus_chains - softplus_data
-        self._pv_mean = self._g_chain[:, nh] / nc  # Rao-Blackwellised mean of the new chains
-        self._g_data.div_(bs).sub_(self._g_chain, alpha=1.0 / nc)  # [grad W | grad b]
-        grad_c = self._ph_data[:, :nh].mean(0) - h.mean(0)
+        fe_gap = (self._pv_mean - g_data[:, nh] / bs) @ rbm.b + sp_chains / nc - sp_data / bs
+        self._pv_mean = g_chain[:, nh] / nc  # Rao-Blackwellised mean of the new chains
+        g_data.div_(bs).sub_(g_chain, alpha=1.0 / nc)  # [grad W | grad b]
         for p, q in zip(self._prev, (rbm.W, rbm.b, rbm.c), strict=True):
             p.copy_(q)
-        self._apply(self._g_data[:, :nh], self._g_data[:, nh], grad_c)
+        self._apply(g_data[:, :nh], g_data[:, nh], ph_sum / bs - h_sum / nc)
         check = rbm.W.sum() + rbm.b.sum() + rbm.c.sum() + fe_gap  # NaN or inf anywhere makes it non-finite
         fe_gap_v, check_v = torch.stack([fe_gap, check]).to(wide(self.device)).tolist()
         if not math.isfinite(check_v):
             self._diverge()
         return {"fe_gap": fe_gap_v}
+
+    def _block_update(self, i: int, idx: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+        """Data term, k sweeps and gradient share of block i; returns (sum softplus over its frames, the same
+        over its chains before the sweeps, column sums of p(h | frames), column sums of the last h)."""
+        b0, b1, c0, c1 = self._blocks[i]
+        nh, k, bern = self.config.n_hidden, self.config.k, self._berns[i]
+        data = self._batch[b0:b1]
+        if idx is not None:
+            if self._batch_u8 is None:
+                torch.index_select(self._train, 0, idx[b0:b1], out=data)
+            else:
+                torch.index_select(self._train, 0, idx[b0:b1], out=self._batch_u8[b0:b1])
+                data.copy_(self._batch_u8[b0:b1])
+        x_data, ph_data = self._x_data[b0:b1], self._ph_data[b0:b1]
+        torch.mm(data, self._wc, out=x_data)
+        sp_data = F.softplus(x_data).sum()
+        torch.sigmoid(x_data, out=ph_data[:, :nh])
+        chains, h_aug, p_h, p_v = self._chains[c0:c1], self._h[c0:c1], self._p_h[c0:c1], self._p_v[c0:c1]
+        v, h = chains[:, :-1], h_aug[:, :nh]
+        for step in range(k):
+            torch.mm(chains, self._wc, out=p_h)
+            if step == 0:
+                sp_chains = F.softplus(p_h).sum()
+            bern.draw(torch.sigmoid(p_h, out=p_h), out=h, keep_p=False)
+            torch.addmm(self.rbm.b, h, self.rbm.W.T, out=p_v)
+            # the last p(v | h) enters the gradient (Rao-Blackwellised over v)
+            bern.draw(torch.sigmoid(p_v, out=p_v), out=v, keep_p=step == k - 1)
+        torch.mm(data[:, :-1].T, ph_data, out=self._g_data[i])  # [D^T p(h | D) | column sums of D]
+        torch.mm(p_v.T, h_aug, out=self._g_chain[i])  # [p(v | h)^T h | column sums of p(v | h)]
+        return sp_data, sp_chains, ph_data[:, :nh].sum(0), h.sum(0)
 
     def _apply(self, grad_w: torch.Tensor, grad_b: torch.Tensor, grad_c: torch.Tensor) -> None:
         """One step up the log-likelihood gradient: plain SGD, or Adam."""
@@ -481,6 +519,14 @@ class Trainer:
         return save_model(path, self.selected[1], self.metadata(), sorted(ckpts.items()), chains=chains)
 
 
+@functools.cache
+def _workers(n: int) -> ThreadPoolExecutor:
+    """Worker threads that each run torch with one thread (torch's thread count is per calling thread)."""
+    return ThreadPoolExecutor(
+        n, thread_name_prefix="neurorbm-pcd", initializer=torch.set_num_threads, initargs=(1,)
+    )
+
+
 def iter_train(raster, config: TrainConfig) -> Generator[Progress, None, Trainer]:
     """Train a fresh model on a raster's split; yields progress records and returns the :class:`Trainer`."""
     return (yield from Trainer.from_raster(raster, config).run())
@@ -500,8 +546,3 @@ def _check_frames(frames: np.ndarray, what: str) -> np.ndarray:
     if not np.isin(frames, (0, 1)).all():
         raise NeuroRBMError(f"the {what} frames must be binary (0/1)")
     return frames
-
-
-def _logit(p: torch.Tensor, clip: float = 1e-4) -> torch.Tensor:
-    p = p.clamp(clip, 1 - clip)
-    return torch.log(p) - torch.log1p(-p)
