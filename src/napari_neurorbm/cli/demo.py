@@ -53,8 +53,12 @@ def run(args: argparse.Namespace) -> int:
 def show_demo(viewer) -> None:
     """Open the synthetic session in ``viewer`` and dock every NeuroRBM widget, as the main job does."""
     viewer.open_sample("napari-neurorbm", "synthetic")
-    for widget in WIDGETS:
-        viewer.window.add_plugin_dock_widget("napari-neurorbm", widget)
+    docks = [  # one dock column, one tab per step, the first step in front
+        viewer.window.add_plugin_dock_widget("napari-neurorbm", widget, tabify=i > 0)[0]
+        for i, widget in enumerate(WIDGETS)
+    ]
+    docks[0].raise_()
+    viewer.reset_view()
 
 
 def _headless(args: argparse.Namespace) -> int:

@@ -42,6 +42,7 @@ from napari_neurorbm.rbm.partition import (
 from napari_neurorbm.rbm.sampling import Bernoulli
 
 FLOAT_FRAMES_MAX = 2**28  # keep training frames as float32 up to 1 GiB, else as uint8
+PTT_CHAINS = 500  # chains per checkpoint in the final PTT pass (memory: models x chains x units floats)
 EXACT_EVAL_COST = 2**24  # enumerate at every evaluation when 2^n_small * n_large is at most this
 
 
@@ -306,7 +307,10 @@ class Trainer:
         ups = sorted(models)
         path = [models[u].to(self.device) for u in ups]
         log_zs = yield from iter_ptt_log_zs(
-            path, n_chains=min(self.config.chains, 1000), sweeps=self.config.ptt_sweeps, seed=self.config.seed
+            path,
+            n_chains=min(self.config.chains, PTT_CHAINS),
+            sweeps=self.config.ptt_sweeps,
+            seed=self.config.seed,
         )
         self.ptt = [
             {
