@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from napari_neurorbm.cli._common import ProgressLine, out_path
 from napari_neurorbm.data.binning import BinningParams, QualityRule, iter_binarize
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.data.session import Session
 from napari_neurorbm.data.sources import ACCEPTED, iter_open_source
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.progress import Progress, drain
+from napari_neurorbm.progress import drain
 
 DEFAULT_BIN_MS = 20.0
 
@@ -77,8 +77,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = _out_path(args.out)
-    show = _ProgressLine()
+    out = out_path(args.out)
+    show = ProgressLine()
     session = drain(iter_open_source(args.source, args.session_id), show)
     raster = drain(iter_binarize(session, _params(args, session)), show)
     try:
@@ -117,15 +117,6 @@ def _names(text: str, option: str) -> tuple[str, ...]:
     return names
 
 
-def _out_path(out: str) -> Path:
-    path = Path(out).expanduser()
-    if path.is_dir():
-        raise NeuroRBMError(f"--out {out} is a folder; give a file name such as raster.npz")
-    if not path.parent.is_dir():
-        raise NeuroRBMError(f"--out {out}: the folder {path.parent} does not exist")
-    return path
-
-
 def _summary(session: Session, raster: Raster, written: Path) -> str:
     """A few lines: what came in, what each filter removed, what went out."""
     if session.is_binned:
@@ -147,19 +138,3 @@ def _summary(session: Session, raster: Raster, written: Path) -> str:
             f"wrote    {written}",
         ]
     )
-
-
-class _ProgressLine:
-    """Progress on one stderr line, redrawn at each whole percent; only on a terminal."""
-
-    def __init__(self) -> None:
-        self._last: tuple[str, int] | None = None
-
-    def __call__(self, p: Progress) -> None:
-        if not sys.stderr.isatty():
-            return
-        state = (p.stage, int(100 * p.fraction))
-        if state != self._last:
-            self._last = state
-            end = "\n" if p.done >= p.total else ""
-            print(f"\r{p.stage}: {state[1]:3d}% {p.message}", end=end, file=sys.stderr, flush=True)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from napari_neurorbm.analysis.areas import area_coupling_matrix, write_area_csv
 from napari_neurorbm.analysis.couplings import iter_couplings, strongest_triplets
+from napari_neurorbm.cli._common import ProgressLine
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.progress import Progress, drain
+from napari_neurorbm.progress import drain
 from napari_neurorbm.rbm.io import load_model
 
 
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.csv and areas is None:
         raise NeuroRBMError(f"{args.model} has no areas in its metadata, so there is no area table for --csv")
     rbm = model.rbm
-    H, J = drain(iter_couplings(rbm.W, rbm.b, rbm.c, device=args.device), _report)
+    H, J = drain(iter_couplings(rbm.W, rbm.b, rbm.c, device=args.device), ProgressLine())
     result = {"H": H, "J": J}
     if areas is not None:
         names, J_area = area_coupling_matrix(J, areas, args.min_area_units)
@@ -73,11 +73,6 @@ def run(args: argparse.Namespace) -> int:
           + (f", J_area for {n_areas} areas with >= {args.min_area_units} units" if areas is not None else "")
           + (f", {len(result['J3'])} triplets" if args.triplets else ""))
     return 0
-
-
-def _report(p: Progress) -> None:
-    if sys.stderr.isatty():
-        print(f"\r{p.stage}: {p.message}", end="\n" if p.done == p.total else "", file=sys.stderr, flush=True)
 
 
 def _save(path: Path, arrays: dict[str, np.ndarray]) -> Path:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from napari_neurorbm.analysis.generation import check_same_units
-from napari_neurorbm.cli.binarize import _ProgressLine
+from napari_neurorbm.cli._common import ProgressLine
 from napari_neurorbm.data.raster import read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import drain
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise NeuroRBMError(f"the raster has no {args.frames} frames")
     dev = pick_device(args.device)
     rbm = model.rbm.to(dev)
-    show = _ProgressLine()
+    show = ProgressLine()
     if args.method == "exact":
         log_z = log_z_exact(rbm)
     elif args.method == "ais":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from napari_neurorbm.analysis.generation import DEFAULT_CHAINS
 from napari_neurorbm.analysis.report import iter_write_report
-from napari_neurorbm.cli.binarize import _ProgressLine
+from napari_neurorbm.cli._common import ProgressLine
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import drain
 
@@ -51,6 +51,6 @@ def run(args: argparse.Namespace) -> int:
         raise NeuroRBMError(f"--triplets must be at least 1, got {args.triplets}")
     index = drain(iter_write_report(args.model, args.raster, out, n_frames=args.frames, tau=args.tau,
                                     chains=args.chains, seed=args.seed, device=args.device,
-                                    n_triplets=args.triplets), _ProgressLine())
+                                    n_triplets=args.triplets), ProgressLine())
     print(f"wrote {index}")
     return 0

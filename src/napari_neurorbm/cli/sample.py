@@ -17,7 +17,7 @@ from napari_neurorbm.analysis.generation import (
     iter_generate,
     make_clamp,
 )
-from napari_neurorbm.cli.binarize import _out_path, _ProgressLine
+from napari_neurorbm.cli._common import ProgressLine, out_path
 from napari_neurorbm.data.raster import Raster, read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import drain
@@ -101,7 +101,7 @@ def _labels(model: ModelFile, data: Raster | None) -> tuple[float, np.ndarray | 
 
 
 def run(args: argparse.Namespace) -> int:
-    out = _out_path(args.out)
+    out = out_path(args.out)
     model = load_model(args.model)
     data = None if args.data is None else read_raster(args.data)
     if data is not None:
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     common = {"n_frames": args.frames, "tau": args.tau, "chains": args.chains, "init": init,
               "seed": args.seed, "data": None if data is None else data.frames("train"),
               "device": args.device}
-    show = _ProgressLine()
+    show = ProgressLine()
     if args.clamp:
         units, values = parse_clamps(args.clamp, model.rbm.n_visible)
         if args.experiment:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from napari_neurorbm.analysis.generation import check_same_units
-from napari_neurorbm.cli.binarize import _out_path
+from napari_neurorbm.cli._common import out_path
 from napari_neurorbm.data.raster import read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
@@ -122,7 +122,7 @@ def _config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     if args.out is None and args.resume is None:
         raise NeuroRBMError("give --out MODEL.npz (the model file to write)")
-    out = _out_path(args.out or args.resume)
+    out = out_path(args.out or args.resume)
     resumed = None if args.resume is None else load_model(args.resume)
     base = TrainConfig() if resumed is None else TrainConfig.from_dict(resumed.metadata.get("config", {}))
     if resumed is not None:
