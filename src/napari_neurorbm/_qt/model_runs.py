@@ -39,6 +39,7 @@ ROLES = ("data", "test", "generated", "clamped", "control")  # left to right
 LINKED = ("colormap", "contrast_limits", "gamma")
 TITLES = "raster titles"
 GAP = 0.04  # blank space between rasters, as a fraction of the wider neighbour
+MIN_SLOT = 0.3  # narrowest slot of a raster beside the recording, as a fraction of the recording's width
 
 
 # ---------------------------------------------------------------- jobs on a worker
@@ -202,12 +203,15 @@ def _link_kind(viewer: napari.Viewer, kind: str) -> None:
 
 def arrange(viewer: napari.Viewer) -> None:
     """Place the rasters left to right in ROLES order (the recording stays at its times) and title them."""
-    right, prev_width = None, 0.0
+    right, prev_width, first_width = None, 0.0, None
     for role in ROLES:
         binary = layers_of(viewer, role=role, kind="binary")
         if not binary:
             continue
         left, width = _x_span(binary[0])
+        first_width = width if first_width is None else first_width
+        # a short run still gets a slot wide enough for its title next to a long recording
+        width = max(width, MIN_SLOT * first_width)
         if right is not None:
             # room for this raster's area strip and names, which sit left of it
             target = right + width * (1.0 / COVER_COLS + NAME_SPACE) + GAP * max(width, prev_width)
@@ -235,7 +239,8 @@ def _titles(viewer: napari.Viewer) -> None:
             tag = binary.metadata[KEY]
             (y0, x0), dy = binary.translate, binary.scale[0]
             n_rows = binary.level_shapes[0][0] if binary.multiscale else binary.data.shape[0]
-            where.append([y0 - 0.01 * n_rows * dy, x0])
+            lift = 0.01 + 0.07 * (len(where) % 2)  # every other title a line higher: no collisions
+            where.append([y0 - lift * n_rows * dy, x0])
             texts.append(tag.get("title") or f"recording · {tag['raster'].name}")
     if len(where) < 2:  # the recording alone needs no title
         return
