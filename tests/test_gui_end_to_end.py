@@ -57,14 +57,19 @@ def train(qtbot, viewer):
     return widget
 
 
-def generate(qtbot, viewer):
-    widget = dock(viewer, "Generate")
-    widget.frames.setValue(FRAMES)
+def same_sampling(widget) -> None:
+    """Sampling settings that the CLI calls below repeat: tau, chains, start, seed, cpu."""
     widget.tau.setValue(TAU)
     widget.chains.setValue(CHAINS)
     widget.init.setCurrentText("training frames")
     widget.seed.setValue(0)
     widget.device.setCurrentText("cpu")
+
+
+def generate(qtbot, viewer):
+    widget = dock(viewer, "Generate")
+    widget.frames.setValue(FRAMES)
+    same_sampling(widget)
     with qtbot.waitSignal(widget.generated, timeout=WAIT) as blocker:
         click(qtbot, widget.generate_button)
     qtbot.waitUntil(lambda: widget.worker is None, timeout=WAIT)
@@ -79,11 +84,7 @@ def clamp(qtbot, viewer):
     widget.value.setCurrentText("1 (make them fire)")
     widget.onset.setValue(ONSET)
     widget.frames.setValue(CLAMP_FRAMES)
-    widget.chains.setValue(CHAINS)
-    widget.tau.setValue(TAU)
-    widget.init.setCurrentText("training frames")
-    widget.seed.setValue(0)
-    widget.device.setCurrentText("cpu")
+    same_sampling(widget)
     with qtbot.waitSignal(widget.shown, timeout=WAIT) as blocker:
         click(qtbot, widget.run_button)
     qtbot.waitUntil(lambda: widget.worker is None, timeout=WAIT)

@@ -199,18 +199,8 @@ def test_a_real_recording_is_fitted_better_than_by_independent_units(real_data):
     from napari_neurorbm.data.raster import read_raster
 
     raster = read_raster(real_data / "tkacik2014_retina50.npz")
-    cfg = TrainConfig(
-        n_hidden=12,
-        k=5,
-        batch=1000,
-        chains=1000,
-        lr=0.005,
-        optimizer="adam",
-        updates=200,
-        eval_every=100,
-        device="cpu",
-        seed=1,
-    )
+    cfg = small_config(n_hidden=12, batch=1000, chains=1000, lr=0.005, updates=200, eval_every=100, seed=1,
+                       checkpoints=TrainConfig.checkpoints)
     t = Trainer.from_raster(raster, cfg)
     drain(t.run())
     assert t.history[-1]["log_z_method"] == "exact"

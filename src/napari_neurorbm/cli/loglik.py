@@ -12,8 +12,8 @@ from napari_neurorbm.data.raster import read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import drain
 from napari_neurorbm.rbm.io import ModelFile, load_model
-from napari_neurorbm.rbm.model import RBM, pick_device
-from napari_neurorbm.rbm.partition import base_biases, iter_log_z_ais, iter_log_z_ptt, log_z_exact, loglik
+from napari_neurorbm.rbm.model import RBM, base_biases, pick_device
+from napari_neurorbm.rbm.partition import iter_log_z_ais, iter_log_z_ptt, log_z_exact, loglik
 
 METHODS = ("exact", "ais", "ptt")
 

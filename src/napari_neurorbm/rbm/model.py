@@ -100,8 +100,16 @@ class RBM:
 def independent_rbm(frames: np.ndarray, n_hidden: int, *, weight_std: float = 1e-4, seed: int = 0,
                     device: str | torch.device = "cpu", clip: float = 1e-4) -> RBM:
     """The paper's initial model: small random W, c = 0, b = logit of the frames' means (clipped)."""
-    mean = np.clip(np.asarray(frames, dtype=np.float64).mean(axis=0), clip, 1 - clip)
+    mean = torch.as_tensor(np.asarray(frames, dtype=np.float64).mean(axis=0))
     gen = torch.Generator().manual_seed(seed)
     W = torch.randn(len(mean), n_hidden, generator=gen) * weight_std
-    b = torch.as_tensor(np.log(mean) - np.log1p(-mean), dtype=torch.float32)
+    b = base_biases(mean, clip).float()
     return RBM(W, b, torch.zeros(n_hidden)).to(device)
+
+
+def base_biases(mean: torch.Tensor, clip: float = 1e-4) -> torch.Tensor:
+    """Visible biases of independent units with the given mean activity (clipped): logit(mean).
+
+    The paper's initial b, and the starting model of AIS."""
+    p = mean.clamp(clip, 1 - clip)
+    return torch.log(p) - torch.log1p(-p)

@@ -84,12 +84,6 @@ def independent_log_z(b: torch.Tensor, c: torch.Tensor) -> float:
     return float(F.softplus(b.cpu().double()).sum() + F.softplus(c.cpu().double()).sum())
 
 
-def base_biases(mean: torch.Tensor, clip: float = 1e-4) -> torch.Tensor:
-    """Visible biases of independent units with the given mean activity (clipped): AIS's starting model."""
-    p = mean.clamp(clip, 1 - clip)
-    return torch.log(p) - torch.log1p(-p)
-
-
 def _logmeanexp(x: torch.Tensor) -> float:
     return float(torch.logsumexp(x.to(wide(x.device)), 0)) - math.log(x.numel())
 

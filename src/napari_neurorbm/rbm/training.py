@@ -29,9 +29,8 @@ import torch.nn.functional as F
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 from napari_neurorbm.rbm.io import ModelFile, save_model
-from napari_neurorbm.rbm.model import RBM, independent_rbm, pick_device
+from napari_neurorbm.rbm.model import RBM, base_biases, independent_rbm, pick_device
 from napari_neurorbm.rbm.partition import (
-    base_biases,
     exact_cost,
     iter_log_z_ais,
     iter_ptt_log_zs,
