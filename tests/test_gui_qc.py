@@ -78,3 +78,33 @@ def test_panel_redraws_when_the_raster_changes(make_napari_viewer, qtbot, screen
     assert panel._columns == 4  # wide dock: the four plots in one row
     qtbot.wait(200)
     save_widget_grab(panel, screenshot_dir, "qc_panel_tiny_session")
+
+
+@pytest.mark.gui
+def test_a_result_arriving_after_the_panel_closed_is_dropped(make_napari_viewer, qtbot, monkeypatch) -> None:
+    import threading
+
+    from napari_neurorbm._qt import qc_plots
+
+    release = threading.Event()
+    calls = []
+
+    def held_summary(raster, session):
+        release.wait(10)
+        calls.append(raster)
+        return qc_summary(raster, session)
+
+    monkeypatch.setattr(qc_plots, "qc_summary", held_summary)
+    viewer = make_napari_viewer()
+    panel = QCPanel(viewer)
+    state = get_state(viewer)
+    session = spike_session()
+    state.session = session
+    state.raster = binarize(session, BinningParams(bin_ms=20.0, test_fraction=0.0))
+    worker = panel._worker
+    panel.deleteLater()
+    qtbot.wait(50)  # the panel and its plots are gone; the summary is still being computed
+    with qtbot.waitSignal(worker.finished, timeout=10_000):
+        release.set()
+    qtbot.wait(100)  # a queued result would be delivered here, to the deleted plots
+    assert len(calls) == 1

@@ -39,6 +39,7 @@ from napari_neurorbm._qt.couplings_plots import (
 from napari_neurorbm._qt.model_runs import show_progress
 from napari_neurorbm._qt.raster_layers import KEY as RASTER_KEY
 from napari_neurorbm._qt.raster_layers import MAX_NAMES, UNITS, layers_of
+from napari_neurorbm._qt.relay import Relay
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.analysis.areas import write_area_csv
 from napari_neurorbm.analysis.couplings import higher_order_indicator, iter_coupling_norms, iter_couplings
@@ -312,7 +313,7 @@ class CouplingsWidget(QWidget):
         worker = create_worker(couplings_job, model, areas, ids, self.n_checkpoints.value(),
                                _start_thread=False)
         worker.yielded.connect(self._on_progress)
-        worker.returned.connect(self._on_returned)
+        worker.returned.connect(Relay(self._on_returned, self).forward)
         worker.finished.connect(self._on_finished)
         self.destroyed.connect(worker.quit)
         self.worker = worker
@@ -571,7 +572,7 @@ class CouplingsWidget(QWidget):
         self._select(i, j)
         self.clamp_button.setEnabled(True)
         worker = create_worker(pair_indicator, result, i, j, _start_thread=False)
-        worker.returned.connect(self._on_r)
+        worker.returned.connect(Relay(self._on_r, self).forward)
         worker.start()
         self.pair_shown.emit(i, j)
 

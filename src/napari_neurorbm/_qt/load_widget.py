@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ from qtpy.QtWidgets import (
 from napari_neurorbm._qt.model_runs import show_progress
 from napari_neurorbm._qt.qc_plots import DOCK_NAME, QCPanel
 from napari_neurorbm._qt.raster_layers import add_raster_layers
+from napari_neurorbm._qt.relay import Relay
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.data.binning import BinningParams, QualityRule, iter_binarize
 from napari_neurorbm.data.raster import Raster
@@ -232,7 +234,7 @@ class LoadWidget(QWidget):
         reuse = self._loaded[1] if self._loaded is not None and self._loaded[0] == key else None
         self.worker = create_worker(load_job, key[0], key[1], params, reuse, _start_thread=False)
         self.worker.yielded.connect(self._on_progress)
-        self.worker.returned.connect(lambda result: self._on_done(key, result))
+        self.worker.returned.connect(Relay(partial(self._on_done, key), self).forward)
         self.worker.aborted.connect(self._on_aborted)
         self.worker.finished.connect(self._on_finished)
         self.load_button.setText("Cancel")

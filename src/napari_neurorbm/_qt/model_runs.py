@@ -27,6 +27,7 @@ from napari_neurorbm._qt.raster_layers import (
     frame_spacing,
     layers_of,
 )
+from napari_neurorbm._qt.relay import Relay
 from napari_neurorbm._qt.selection import NAME as SELECTION
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
@@ -71,21 +72,19 @@ def start_job(owner: QObject, job: Generator[Progress, None, Any], *, progress: 
 
     worker = create_worker(guarded, job, _start_thread=False)
     worker.yielded.connect(Throttle(progress, owner).forward)
-    worker.returned.connect(done)
-    worker.finished.connect(finished)
+    worker.returned.connect(Relay(done, owner).forward)
+    worker.finished.connect(Relay(finished, owner).forward)
     owner.destroyed.connect(worker.quit)
     worker.start()
     return worker
 
 
-class Throttle(QObject):
+class Throttle(Relay):
     """Forwards at most one Progress per ``interval_s`` (and every first and last of a stage) to a callback:
-    redrawing a progress bar for every record would keep the GUI thread busy. A child of ``owner``, so
-    deleting the owner cuts the connection."""
+    redrawing a progress bar for every record would keep the GUI thread busy."""
 
     def __init__(self, callback: Callable[[Progress], None], owner: QObject, interval_s: float = 0.1) -> None:
-        super().__init__(owner)
-        self._callback = callback
+        super().__init__(callback, owner)
         self._interval_s = interval_s
         self._last = (-np.inf, None)
 

@@ -12,6 +12,7 @@ from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from napari_neurorbm._qt.colors import area_colors
 from napari_neurorbm._qt.qc_data import QCData, qc_summary
+from napari_neurorbm._qt.relay import Relay
 from napari_neurorbm._qt.state import get_state
 
 if TYPE_CHECKING:
@@ -86,8 +87,8 @@ class QCPanel(QWidget):
         if self._worker is not None:
             self._worker.quit()
         self._worker = create_worker(qc_summary, raster, self._state.session, _start_thread=False)
-        self._worker.returned.connect(partial(self._show_if_current, raster))
-        self._worker.finished.connect(self._forget_worker)
+        self._worker.returned.connect(Relay(partial(self._show_if_current, raster), self).forward)
+        self._worker.finished.connect(Relay(self._forget_worker, self).forward)
         self._worker.start()
 
     def _show_if_current(self, raster: Raster, qc: QCData) -> None:
