@@ -8,7 +8,15 @@ import torch
 
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.rbm.model import RBM
-from napari_neurorbm.rbm.sampling import Bernoulli, Clamp, gibbs, sample_hidden, sample_visible
+from napari_neurorbm.rbm.sampling import (
+    Bernoulli,
+    Clamp,
+    active_units,
+    binary_matmul,
+    gibbs,
+    sample_hidden,
+    sample_visible,
+)
 
 
 def tiny_rbm(nv=5, nh=3, seed=0) -> RBM:
@@ -102,3 +110,28 @@ def test_fast_bernoulli_probabilities_and_seeding():
     Bernoulli("cpu", 11).draw(p, out=again)
     assert torch.equal(out, again)
     assert not torch.equal(out, Bernoulli("cpu", 12).draw(p, out=torch.empty_like(p)))
+
+
+def test_bool_mask_draws_are_the_float_draws_and_keep_p_keeps_p():
+    p = torch.rand(300, 70) * torch.linspace(0, 1, 70)
+    p[:, 0], p[:, -1] = 0.0, 1.0
+    floats = Bernoulli("cpu", 5).draw(p.clone(), out=torch.empty_like(p))
+    mask = torch.empty(p.shape, dtype=torch.bool)
+    kept = p.clone()
+    Bernoulli("cpu", 5).draw_mask(kept, out=mask, keep_p=True)
+    assert torch.equal(kept, p)  # the probabilities survive (the gradient reads them)
+    assert torch.equal(mask.float(), floats)
+    assert not mask[:, 0].any() and mask[:, -1].all()
+
+
+def test_active_units_and_binary_matmul_match_the_dense_product():
+    g = torch.Generator().manual_seed(0)
+    mask = torch.rand(50, 40, generator=g) < 0.1
+    mask[3] = False  # a silent chain
+    mask[7] = True  # every unit on
+    weight = torch.randn(40, 9, generator=g)
+    units, offsets = active_units(mask)
+    rows = torch.repeat_interleave(torch.arange(50), torch.diff(offsets, append=torch.tensor([len(units)])))
+    assert torch.equal(torch.stack([rows, units], 1), mask.nonzero())
+    assert offsets[0] == 0 and offsets[4] == offsets[3]
+    torch.testing.assert_close(binary_matmul(mask, weight), mask.float() @ weight, rtol=0, atol=1e-5)

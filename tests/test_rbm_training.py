@@ -4,10 +4,13 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import drain
+from napari_neurorbm.rbm import training
 from napari_neurorbm.rbm.io import load_model
+from napari_neurorbm.rbm.model import RBM
 from napari_neurorbm.rbm.partition import log_z_exact
 from napari_neurorbm.rbm.training import TrainConfig, Trainer, checkpoint_updates, independent_loglik
 
@@ -49,7 +52,44 @@ def params(t: Trainer) -> list[np.ndarray]:
     return [x.numpy() for x in (t.rbm.W, t.rbm.b, t.rbm.c)]
 
 
-def test_training_beats_independent_units_and_selects_max_test_ll(data):
+def use_sweeps(monkeypatch, kind: str) -> None:
+    """Force one of the two CPU sweep kernels whatever the data's activity: dense products, or sparse chains
+    multiplied as lists of active units."""
+    monkeypatch.setattr(training, "SPARSE_MAX", 1.0 if kind == "sparse" else -1.0)
+
+
+@pytest.fixture(params=["dense", "sparse"])
+def sweeps(request, monkeypatch) -> str:
+    use_sweeps(monkeypatch, request.param)
+    return request.param
+
+
+def test_sparse_and_dense_sweeps_draw_the_same_chains_and_take_the_same_step(monkeypatch):
+    """Dyadic parameters make every sum exact in float32, whatever its order: from one seed both kernels must
+    then draw identical chains through k sweeps and compute the same gradient."""
+    g = np.random.default_rng(1)
+    train = (g.random((300, 24)) < 0.1).astype(np.float32)
+
+    def dyadic(low: int, high: int, shape) -> torch.Tensor:
+        return torch.as_tensor(g.integers(low, high, shape) / 64, dtype=torch.float32)
+
+    init = RBM(dyadic(-64, 64, (24, 6)), dyadic(-256, 0, 24), dyadic(-64, 64, 6))
+    cfg = small_config(n_hidden=6, batch=300, chains=200, updates=1, eval_every=0, optimizer="sgd", lr=0.5)
+    runs = {}
+    for kind in ("dense", "sparse"):
+        use_sweeps(monkeypatch, kind)
+        t = Trainer(train, None, cfg, init=init)
+        assert (t._mask is None) == (kind == "dense")
+        drain(t.run())
+        runs[kind] = t
+    assert torch.equal(runs["dense"].chains, runs["sparse"].chains)
+    assert 0.02 < float(runs["sparse"].chains.mean()) < 0.3  # the chains moved and stayed sparse
+    for a, b in zip(params(runs["dense"]), params(runs["sparse"]), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    assert not np.allclose(params(runs["dense"])[0], init.W.numpy())  # a real step was taken
+
+
+def test_training_beats_independent_units_and_selects_max_test_ll(data, sweeps):
     train, test = data
     t = Trainer(train, test, small_config())
     records = [p.payload for p in t.run()]
@@ -67,7 +107,7 @@ def test_training_beats_independent_units_and_selects_max_test_ll(data):
     assert np.diff(np.log(ups[1:])).std() < 0.5  # log-spaced
 
 
-def test_seeded_runs_are_reproducible_and_stop_resume_loses_nothing(data):
+def test_seeded_runs_are_reproducible_and_stop_resume_loses_nothing(data, sweeps):
     train, test = data
     cfg = small_config(updates=60, eval_every=20, optimizer="sgd", lr=0.1)
     whole = Trainer(train, test, cfg)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.rbm.model import RBM
@@ -115,16 +116,49 @@ class Bernoulli:
         if self.device.type != "cpu":
             torch.rand(out.shape, generator=self._gen, device=out.device, out=out)
             return out.lt_(p)
-        if keep_p:
-            if self._scratch is None or self._scratch.numel() < p.numel():
-                self._scratch = torch.empty(p.numel())
-            thr = torch.add(self._offset, p, alpha=65536.0, out=self._scratch[: p.numel()].view(p.shape))
-        else:
-            thr = torch.add(self._offset, p, alpha=65536.0, out=p)
-        # u uniform on {-32768, ..., 32767}: P(u < 65536 p - 32768.5) = p rounded to a multiple of 2^-16
+        thr = self._threshold(p, keep_p)
+        return self._uniforms(out).lt_(thr)
+
+    def draw_mask(self, p: torch.Tensor, out: torch.Tensor, keep_p: bool = True) -> torch.Tensor:
+        """The same draws as :meth:`draw` (CPU only, ``p`` contiguous), into the bool mask ``out``. numpy
+        compares the 16-bit integers with the float thresholds directly, without first widening them to
+        floats, and a bool mask is a quarter of the memory traffic; it feeds :func:`active_units`."""
+        thr = self._threshold(p, keep_p)
+        n = p.numel()
+        bits = self._bits.random_raw((n + 3) // 4).view(np.int16)[:n].reshape(p.shape)
+        np.less(bits, thr.numpy(), out=out.numpy())
+        return out
+
+    def _threshold(self, p: torch.Tensor, keep_p: bool) -> torch.Tensor:
+        """65536 p - 32768.5, in place unless ``keep_p``: u < it with u uniform on {-32768, ..., 32767} has
+        probability p rounded to a multiple of 2^-16."""
+        if not keep_p:
+            return torch.add(self._offset, p, alpha=65536.0, out=p)
+        if self._scratch is None or self._scratch.numel() < p.numel():
+            self._scratch = torch.empty(p.numel())
+        return torch.add(self._offset, p, alpha=65536.0, out=self._scratch[: p.numel()].view(p.shape))
+
+    def _uniforms(self, out: torch.Tensor) -> torch.Tensor:
+        """Fill ``out`` with 16-bit uniform integers (as floats), four per 64-bit SFC64 draw."""
         n = out.numel()
-        out.copy_(torch.from_numpy(self._bits.random_raw((n + 3) // 4).view(np.int16)[:n]).view(out.shape))
-        return out.lt_(thr)
+        bits = self._bits.random_raw((n + 3) // 4).view(np.int16)[:n]
+        return out.copy_(torch.from_numpy(bits).view(out.shape))
+
+
+def active_units(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where a (rows x units) bool CPU mask is true, as ``embedding_bag`` wants it: the unit of every true
+    entry, row by row, and the offset of each row's first entry in that list."""
+    rows, units = mask.shape
+    flat = torch.from_numpy(np.flatnonzero(mask.numpy()))
+    offsets = torch.searchsorted(flat, torch.arange(0, rows * units, units))
+    return flat.remainder_(units), offsets
+
+
+def binary_matmul(mask: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``mask.float() @ weight`` for a sparse bool mask: the sum of the weight rows of each row's active
+    units. On a CPU at a few percent activity this costs a fraction of the dense product."""
+    units, offsets = active_units(mask)
+    return F.embedding_bag(units, weight, offsets, mode="sum")
 
 
 class Sweeper:

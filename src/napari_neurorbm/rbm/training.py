@@ -2,8 +2,9 @@
 
 One update (paper, section III): the data term from a minibatch, k block-Gibbs sweeps of the persistent
 chains, then a step along the minibatch-mean log-likelihood gradient. The model term is Rao-Blackwellised
-over the visible layer of the last sweep, <v h> ~ mean p(v | h) h^T, so an update costs exactly 2k + 3
-products of size (batch or chains) x N_v x N_h and nothing else of that size. Stopping between yields loses
+over the visible layer of the last sweep, <v h> ~ mean p(v | h) h^T, so an update costs at most 2k + 3
+products of size (batch or chains) x N_v x N_h and nothing else of that size; on a CPU with sparse data the
+k products v W of the sweeps are sums over each chain's active units instead. Stopping between yields loses
 nothing: calling ``run()`` again continues from the same state.
 
 The test log-likelihood along training needs log Z of the current model: exact when a layer is small, else
@@ -38,11 +39,12 @@ from napari_neurorbm.rbm.partition import (
     loglik,
     wide,
 )
-from napari_neurorbm.rbm.sampling import Bernoulli
+from napari_neurorbm.rbm.sampling import Bernoulli, binary_matmul
 
 FLOAT_FRAMES_MAX = 2**28  # keep training frames as float32 up to 1 GiB, else as uint8
 PTT_CHAINS = 500  # chains per checkpoint in the final PTT pass (memory: models x chains x units floats)
 EXACT_EVAL_COST = 2**24  # enumerate at every evaluation when 2^n_small * n_large is at most this
+SPARSE_MAX = 0.15  # on a CPU, chains of frames this sparse (mean activity) multiply as lists of active units
 
 
 @dataclass
@@ -162,6 +164,7 @@ class Trainer:
         dtype = torch.float32 if train.size <= FLOAT_FRAMES_MAX else torch.uint8
         self._train = torch.ones(len(train), train.shape[1] + 1, dtype=dtype, device=self.device)
         self._train[:, :-1] = torch.as_tensor(train, dtype=dtype)
+        self._activity = float(np.mean(train, dtype=np.float64))  # picks the sparse or dense sweeps
         self._test = None if test is None else torch.as_tensor(test, dtype=torch.uint8).to(self.device)
         gen = torch.Generator().manual_seed(config.seed)
         n_eval = min(len(train), max(2000, 0 if test is None else len(test)))
@@ -349,6 +352,8 @@ class Trainer:
         self._batch_u8 = torch.empty(bs, nv + 1, dtype=torch.uint8, device=dev) if small else None
         self._batch = torch.empty(bs, nv + 1, device=dev)
         self._chains = torch.ones(cfg.chains, nv + 1, device=dev)
+        sparse = dev.type == "cpu" and self._activity <= SPARSE_MAX
+        self._mask = torch.empty(cfg.chains, nv, dtype=torch.bool) if sparse else None
         self.chains = self._chains[:, :nv]  # the persistent chains (a view)
         self._x_data = torch.empty(bs, nh, device=dev)
         self._ph_data = torch.ones(bs, nh + 1, device=dev)
@@ -427,14 +432,26 @@ class Trainer:
         torch.sigmoid(x_data, out=ph_data[:, :nh])
         chains, h_aug, p_h, p_v = self._chains[c0:c1], self._h[c0:c1], self._p_h[c0:c1], self._p_v[c0:c1]
         v, h = chains[:, :-1], h_aug[:, :nh]
+        mask = None if self._mask is None else self._mask[c0:c1]
+        if mask is not None:  # numpy: several times faster than torch at float <-> bool on a CPU
+            np.not_equal(v.numpy(), 0, out=mask.numpy())
         for step in range(k):
-            torch.mm(chains, self._wc, out=p_h)
+            if mask is None:
+                x = torch.mm(chains, self._wc, out=p_h)
+            else:  # sparse chains: sum the rows of W of the active units; v is written at the end
+                x = binary_matmul(mask, self.rbm.W).add_(self.rbm.c)
             if step == 0:
-                sp_chains = F.softplus(p_h).sum()
-            bern.draw(torch.sigmoid(p_h, out=p_h), out=h, keep_p=False)
+                sp_chains = F.softplus(x).sum()
+            bern.draw(torch.sigmoid(x, out=x), out=h, keep_p=False)
             torch.addmm(self.rbm.b, h, self.rbm.W.T, out=p_v)
+            torch.sigmoid(p_v, out=p_v)
             # the last p(v | h) enters the gradient (Rao-Blackwellised over v)
-            bern.draw(torch.sigmoid(p_v, out=p_v), out=v, keep_p=step == k - 1)
+            if mask is None:
+                bern.draw(p_v, out=v, keep_p=step == k - 1)
+            else:
+                bern.draw_mask(p_v, out=mask, keep_p=step == k - 1)
+        if mask is not None:
+            np.copyto(v.numpy(), mask.numpy())
         torch.mm(data[:, :-1].T, ph_data, out=self._g_data[i])  # [D^T p(h | D) | column sums of D]
         torch.mm(p_v.T, h_aug, out=self._g_chain[i])  # [p(v | h)^T h | column sums of p(v | h)]
         return sp_data, sp_chains, ph_data[:, :nh].sum(0), h.sum(0)
