@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -24,8 +23,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from _shared import update_docs
+
 BIN_S = 0.020
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 MARK = "bench:binarize"
 AREAS = ("VISp", "VISl", "VISal", "VISrl", "VISam", "VISpm", "LGd", "LP", "CA1", "CA3", "DG", "APN")
 
@@ -113,18 +113,6 @@ def run(body: str, imports: str, path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def update_docs(text: str) -> None:
-    """Replace this benchmark's section of docs/performance.md (create the file or section if missing)."""
-    section = f"<!-- {MARK} -->\n{text.strip()}\n<!-- /{MARK} -->"
-    old = DOCS.read_text() if DOCS.exists() else "# Performance\n"
-    pattern = re.compile(rf"<!-- {re.escape(MARK)} -->.*?<!-- /{re.escape(MARK)} -->", re.S)
-    new = (
-        pattern.sub(lambda _: section, old) if pattern.search(old) else old.rstrip() + "\n\n" + section + "\n"
-    )
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(new)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--units", type=int, default=1500, help="number of units (default 1500)")
@@ -177,7 +165,7 @@ On a shared machine the timings of both sides vary with the load; rerun when it 
 """
     print(text)
     if not args.no_docs:
-        update_docs(text)
+        update_docs(MARK, text)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,11 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
-from pathlib import Path
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
+from _shared import update_docs
+
 MARK = "bench:couplings"
 SCALES = (0.01, 0.1, 0.3)
 
@@ -75,19 +74,6 @@ def run_case(nv: int, nh: int, scale: float, device: str, what: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def update_docs(text: str) -> None:
-    """Replace this benchmark's section of docs/performance.md (create the file or section if missing)."""
-    section = f"<!-- {MARK} -->\n{text.strip()}\n<!-- /{MARK} -->"
-    old = DOCS.read_text() if DOCS.exists() else "# Performance\n"
-    pattern = re.compile(rf"<!-- {re.escape(MARK)} -->.*?<!-- /{re.escape(MARK)} -->", re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: section, old)
-    else:
-        new = old.rstrip() + "\n\n" + section + "\n"
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(new)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--visible", type=int, default=2000, help="visible units (default 2000)")
@@ -140,7 +126,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.no_docs:
-        update_docs(text)
+        update_docs(MARK, text)
 
 
 if __name__ == "__main__":

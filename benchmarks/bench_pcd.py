@@ -21,22 +21,17 @@ Updates the ``bench:pcd`` section of docs/performance.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from _shared import PEER_PYTHON, device_name, peer_available, run_code, update_docs
 from napari_neurorbm.rbm import training
 
-ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "performance.md"
-PEER_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
 MARK = "bench:pcd"
 
 COMMON = """
@@ -133,43 +128,6 @@ def write_frames(path: Path, n_frames: int, n_visible: int, seed: int = 0) -> fl
     return float(frames.mean())
 
 
-def run(python: Path | str, code: str, args: list[str]) -> dict:
-    out = subprocess.run([str(python), "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
-    if out.returncode:
-        sys.exit(f"{python} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def peer_available() -> bool:
-    if not PEER_PYTHON.exists():
-        return False
-    probe = subprocess.run([str(PEER_PYTHON), "-c", "import rbms.training.pcd"], capture_output=True)
-    return probe.returncode == 0
-
-
-def update_docs(text: str) -> None:
-    """Replace this benchmark's section of docs/performance.md (create the file or section if missing)."""
-    section = f"<!-- {MARK} -->\n{text.strip()}\n<!-- /{MARK} -->"
-    old = DOCS.read_text() if DOCS.exists() else "# Performance\n"
-    pattern = re.compile(rf"<!-- {re.escape(MARK)} -->.*?<!-- /{re.escape(MARK)} -->", re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: section, old)
-    else:
-        new = old.rstrip() + "\n\n" + section + "\n"
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(new)
-
-
-def device_name(device: str) -> tuple[str, str]:
-    code = (
-        "import torch, sys; d = sys.argv[1]; d = ('cuda' if torch.cuda.is_available() else 'cpu') "
-        "if d == 'auto' else d; print(d, torch.cuda.get_device_name() if d.startswith('cuda') else '')"
-    )
-    out = subprocess.run([sys.executable, "-c", code, device], capture_output=True, text=True, check=True)
-    dev, _, gpu = out.stdout.strip().partition(" ")
-    return dev, gpu
-
-
 def ms(values: list[float]) -> str:
     return ", ".join(f"{1e3 * v:.0f}" for v in values)
 
@@ -189,7 +147,7 @@ def main() -> None:
     ap.add_argument("--no-docs", action="store_true", help="print the figures without updating the docs")
     args = ap.parse_args()
     dev, gpu = device_name(args.device)
-    peer_ok = dev == "cpu" and peer_available()
+    peer_ok = dev == "cpu" and peer_available("rbms.training.pcd")
     times: dict[str, list[float]] = {"ours": [], "dense": [], "floor": [], "peer": []}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "frames.npz"
@@ -207,12 +165,12 @@ def main() -> None:
         default_sparse_max = str(training.SPARSE_MAX)
         load_before = os.getloadavg()
         for _ in range(args.rounds):
-            got = run(sys.executable, OURS, [*argv, default_sparse_max])
+            got = run_code(sys.executable, OURS, [*argv, default_sparse_max])
             times["ours"] += got["ours"]
             times["floor"] += got["floor"]
-            times["dense"] += run(sys.executable, OURS, [*argv, "-1"])["ours"]
+            times["dense"] += run_code(sys.executable, OURS, [*argv, "-1"])["ours"]
             if peer_ok:
-                times["peer"] += run(PEER_PYTHON, PEER, [*argv, "0"])["peer"]
+                times["peer"] += run_code(PEER_PYTHON, PEER, [*argv, "0"])["peer"]
         load_after = os.getloadavg()
     med = {k: float(np.median(v)) if v else None for k, v in times.items()}
     over = med["ours"] / med["floor"]
@@ -284,7 +242,7 @@ ratio gets worse.
     )
     print(text)
     if not args.no_docs:
-        update_docs(text)
+        update_docs(MARK, text)
 
 
 if __name__ == "__main__":

@@ -18,17 +18,14 @@ import argparse
 import json
 import os
 import platform
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "performance.md"
-PEER_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
+from _shared import PEER_PYTHON, device_name, peer_available, run_code, update_docs
+
 MARK = "bench:sampling"
 
 COMMON = """
@@ -98,45 +95,10 @@ def write_model(path: Path, n_visible: int, n_hidden: int, seed: int = 0) -> Non
     np.savez(path, W=W, b=b, c=c)
 
 
-def run(python: Path | str, code: str, args: list[str]) -> dict:
-    out = subprocess.run([str(python), "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
-    if out.returncode:
-        sys.exit(f"{python} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def best_of(runs: list[dict]) -> dict:
     """The smallest time of each measurement over several processes."""
     return {"sweep_s": min(r["sweep_s"] for r in runs),
             "frames_s": {c: min(r["frames_s"][c] for r in runs) for c in runs[0]["frames_s"]}}
-
-
-def peer_available() -> bool:
-    if not PEER_PYTHON.exists():
-        return False
-    probe = subprocess.run([str(PEER_PYTHON), "-c", "import rbms.bernoulli_bernoulli.classes"],
-                           capture_output=True)
-    return probe.returncode == 0
-
-
-def update_docs(text: str) -> None:
-    """Replace this benchmark's section of docs/performance.md (create the file or section if missing)."""
-    section = f"<!-- {MARK} -->\n{text.strip()}\n<!-- /{MARK} -->"
-    old = DOCS.read_text() if DOCS.exists() else "# Performance\n"
-    pattern = re.compile(rf"<!-- {re.escape(MARK)} -->.*?<!-- /{re.escape(MARK)} -->", re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: section, old)
-    else:
-        new = old.rstrip() + "\n\n" + section + "\n"
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(new)
-
-
-def device_name(device: str) -> str:
-    code = ("import torch, sys; d = sys.argv[1]; d = ('cuda' if torch.cuda.is_available() else 'cpu') "
-            "if d == 'auto' else d; print(d, torch.cuda.get_device_name() if d.startswith('cuda') else '')")
-    return subprocess.run([sys.executable, "-c", code, device], capture_output=True, text=True,
-                          check=True).stdout.strip()
 
 
 def main() -> None:
@@ -153,7 +115,7 @@ def main() -> None:
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     ap.add_argument("--no-docs", action="store_true", help="print the figures without updating the docs")
     args = ap.parse_args()
-    dev, gpu = [*device_name(args.device).split(" ", 1), ""][:2]
+    dev, gpu = device_name(args.device)
     counts = [int(c) for c in args.chains.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.npz"
@@ -161,12 +123,12 @@ def main() -> None:
         argv = [str(path), dev, str(args.threads), str(args.repeats), str(args.sweeps), str(args.frames),
                 str(args.tau), json.dumps(counts)]
         load_before = os.getloadavg()
-        has_peer = peer_available()
+        has_peer = peer_available("rbms.bernoulli_bernoulli.classes")
         ours_runs, peer_runs = [], []
         for _ in range(args.rounds):
-            ours_runs.append(run(sys.executable, OURS, argv))
+            ours_runs.append(run_code(sys.executable, OURS, argv))
             if has_peer:
-                peer_runs.append(run(PEER_PYTHON, PEER, argv))
+                peer_runs.append(run_code(PEER_PYTHON, PEER, argv))
         ours = best_of(ours_runs)
         peer = best_of(peer_runs) if has_peer else None
         load_after = os.getloadavg()
@@ -200,7 +162,7 @@ dominates. On a shared 2-core machine a busy neighbour can slow a 2-thread run s
 """
     print(text)
     if not args.no_docs:
-        update_docs(text)
+        update_docs(MARK, text)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,53 @@
+"""What the benchmark scripts share: their section of docs/performance.md, runs in fresh interpreters, the
+peer's virtual environment and the device's name."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "performance.md"
+PEER_PYTHON = ROOT / ".bench-venv" / "bin" / "python"  # a venv with rbms==0.5.0 (see docs/performance.md)
+
+
+def update_docs(mark: str, text: str) -> None:
+    """Replace the section ``<!-- mark -->`` of docs/performance.md (create the file or the section)."""
+    section = f"<!-- {mark} -->\n{text.strip()}\n<!-- /{mark} -->"
+    old = DOCS.read_text() if DOCS.exists() else "# Performance\n"
+    pattern = re.compile(rf"<!-- {re.escape(mark)} -->.*?<!-- /{re.escape(mark)} -->", re.S)
+    if pattern.search(old):
+        new = pattern.sub(lambda _: section, old)
+    else:
+        new = old.rstrip() + "\n\n" + section + "\n"
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(new)
+
+
+def run_code(python: Path | str, code: str, args: list[str]) -> dict:
+    """Run ``code`` in a fresh interpreter and return the JSON object on its last line of output."""
+    out = subprocess.run([str(python), "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        sys.exit(f"{python} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def peer_available(module: str) -> bool:
+    """Whether the peer's venv exists and imports ``module``."""
+    if not PEER_PYTHON.exists():
+        return False
+    return subprocess.run([str(PEER_PYTHON), "-c", f"import {module}"], capture_output=True).returncode == 0
+
+
+def device_name(device: str) -> tuple[str, str]:
+    """(device torch will use for ``device`` = auto/cpu/cuda, the GPU's name or '')."""
+    code = (
+        "import torch, sys; d = sys.argv[1]; d = ('cuda' if torch.cuda.is_available() else 'cpu') "
+        "if d == 'auto' else d; print(d, torch.cuda.get_device_name() if d.startswith('cuda') else '')"
+    )
+    out = subprocess.run([sys.executable, "-c", code, device], capture_output=True, text=True, check=True)
+    dev, _, gpu = out.stdout.strip().partition(" ")
+    return dev, gpu
