@@ -38,15 +38,14 @@ from qtpy.QtWidgets import (
 from napari_neurorbm._qt.colors import area_colors
 from napari_neurorbm._qt.generate_widget import DEVICES, INITS
 from napari_neurorbm._qt.model_runs import (
+    JobControl,
     JobFailed,
     add_onset_lines,
     focus,
     model_raster,
     remove_rasters,
     show_failure,
-    show_progress,
     show_rasters,
-    start_job,
 )
 from napari_neurorbm._qt.raster_layers import layers_of, row_at
 from napari_neurorbm._qt.state import get_state
@@ -242,10 +241,8 @@ class ClampWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.state = get_state(napari_viewer)
-        self.worker = None
         self.result: ClampResult | None = None
         self._job: dict | None = None
-        self._outcome: ClampResult | JobFailed | None = None
         self._anchor: int | None = None
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
@@ -255,6 +252,7 @@ class ClampWidget(QWidget):
         self.progress.setRange(0, 1000)
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.runs = JobControl(self, self.run_button, self.progress, self.message, "Run clamp")
         self.plots = ClampPlots()
         self.plots.setVisible(False)  # until there is a result
         self.export_button = QPushButton("Export…")
@@ -459,12 +457,13 @@ class ClampWidget(QWidget):
         self.state.select(rows)
 
     # ---- running ----------------------------------------------------------------------------------
+    @property
+    def worker(self):
+        """The running clamp job's worker, or None."""
+        return self.runs.worker
+
     def _on_button(self) -> None:
-        if self.worker is not None:
-            self.worker.quit()
-            self.message.setText("Stopping…")
-            return
-        self.run()
+        self.runs.toggle(self.run)
 
     def run(self) -> None:
         """Start the clamped and control chains on a worker thread."""
@@ -477,24 +476,9 @@ class ClampWidget(QWidget):
                         self._job["pattern_frame"], self.onset.value(), self.frames.value(), self.tau.value(),
                         self.chains.value(), INITS[self.init.currentText()], self.seed.value(),
                         self.n_sigma.value(), self.device.currentText())
-        self._outcome = None
-        self.run_button.setText("Stop")
-        self.progress.setValue(0)
-        self.message.setText("Running…")
-        self.worker = start_job(self, job, progress=self._on_progress, done=self._on_done,
-                                finished=self._on_finished)
-
-    def _on_progress(self, p: Progress) -> None:
-        show_progress(self.progress, self.message, p)
-
-    def _on_finished(self) -> None:
-        self.worker = None
-        self.run_button.setText("Run clamp")
-        if self._outcome is None:
-            self.message.setText("Stopped: nothing was added.")
+        self.runs.start(job, "Running…", self._on_done)
 
     def _on_done(self, result: ClampResult | JobFailed) -> None:
-        self._outcome = result
         if isinstance(result, JobFailed):
             self._fail(result.message)
             return

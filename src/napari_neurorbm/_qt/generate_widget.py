@@ -20,15 +20,14 @@ from qtpy.QtWidgets import (
 )
 
 from napari_neurorbm._qt.model_runs import (
+    JobControl,
     JobFailed,
     focus,
     held_out_raster,
     model_raster,
     remove_rasters,
     show_failure,
-    show_progress,
     show_rasters,
-    start_job,
 )
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm._qt.stats_plots import DOCK_NAME, StatsPanel
@@ -67,10 +66,8 @@ class GenerateWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.state = get_state(napari_viewer)
-        self.worker = None
         self.stats: StatsPanel | None = None
         self._job_raster: Raster | None = None
-        self._outcome: tuple | JobFailed | None = None
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
         self.generate_button = QPushButton("Generate")
@@ -79,6 +76,7 @@ class GenerateWidget(QWidget):
         self.progress.setRange(0, 1000)
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.runs = JobControl(self, self.generate_button, self.progress, self.message, "Generate")
         layout = QVBoxLayout(self)
         layout.addWidget(self.model_label)
         layout.addWidget(self._form())
@@ -134,12 +132,13 @@ class GenerateWidget(QWidget):
         self.model_label.setText(f"Model: {rbm.n_visible} visible × {rbm.n_hidden} hidden units.")
 
     # ---- running ----------------------------------------------------------------------------------
+    @property
+    def worker(self):
+        """The running generation's worker, or None."""
+        return self.runs.worker
+
     def _on_button(self) -> None:
-        if self.worker is not None:
-            self.worker.quit()
-            self.message.setText("Stopping…")
-            return
-        self.generate()
+        self.runs.toggle(self.generate)
 
     def generate(self) -> None:
         """Start sampling and the comparison on a worker thread."""
@@ -147,24 +146,9 @@ class GenerateWidget(QWidget):
         job = generate_job(self.state.model, self.state.raster, self.frames.value(), self.tau.value(),
                            self.chains.value(), INITS[self.init.currentText()], self.seed.value(),
                            self.device.currentText())
-        self._outcome = None
-        self.generate_button.setText("Stop")
-        self.progress.setValue(0)
-        self.message.setText("Generating…")
-        self.worker = start_job(self, job, progress=self._on_progress, done=self._on_done,
-                                finished=self._on_finished)
-
-    def _on_progress(self, p: Progress) -> None:
-        show_progress(self.progress, self.message, p)
-
-    def _on_finished(self) -> None:
-        self.worker = None
-        self.generate_button.setText("Generate")
-        if self._outcome is None:
-            self.message.setText("Stopped: nothing was added.")
+        self.runs.start(job, "Generating…", self._on_done)
 
     def _on_done(self, result: tuple[GeneratedRun, st.StatsReport] | JobFailed) -> None:
-        self._outcome = result
         if isinstance(result, JobFailed):
             show_failure(result.message, self.message)
             self.failed.emit(result.message)

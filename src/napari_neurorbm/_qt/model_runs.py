@@ -112,6 +112,49 @@ def show_failure(message: str, label=None) -> None:
     show_error(message)
 
 
+class JobControl:
+    """One job at a time behind a Run/Stop button (Generate and Clamp docks): the button's text, the progress
+    bar and the message line follow the job, and a job stopped before its result says that nothing changed.
+    A plain object: ``start_job`` ties its callbacks to the owner widget's lifetime."""
+
+    def __init__(self, owner: QObject, button, progress, message, idle_text: str) -> None:
+        self.owner, self.button, self.progress, self.message = owner, button, progress, message
+        self.idle_text = idle_text
+        self.worker = None
+        self.outcome: Any = None
+        self._done: Callable = lambda _result: None
+
+    def toggle(self, start: Callable[[], None]) -> None:
+        """Stop the running job at its next step, or call ``start`` when none runs."""
+        if self.worker is None:
+            start()
+            return
+        self.worker.quit()
+        self.message.setText("Stopping…")
+
+    def start(self, job: Generator[Progress, None, Any], busy_text: str, done: Callable) -> None:
+        """Run ``job`` on a worker; ``done`` gets its result or a :class:`JobFailed`."""
+        self.outcome, self._done = None, done
+        self.button.setText("Stop")
+        self.progress.setValue(0)
+        self.message.setText(busy_text)
+        self.worker = start_job(self.owner, job, progress=self._on_progress, done=self._on_done,
+                                finished=self._on_finished)
+
+    def _on_progress(self, p: Progress) -> None:
+        show_progress(self.progress, self.message, p)
+
+    def _on_done(self, result: Any) -> None:
+        self.outcome = result
+        self._done(result)
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        self.button.setText(self.idle_text)
+        if self.outcome is None:
+            self.message.setText("Stopped: nothing was added.")
+
+
 # ---------------------------------------------------------------- rasters side by side
 
 
