@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from _shared import PEER_PYTHON, device_name, peer_available, run_code, update_docs
-from napari_neurorbm.rbm import training
+from napari_neurorbm.rbm import sampling
 
 MARK = "bench:pcd"
 
@@ -60,9 +60,9 @@ def per_call(fn, n):
 OURS = (
     COMMON
     + """
-from napari_neurorbm.rbm import training
+from napari_neurorbm.rbm import sampling
 from napari_neurorbm.rbm.training import TrainConfig, Trainer
-training.SPARSE_MAX = SPARSE_MAX  # -1: force the dense kernel
+sampling.SPARSE_MAX = SPARSE_MAX  # -1: force the dense kernel
 cfg = TrainConfig(n_hidden=NH, k=K, batch=BATCH, chains=CHAINS, lr=0.01, updates=10**9, eval_every=0,
                   checkpoints=0, device=DEVICE)
 trainer = Trainer(X, None, cfg)
@@ -162,7 +162,7 @@ def main() -> None:
             str(args.batch),
             str(args.chains),
         ]
-        default_sparse_max = str(training.SPARSE_MAX)
+        default_sparse_max = str(sampling.SPARSE_MAX)
         load_before = os.getloadavg()
         for _ in range(args.rounds):
             got = run_code(sys.executable, OURS, [*argv, default_sparse_max])
@@ -230,7 +230,7 @@ with one torch thread, so the cores never wait for each other inside an update (
 much time in barriers, more so on a busy machine). Sampling: `torch.rand` on a CPU costs about twice a
 product per half-sweep, so the Bernoulli draws compare 65536 p - 32768.5 with 16-bit uniform integers cut
 from numpy's SFC64 generator (four per 64-bit draw). With sparse frames (mean activity at most
-{100 * training.SPARSE_MAX:.0f} %) the CPU sweeps keep the chains' visible layer as a bool mask (numpy
+{100 * sampling.SPARSE_MAX:.0f} %) the CPU sweeps keep the chains' visible layer as a bool mask (numpy
 compares the 16-bit integers with the float thresholds directly) and compute v W + c as the sum of the W rows
 of each chain's active units (`embedding_bag`, after `np.flatnonzero`): about 2.5 ms instead of 5.5 ms per
 half-sweep and core at 5 % activity. What remains per visible half-sweep and core: the product h W^T, the

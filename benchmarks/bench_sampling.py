@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from _shared import PEER_PYTHON, device_name, peer_available, run_code, update_docs
+from napari_neurorbm.rbm.sampling import SPARSE_MAX
 
 MARK = "bench:sampling"
 
@@ -151,10 +152,12 @@ Model {args.visible} visible x {args.hidden} hidden (random, ~5% activity). Devi
 Best of {args.rounds} processes per side (taking turns) x {args.repeats} runs after a warm-up; load average
 {load_before[0]:.2f} before / {load_after[0]:.2f} after. Peer: {peer_note}.
 A sweep is v -> h -> v; generation keeps one frame every tau sweeps and returns uint8 frames on the host.
-Both sides do the same two matrix products per sweep; ours draws with `rbm.sampling.Bernoulli` (on a CPU
-16-bit uniforms from numpy's SFC64, on a GPU `torch.rand`) into preallocated buffers, the peer calls
-`torch.bernoulli`. With 10 chains a sweep is tiny and per-operation overhead
-dominates. On a shared 2-core machine a busy neighbour can slow a 2-thread run several-fold, hence the turns.
+The peer does two dense matrix products per sweep and calls `torch.bernoulli`. Ours draws with
+`rbm.sampling.Bernoulli` (on a CPU 16-bit uniforms from numpy's SFC64, on a GPU `torch.rand`) into
+preallocated buffers, and on a CPU, when at most {100 * SPARSE_MAX:.0f} % of the visible states are 1,
+computes v W + c as the sum of the W rows of each chain's active units (`embedding_bag`) instead of a dense
+product. With 10 chains a sweep is tiny and per-operation overhead dominates. On a shared 2-core machine a
+busy neighbour can slow a 2-thread run several-fold, hence the turns.
 
 | measurement | napari-neurorbm | rbms 0.5.0 |
 | --- | ---: | ---: |

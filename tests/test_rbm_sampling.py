@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.rbm import sampling
 from napari_neurorbm.rbm.model import RBM
 from napari_neurorbm.rbm.sampling import (
     Bernoulli,
@@ -49,7 +50,14 @@ def test_conditionals_match_joint_enumeration():
     np.testing.assert_allclose(f, -np.log(joint.sum(1)), rtol=1e-5, atol=1e-5)
 
 
-def test_gibbs_stationary_distribution_matches_exact():
+@pytest.fixture(params=["dense", "sparse"])
+def kernel(request, monkeypatch) -> str:
+    """Both ways of computing v W + c on a CPU, whatever the states' activity."""
+    monkeypatch.setattr(sampling, "SPARSE_MAX", 1.0 if request.param == "sparse" else -1.0)
+    return request.param
+
+
+def test_gibbs_stationary_distribution_matches_exact(kernel):
     rbm = tiny_rbm()
     states, p = exact_visible_distribution(rbm)
     gen = torch.Generator().manual_seed(1)
@@ -61,7 +69,7 @@ def test_gibbs_stationary_distribution_matches_exact():
     assert np.abs(emp - p).sum() < 0.05
 
 
-def test_clamped_units_never_move_and_rest_follows_the_conditional():
+def test_clamped_units_never_move_and_rest_follows_the_conditional(kernel):
     rbm = tiny_rbm()
     states, p = exact_visible_distribution(rbm)
     clamp = Clamp(np.array([0, 3]), torch.tensor([1.0, 0.0]))
@@ -135,3 +143,16 @@ def test_active_units_and_binary_matmul_match_the_dense_product():
     assert torch.equal(torch.stack([rows, units], 1), mask.nonzero())
     assert offsets[0] == 0 and offsets[4] == offsets[3]
     torch.testing.assert_close(binary_matmul(mask, weight), mask.float() @ weight, rtol=0, atol=1e-5)
+
+
+def test_sparse_and_dense_hidden_inputs_give_identical_chains(monkeypatch):
+    """Dyadic parameters make every sum exact in float32: from one seed both kernels draw the same chains."""
+    g = np.random.default_rng(4)
+    rbm = RBM(*(torch.as_tensor(g.integers(lo, hi, shape) / 32, dtype=torch.float32)
+                for lo, hi, shape in ((-32, 32, (30, 7)), (-128, 0, 30), (-32, 32, 7))))
+    start = torch.as_tensor(g.random((300, 30)) < 0.1, dtype=torch.float32)
+    runs = []
+    for limit in (-1.0, 1.0):
+        monkeypatch.setattr(sampling, "SPARSE_MAX", limit)
+        runs.append(gibbs(rbm, start, 8, torch.Generator().manual_seed(5)))
+    assert torch.equal(*runs) and 0.02 < float(runs[0].mean()) < 0.5

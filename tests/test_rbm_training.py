@@ -8,7 +8,7 @@ import torch
 
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import drain
-from napari_neurorbm.rbm import training
+from napari_neurorbm.rbm import sampling
 from napari_neurorbm.rbm.io import load_model
 from napari_neurorbm.rbm.model import RBM
 from napari_neurorbm.rbm.partition import log_z_exact
@@ -55,7 +55,7 @@ def params(t: Trainer) -> list[np.ndarray]:
 def use_sweeps(monkeypatch, kind: str) -> None:
     """Force one of the two CPU sweep kernels whatever the data's activity: dense products, or sparse chains
     multiplied as lists of active units."""
-    monkeypatch.setattr(training, "SPARSE_MAX", 1.0 if kind == "sparse" else -1.0)
+    monkeypatch.setattr(sampling, "SPARSE_MAX", 1.0 if kind == "sparse" else -1.0)
 
 
 @pytest.fixture(params=["dense", "sparse"])

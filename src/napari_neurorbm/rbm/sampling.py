@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.rbm.model import RBM
 
+SPARSE_MAX = 0.15  # on a CPU, states at most this active (fraction of 1s) multiply as lists of active units
+
 
 @dataclass
 class Clamp:
@@ -170,13 +172,23 @@ class Sweeper:
         self.h = torch.empty(n_chains, n_hidden, device=dev)
         self.p_h = torch.empty(n_chains, n_hidden, device=dev)
         self.p_v = torch.empty(n_chains, n_visible, device=dev)
+        self._mask = torch.empty(n_chains, n_visible, dtype=torch.bool) if dev.type == "cpu" else None
 
     def hidden(self, rbm: RBM, v: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
         """h ~ p(h | v) into the hidden buffer; ``x`` is v W + c when the caller already has it."""
         if x is None:
-            x = torch.addmm(rbm.c, v, rbm.W, out=self.p_h)
+            x = self.hidden_input(rbm, v)
         torch.sigmoid(x, out=self.p_h)
         return self.bernoulli.draw(self.p_h, out=self.h, keep_p=False)
+
+    def hidden_input(self, rbm: RBM, v: torch.Tensor) -> torch.Tensor:
+        """v W + c into the buffer of p(h | v): on a CPU, when at most ``SPARSE_MAX`` of v is 1, as the sum of
+        the W rows of each chain's active units, else as a dense product."""
+        if self._mask is not None:
+            mask = np.not_equal(v.numpy(), 0, out=self._mask.numpy())
+            if np.count_nonzero(mask) <= SPARSE_MAX * mask.size:
+                return torch.add(binary_matmul(self._mask, rbm.W), rbm.c, out=self.p_h)
+        return torch.addmm(rbm.c, v, rbm.W, out=self.p_h)
 
     def visible(self, rbm: RBM, h: torch.Tensor, out: torch.Tensor, keep_p: bool = False) -> torch.Tensor:
         """v ~ p(v | h) into ``out``; with ``keep_p``, p(v | h) stays in ``self.p_v`` until the next call."""

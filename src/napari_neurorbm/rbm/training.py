@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
+from napari_neurorbm.rbm import sampling
 from napari_neurorbm.rbm.io import ModelFile, save_model
 from napari_neurorbm.rbm.model import RBM, base_biases, independent_rbm, pick_device
 from napari_neurorbm.rbm.partition import (
@@ -44,7 +45,6 @@ from napari_neurorbm.rbm.sampling import Bernoulli, binary_matmul
 FLOAT_FRAMES_MAX = 2**28  # keep training frames as float32 up to 1 GiB, else as uint8
 PTT_CHAINS = 500  # chains per checkpoint in the final PTT pass (memory: models x chains x units floats)
 EXACT_EVAL_COST = 2**24  # enumerate at every evaluation when 2^n_small * n_large is at most this
-SPARSE_MAX = 0.15  # on a CPU, chains of frames this sparse (mean activity) multiply as lists of active units
 
 
 @dataclass
@@ -352,7 +352,7 @@ class Trainer:
         self._batch_u8 = torch.empty(bs, nv + 1, dtype=torch.uint8, device=dev) if small else None
         self._batch = torch.empty(bs, nv + 1, device=dev)
         self._chains = torch.ones(cfg.chains, nv + 1, device=dev)
-        sparse = dev.type == "cpu" and self._activity <= SPARSE_MAX
+        sparse = dev.type == "cpu" and self._activity <= sampling.SPARSE_MAX  # decided once, by the data
         self._mask = torch.empty(cfg.chains, nv, dtype=torch.bool) if sparse else None
         self.chains = self._chains[:, :nv]  # the persistent chains (a view)
         self._x_data = torch.empty(bs, nh, device=dev)
