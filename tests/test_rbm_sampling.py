@@ -143,6 +143,7 @@ def test_active_units_and_binary_matmul_match_the_dense_product():
     assert torch.equal(torch.stack([rows, units], 1), mask.nonzero())
     assert offsets[0] == 0 and offsets[4] == offsets[3]
     torch.testing.assert_close(binary_matmul(mask, weight), mask.float() @ weight, rtol=0, atol=1e-5)
+    assert torch.equal(binary_matmul(torch.zeros(4, 40, dtype=torch.bool), weight), torch.zeros(4, 9))
 
 
 def test_sparse_and_dense_hidden_inputs_give_identical_chains(monkeypatch):

@@ -5,6 +5,8 @@ time than the matrix products), so repeated sweeps use :class:`Bernoulli`: on a 
 probabilities with 16-bit uniform integers, four per 64-bit draw of numpy's SFC64 generator (probabilities
 are rounded to the nearest multiple of 1/65536, far below the sampling noise of any estimate made from the
 chains); on a GPU it uses ``torch.rand`` on the device, which is fast there and needs no host round trip.
+Recorded neurons are silent in most frames, and so are the chains: on a CPU, v W + c of a sparse state is
+the sum of the W rows of its active units (:func:`binary_matmul`), a fraction of the dense product's time.
 """
 
 from __future__ import annotations
