@@ -164,7 +164,6 @@ class Trainer:
         dtype = torch.float32 if train.size <= FLOAT_FRAMES_MAX else torch.uint8
         self._train = torch.ones(len(train), train.shape[1] + 1, dtype=dtype, device=self.device)
         self._train[:, :-1] = torch.as_tensor(train, dtype=dtype)
-        self._activity = float(np.mean(train, dtype=np.float64))  # picks the sparse or dense sweeps
         self._test = None if test is None else torch.as_tensor(test, dtype=torch.uint8).to(self.device)
         gen = torch.Generator().manual_seed(config.seed)
         n_eval = min(len(train), max(2000, 0 if test is None else len(test)))
@@ -172,10 +171,12 @@ class Trainer:
         self._train_eval = self._train[pick, :-1].to(torch.uint8)
         self._batch_gen = gen
         # AIS starts from independent units with the data's mean activity: close to the model, low variance
-        self._base_b = base_biases(torch.as_tensor(train.mean(0), dtype=torch.float32, device=self.device))
+        unit_means = torch.as_tensor(train.mean(0), dtype=torch.float32)
+        self._base_b = base_biases(unit_means.to(self.device))
         self._order = torch.empty(0, dtype=torch.int64)
         self._opt: torch.optim.Optimizer | None = None
-        self._buffers(nv)
+        sparse = self.device.type == "cpu" and float(unit_means.mean()) <= sampling.SPARSE_MAX
+        self._buffers(nv, sparse)  # sparse chains on a CPU: decided once, by the data's mean activity
         self._reseed(config.seed)
         p = torch.sigmoid(self.rbm.b).expand(config.chains, nv).contiguous()
         self._berns[0].draw(p, out=self.chains)  # the independent model's exact samples: a good PCD start
@@ -336,7 +337,7 @@ class Trainer:
         """One independent Bernoulli stream per block of rows (see :meth:`_step`)."""
         self._berns = [Bernoulli(self.device, (*seed, i)) for i in range(len(self._blocks))]
 
-    def _buffers(self, nv: int) -> None:
+    def _buffers(self, nv: int, sparse: bool) -> None:
         """Preallocated operands. A column of ones beside the frames, the chains and the hidden units folds
         the hidden biases into the products (x = [v 1] [W; c]) and makes the gradient products also return
         the column sums (the bias gradients), so no extra reduction of that size."""
@@ -352,7 +353,6 @@ class Trainer:
         self._batch_u8 = torch.empty(bs, nv + 1, dtype=torch.uint8, device=dev) if small else None
         self._batch = torch.empty(bs, nv + 1, device=dev)
         self._chains = torch.ones(cfg.chains, nv + 1, device=dev)
-        sparse = dev.type == "cpu" and self._activity <= sampling.SPARSE_MAX  # decided once, by the data
         self._mask = torch.empty(cfg.chains, nv, dtype=torch.bool) if sparse else None
         self.chains = self._chains[:, :nv]  # the persistent chains (a view)
         self._x_data = torch.empty(bs, nh, device=dev)
