@@ -28,6 +28,15 @@ def click(qtbot, button) -> None:
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
+def click_and_wait(qtbot, widget, button, signal):
+    """Click ``button``, wait for ``signal`` and for the widget's worker to end; return the signal's first
+    argument."""
+    with qtbot.waitSignal(signal, timeout=WAIT) as blocker:
+        click(qtbot, button)
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=WAIT)
+    return blocker.args[0]
+
+
 def dock(viewer, name: str):
     """Open a widget from the plugin manifest, as from napari's Plugins menu."""
     return viewer.window.add_plugin_dock_widget("napari-neurorbm", name, tabify=True)[1]
@@ -38,10 +47,7 @@ def load(qtbot, viewer, path):
     widget.set_source(path)
     widget.bin_ms.setValue(0)  # the file's native 20 ms bins
     widget.keep_every.setValue(10)  # 28k of the 283k frames: fast, and frames 200 ms apart
-    with qtbot.waitSignal(widget.loaded, timeout=WAIT) as blocker:
-        click(qtbot, widget.load_button)
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=WAIT)
-    return blocker.args[0]
+    return click_and_wait(qtbot, widget, widget.load_button, widget.loaded)
 
 
 def train(qtbot, viewer):
@@ -70,10 +76,7 @@ def generate(qtbot, viewer):
     widget = dock(viewer, "Generate")
     widget.frames.setValue(FRAMES)
     same_sampling(widget)
-    with qtbot.waitSignal(widget.generated, timeout=WAIT) as blocker:
-        click(qtbot, widget.generate_button)
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=WAIT)
-    return widget, blocker.args[0]
+    return widget, click_and_wait(qtbot, widget, widget.generate_button, widget.generated)
 
 
 def clamp(qtbot, viewer):
@@ -85,10 +88,7 @@ def clamp(qtbot, viewer):
     widget.onset.setValue(ONSET)
     widget.frames.setValue(CLAMP_FRAMES)
     same_sampling(widget)
-    with qtbot.waitSignal(widget.shown, timeout=WAIT) as blocker:
-        click(qtbot, widget.run_button)
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=WAIT)
-    return widget, blocker.args[0]
+    return widget, click_and_wait(qtbot, widget, widget.run_button, widget.shown)
 
 
 def couplings(qtbot, viewer):
