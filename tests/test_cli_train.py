@@ -13,7 +13,7 @@ from napari_neurorbm.rbm.partition import log_z_exact, loglik
 from test_rbm_training import structured_frames
 
 SMALL = "--hidden 8 --gibbs-steps 5 --batch 300 --chains 300 --lr 0.01 --optimizer adam --device cpu".split()
-SMALL += "--checkpoints 15 --ais-chains 300 --ais-betas 300".split()
+SMALL += "--checkpoints 15 --ais-chains 300 --ais-betas 300 --eval-share 1".split()
 
 
 def write_raster(path, n_units=14, n_frames=1500, seed=0):

@@ -38,6 +38,7 @@ def small_config(**kw) -> TrainConfig:
         optimizer="adam",
         device="cpu",
         seed=3,
+        eval_share=1.0,  # evaluate on schedule whatever the evaluations cost
     )
     return TrainConfig(**{**base, **kw})
 

@@ -37,6 +37,12 @@ OPTIONS = {
         f"total parameter updates of the run; with --resume, the run continues up to "
         f"this number (default {D.updates})",
     ),
+    "--minutes": (
+        "minutes",
+        float,
+        "time budget: train for this wall time, then pick the best checkpoint; the budget includes "
+        "monitoring and model selection (0 = none; with --updates, whichever comes first)",
+    ),
     "--lr": (
         "lr",
         float,
@@ -69,6 +75,12 @@ OPTIONS = {
         str,
         "log Z at each evaluation: exact (a layer of <= 20 units), ais, or auto (exact when 2^(smaller "
         "layer) x (larger layer) <= 2^24, e.g. <= 13 hidden units for 2000 neurons, else ais; default)",
+    ),
+    "--eval-share": (
+        "eval_share",
+        float,
+        f"AIS evaluations are postponed while they have taken more than this share of the run's time "
+        f"(default {D.eval_share}; 1 = evaluate on schedule whatever it costs)",
     ),
     "--ais-chains": ("ais_chains", int, f"AIS chains at each evaluation (default {D.ais_chains})"),
     "--ais-betas": ("ais_betas", int, f"AIS inverse temperatures at each evaluation (default {D.ais_betas})"),

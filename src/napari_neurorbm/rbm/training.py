@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ import torch.nn.functional as F
 
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
-from napari_neurorbm.rbm import sampling
+from napari_neurorbm.rbm import gradient, sampling
 from napari_neurorbm.rbm.io import ModelFile, save_model
 from napari_neurorbm.rbm.model import RBM, base_biases, independent_rbm, pick_device
 from napari_neurorbm.rbm.partition import (
@@ -44,7 +45,8 @@ from napari_neurorbm.rbm.sampling import Bernoulli, binary_matmul
 
 FLOAT_FRAMES_MAX = 2**28  # keep training frames as float32 up to 1 GiB, else as uint8
 PTT_CHAINS = 500  # chains per checkpoint in the final PTT pass (memory: models x chains x units floats)
-EXACT_EVAL_COST = 2**24  # enumerate at every evaluation when 2^n_small * n_large is at most this
+EXACT_EVAL_COST = 2**24
+PTT_EVAL_RATIO = 3.0  # enumerate at every evaluation when 2^n_small * n_large is at most this
 
 
 @dataclass
@@ -63,11 +65,15 @@ class TrainConfig:
     eval_every: int = 200
     checkpoints: int = 50
     optimizer: str = "sgd"
+    centered: bool = True
+    normalize: bool = True
     log_z: str = "auto"
     ais_chains: int = 256
     ais_betas: int = 1000
     ptt_sweeps: int = 100
     weight_std: float = 1e-4
+    minutes: float = 0.0
+    eval_share: float = 0.08
 
     def validate(self) -> TrainConfig:
         """Raise a NeuroRBMError naming the first impossible value."""
@@ -96,6 +102,10 @@ class TrainConfig:
             raise NeuroRBMError(f"unknown log Z method '{self.log_z}' for training (use auto, exact or ais)")
         if self.ais_chains < 1 or self.ais_betas < 2:
             raise NeuroRBMError("AIS during training needs ais_chains >= 1 and ais_betas >= 2")
+        if not self.minutes >= 0 or not math.isfinite(self.minutes):
+            raise NeuroRBMError(f"the time budget must be >= 0 minutes (0 = none), got {self.minutes}")
+        if not 0 < self.eval_share <= 1:
+            raise NeuroRBMError(f"eval_share must be in (0, 1], got {self.eval_share}")
         if not self.weight_std >= 0:
             raise NeuroRBMError(f"the initial weight spread must be >= 0, got {self.weight_std}")
         return self
@@ -111,6 +121,35 @@ def checkpoint_updates(updates: int, n: int) -> np.ndarray:
     """Log-spaced updates in [1, updates] (about n of them), plus 0 (the initial model) and the last one."""
     spaced = np.round(np.logspace(0, np.log10(updates), n)).astype(np.int64) if n > 0 else []
     return np.unique(np.r_[0, spaced, updates].astype(np.int64))
+
+
+@dataclass
+class Clock:
+    """Wall time of one ``run()`` call: its budget (0 minutes = none) and the seconds spent so far on updates
+    and on evaluations, from which the update rate and the cost of the end of the run are estimated."""
+
+    minutes: float = 0.0
+    first_update: int = 0
+    start: float = field(default_factory=time.monotonic)
+    train_s: float = 0.0
+    eval_s: float = 0.0
+    last_eval_s: float = 0.0
+
+    def left(self) -> float:
+        """Seconds of budget left (infinite without a budget)."""
+        return self.minutes * 60 - (time.monotonic() - self.start) if self.minutes else math.inf
+
+    def spent(self, reserve: float) -> bool:
+        """Whether no time is left beyond ``reserve`` seconds."""
+        return self.left() <= reserve
+
+    def projected(self, update: int, updates: int) -> int:
+        """The update at which the run will end: ``updates``, or fewer when the budget ends it first."""
+        busy = self.train_s + self.eval_s
+        if not self.minutes or busy <= 0 or update <= self.first_update:
+            return updates
+        rate = (update - self.first_update) / busy
+        return int(min(updates, update + max(0.0, self.left()) * rate))
 
 
 @dataclass
@@ -152,6 +191,7 @@ class Trainer:
         if config.log_z == "exact" and config.eval_every and exact_cost(self.rbm) == math.inf:
             raise NeuroRBMError("exact log Z needs a layer of at most 20 units; use log_z 'ais' or 'auto'")
         self.update = 0
+        self._clock = Clock()
         self.history: list[dict] = []
         self.checkpoints: list[tuple[int, RBM]] = []
         self.best: Best | None = None
@@ -232,29 +272,66 @@ class Trainer:
 
     # ------------------------------------------------------------------ the run
     def run(self) -> Generator[Progress, None, Trainer]:
-        """Train until ``config.updates``, yielding one progress record per update; returns the trainer."""
+        """Train until ``config.updates`` or until the time budget ``config.minutes`` is spent (whichever
+        comes first), yielding one progress record per update; then pick the best model. Returns the trainer.
+
+        The budget covers everything the call does: updates, evaluations and the final model selection, whose
+        cost is estimated from the evaluations and kept in reserve."""
         cfg = self.config
-        total = cfg.updates
+        self._clock = Clock(cfg.minutes, self.update)
         if not self.checkpoints:
             self._checkpoint()
         if cfg.eval_every and not self.history:
-            yield self._progress((yield from self.iter_evaluate()), total)
-        schedule = set(checkpoint_updates(total, cfg.checkpoints).tolist())
-        while self.update < total:
+            yield self._progress((yield from self._timed_evaluate()))
+        schedule = set(checkpoint_updates(cfg.updates, cfg.checkpoints).tolist())
+        while self.update < cfg.updates and not self._clock.spent(self._reserve()):
+            t0 = time.perf_counter()
             stats = self._step()
+            self._clock.train_s += time.perf_counter() - t0
             self.update += 1
             record = {"update": self.update, **stats}
             if self.update in schedule:
                 self._checkpoint()
                 record["checkpoint"] = True
-            if cfg.eval_every and (self.update % cfg.eval_every == 0 or self.update == total):
-                record.update((yield from self.iter_evaluate(fe_gap=stats["fe_gap"])))
-            yield self._progress(record, total)
+            if self._eval_due():
+                record.update((yield from self._timed_evaluate(fe_gap=stats["fe_gap"])))
+            yield self._progress(record)
+        if self.update < cfg.updates:  # the time budget ended the run: the last model is a candidate too
+            self._checkpoint()
+            if cfg.eval_every and self.history[-1]["update"] != self.update:
+                yield self._progress((yield from self._timed_evaluate()))
         if self._method == "ais" and cfg.eval_every and cfg.ptt_sweeps and self._test is not None:
             yield from self.iter_select_ptt()
         return self
 
-    def _progress(self, record: dict, total: int) -> Progress:
+    def _eval_due(self) -> bool:
+        """Every ``eval_every`` updates and at the last one; AIS evaluations wait while monitoring has taken
+        more than ``eval_share`` of the time (exact ones are cheap and always run)."""
+        cfg = self.config
+        if not cfg.eval_every:
+            return False
+        if self.update == cfg.updates:
+            return True
+        if self.update - self.history[-1]["update"] < cfg.eval_every:
+            return False
+        clock = self._clock
+        return self._method == "exact" or clock.eval_s <= cfg.eval_share * (clock.train_s + clock.eval_s)
+
+    def _timed_evaluate(self, fe_gap: float | None = None) -> Generator[Progress, None, dict]:
+        t0 = time.perf_counter()
+        record = yield from self.iter_evaluate(fe_gap)
+        self._clock.last_eval_s = time.perf_counter() - t0
+        self._clock.eval_s += self._clock.last_eval_s
+        return record
+
+    def _reserve(self) -> float:
+        """Seconds to keep for the end of a budgeted run: one last evaluation and the model selection."""
+        if not self.config.eval_every:
+            return 0.0
+        return self._clock.last_eval_s * (1 + PTT_EVAL_RATIO * bool(self.config.ptt_sweeps))
+
+    def _progress(self, record: dict) -> Progress:
+        total = self._clock.projected(self.update, self.config.updates)
         msg = f"update {record['update']}/{total}"
         if "test_ll" in record and record["test_ll"] is not None:
             msg += f"  test LL {record['test_ll']:.4f}"
@@ -401,13 +478,19 @@ class Trainer:
                 wait(futures)
         g_data, g_chain = self._g_data.sum(0), self._g_chain.sum(0)
         sp_data, sp_chains, ph_sum, h_sum = (sum(p[j] for p in parts) for j in range(4))
+        mu, lam = g_data[:, nh] / bs, ph_sum / bs  # data means of v and of p(h | v): the centring offsets
         # cheap indicator: mean F(data) - mean F(chains) under the current model; 0 when chains look like data
-        fe_gap = (self._pv_mean - g_data[:, nh] / bs) @ rbm.b + sp_chains / nc - sp_data / bs
+        fe_gap = (self._pv_mean - mu) @ rbm.b + sp_chains / nc - sp_data / bs
         self._pv_mean = g_chain[:, nh] / nc  # Rao-Blackwellised mean of the new chains
         g_data.div_(bs).sub_(g_chain, alpha=1.0 / nc)  # [grad W | grad b]
+        grad_w, grad_b, grad_c = g_data[:, :nh], g_data[:, nh], lam - h_sum / nc
+        if cfg.centered:
+            gradient.center_(grad_w, grad_b, grad_c, mu, lam)
+        if cfg.normalize:
+            gradient.normalize_(grad_w, grad_b, grad_c)
         for p, q in zip(self._prev, (rbm.W, rbm.b, rbm.c), strict=True):
             p.copy_(q)
-        self._apply(g_data[:, :nh], g_data[:, nh], ph_sum / bs - h_sum / nc)
+        self._apply(grad_w, grad_b, grad_c)
         check = rbm.W.sum() + rbm.b.sum() + rbm.c.sum() + fe_gap  # NaN or inf anywhere makes it non-finite
         fe_gap_v, check_v = torch.stack([fe_gap, check]).to(wide(self.device)).tolist()
         if not math.isfinite(check_v):
