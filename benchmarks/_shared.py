@@ -4,6 +4,7 @@ peer's virtual environment and the device's name."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -11,11 +12,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "performance.md"
-PEER_PYTHON = ROOT / ".bench-venv" / "bin" / "python"  # a venv with rbms==0.5.0 (see docs/performance.md)
+# a Python with rbms==0.5.0 (see docs/performance.md): the .bench-venv, or NEURORBM_PEER_PYTHON
+PEER_PYTHON = Path(os.environ.get("NEURORBM_PEER_PYTHON", ROOT / ".bench-venv" / "bin" / "python"))
 
 
-def update_docs(mark: str, text: str) -> None:
-    """Replace the section ``<!-- mark -->`` of docs/performance.md (create the file or the section)."""
+def update_docs(mark: str, text: str, device: str = "cpu") -> None:
+    """Replace the section ``<!-- mark -->`` of docs/performance.md (create the file or the section); a GPU
+    run has a section of its own (``mark:cuda``) beside the CPU one."""
+    if device != "cpu":
+        mark = f"{mark}:{device.split(':')[0]}"
     section = f"<!-- {mark} -->\n{text.strip()}\n<!-- /{mark} -->"
     old = DOCS.read_text() if DOCS.exists() else "# Performance\n"
     pattern = re.compile(rf"<!-- {re.escape(mark)} -->.*?<!-- /{re.escape(mark)} -->", re.S)

@@ -126,7 +126,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.no_docs:
-        update_docs(MARK, text)
+        update_docs(MARK, text, args.device)
 
 
 if __name__ == "__main__":

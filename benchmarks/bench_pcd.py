@@ -87,7 +87,13 @@ ours, floor = [], []
 for _ in range(UPDATES):  # alternate, so that load from elsewhere hits both alike
     ours += per_call(update, 1)
     floor += per_call(products, 1)
-print(json.dumps({"ours": ours, "floor": floor, "threads": torch.get_num_threads()}))
+burst = None
+if dev.type == "cuda":  # updates back to back, one synchronisation at the end: the rate a run gets
+    sync(); t0 = time.perf_counter()
+    for _ in range(20 * UPDATES):
+        update()
+    sync(); burst = 20 * UPDATES / (time.perf_counter() - t0)
+print(json.dumps({"ours": ours, "floor": floor, "burst": burst, "threads": torch.get_num_threads()}))
 """
 )
 
@@ -147,8 +153,8 @@ def main() -> None:
     ap.add_argument("--no-docs", action="store_true", help="print the figures without updating the docs")
     args = ap.parse_args()
     dev, gpu = device_name(args.device)
-    peer_ok = dev == "cpu" and peer_available("rbms.training.pcd")
-    times: dict[str, list[float]] = {"ours": [], "dense": [], "floor": [], "peer": []}
+    peer_ok = peer_available("rbms.training.pcd")
+    times: dict[str, list[float]] = {"ours": [], "dense": [], "floor": [], "peer": [], "burst": []}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "frames.npz"
         activity = write_frames(path, args.frames, args.visible)
@@ -168,6 +174,7 @@ def main() -> None:
             got = run_code(sys.executable, OURS, [*argv, default_sparse_max])
             times["ours"] += got["ours"]
             times["floor"] += got["floor"]
+            times["burst"] += [got["burst"]] if got["burst"] else []
             times["dense"] += run_code(sys.executable, OURS, [*argv, "-1"])["ours"]
             if peer_ok:
                 times["peer"] += run_code(PEER_PYTHON, PEER, [*argv, "0"])["peer"]
@@ -186,6 +193,12 @@ def main() -> None:
         f"(a)/(b) = {over:.2f} (requirement <= 1.3): **{'met' if over <= 1.3 else 'NOT met'}**",
         f"dense kernel (a')/(b) = {med['dense'] / med['floor']:.2f}",
     ]
+    if med["burst"]:
+        rate = med["burst"]
+        lines.insert(1, f"| (a) {20 * args.updates} updates back to back, one sync at the end | "
+                        f"{1e3 / rate:.2f} | {rate:.0f} |")
+        met = "met" if rate >= 500 else "NOT met"
+        verdict.append(f"back-to-back rate {rate:.0f} updates/s (goal >= 500): **{met}**")
     if med["peer"]:
         speedup = med["peer"] / med["ours"]
         lines.append(
@@ -199,7 +212,7 @@ def main() -> None:
         lines.append(
             "| (c) rbms 0.5.0 | peer not installed | |"
             if dev == "cpu"
-            else "| (c) rbms 0.5.0 | not measured on a GPU | |"
+            else "| (c) rbms 0.5.0 | peer not installed on the GPU machine | |"
         )
     text = (
         f"""
@@ -242,7 +255,7 @@ ratio gets worse.
     )
     print(text)
     if not args.no_docs:
-        update_docs(MARK, text)
+        update_docs(MARK, text, dev)
 
 
 if __name__ == "__main__":

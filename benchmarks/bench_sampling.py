@@ -165,7 +165,7 @@ busy neighbour can slow a 2-thread run several-fold, hence the turns.
 """
     print(text)
     if not args.no_docs:
-        update_docs(MARK, text)
+        update_docs(MARK, text, dev)
 
 
 if __name__ == "__main__":

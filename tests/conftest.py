@@ -46,6 +46,15 @@ def save_widget_grab(widget, folder: Path, name: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def neurorbm_data_dir(tmp_path_factory, monkeypatch) -> Path:
+    """The plugin's user data folder (the Train dock's autosaves) is a fresh temporary folder in every test,
+    never the real one."""
+    folder = tmp_path_factory.mktemp("neurorbm-data")
+    monkeypatch.setenv("NEURORBM_DATA_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def notifications():
     """Messages of the napari notifications (show_error, show_warning, ...) raised during the test."""

@@ -51,7 +51,7 @@ def test_train_writes_a_model_file_that_beats_independent_units(trained, capsys)
     assert list(mf.unit_ids) == list(range(7, 21)) and mf.bin_s == 0.02 and mf.areas[-1] == "CA1"
     assert meta["config"]["k"] == 5 and meta["update"] == 200 and len(meta["history"]) == 5
     assert meta["best"]["test_ll"] > meta["independent_test_ll"] + 0.5
-    assert meta["selected_update"] == meta["best"]["update"] and meta["ptt"]
+    assert meta["selected_update"] == meta["best"]["update"] == meta["selection"]["update"]
     assert len(meta["split"]["test_frames"]) == 450
     assert mf.checkpoints[0][0] == 0 and mf.chains.shape == (300, 14)
 

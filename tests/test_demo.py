@@ -46,6 +46,9 @@ def test_headless_pipeline_writes_every_product(tmp_path) -> None:
         assert c["J"].shape == (36, 36) and np.allclose(c["J"], c["J"].T) and len(c["area_names"]) == 3
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
     assert summary["updates"] == 60 and np.isfinite(summary["test_loglik"])
+    # the ground truth is the best model there is: the trained one is compared with it
+    truth, indep = summary["ground_truth_test_loglik"], summary["independent_test_loglik"]
+    assert truth > indep and summary["below_ground_truth"] == truth - summary["test_loglik"]
 
 
 def test_demo_command_without_display_runs_headless(tmp_path, monkeypatch, capsys) -> None:

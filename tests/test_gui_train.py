@@ -1,11 +1,14 @@
 """The "Train RBM" dock in a real viewer: click Train / Stop / Resume on a small synthetic recording, watch
 the curves and the checkpoint list fill, pick a checkpoint, save and load, bad input as one-line
-notifications, an event loop that keeps turning while training, and a clean stop when the viewer closes."""
+notifications, an event loop that keeps turning while training, a clean stop when the viewer closes, and
+autosaves: written while training, kept when the viewer closes mid-run, offered and resumed by a new dock."""
 
 from __future__ import annotations
 
 import gc
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,9 +20,11 @@ from conftest import save_viewer_screenshot, save_widget_grab
 from napari_neurorbm._qt.raster_layers import add_raster_layers
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm._qt.train_widget import PICKED_BY_HAND, TrainWidget, checkpoint_models
+from napari_neurorbm.autosave import autosave_folder
 from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.synthetic import make_synthetic
-from napari_neurorbm.rbm.io import ModelFile
+from napari_neurorbm.progress import drain
+from napari_neurorbm.rbm.io import ModelFile, load_model
 from napari_neurorbm.rbm.training import Trainer
 
 pytestmark = pytest.mark.gui
@@ -123,6 +128,8 @@ def test_form_shows_the_paper_defaults_with_tooltips_and_the_raster_split(make_n
     assert sum("Paper" in tip or "paper" in tip for tip in tips) >= len(tips) - 1
     assert "Paper: 128" in widget.fields["n_hidden"].toolTip()
     assert "Paper: 10." in widget.fields["k"].toolTip()
+    assert widget.minutes.text() == "0" and widget.config().minutes == 0 and widget.autosave.text() == "5"
+    assert "Time budget" in widget.minutes.toolTip() and str(autosave_folder()) in widget.autosave.toolTip()
     assert widget.raster() is get_state(viewer).raster is raster and widget.raster_combo.count() == 1
     assert "30 units × 3000 frames" in widget.raster_combo.currentText()
     assert "Test fraction 0.30: 900 test and 2100 training frames" in widget.split.text()
@@ -267,6 +274,10 @@ BAD_INPUT = [
     (lambda w: w.lr.setText("fast"), "learning rate 'fast' is not a number"),
     (lambda w: w.lr.setText("0"), "learning rate must be a positive"),
     (lambda w: w.fields["chains"].setValue(0), "persistent chains must be a positive integer"),
+    (lambda w: w.minutes.setText("soon"), "the time budget 'soon' is not a number"),
+    (lambda w: w.minutes.setText("-1"), "the time budget must be >= 0 minutes (0 = none), got -1.0"),
+    (lambda w: w.autosave.setText("often"), "the autosave interval 'often' is not a number"),
+    (lambda w: w.autosave.setText("-2"), "the autosave interval must be >= 0 minutes (0 = off), got -2.0"),
     (lambda w: w.device.setCurrentText("cuda"), "PyTorch sees no CUDA GPU"),  # raised on the worker
 ]
 
@@ -278,6 +289,7 @@ def test_bad_hyperparameters_are_one_line_notifications(dock, qtbot, notificatio
     for i, (setup, expected) in enumerate(cases):
         widget.set_config(good)
         widget.device.setCurrentText("cpu")
+        widget.autosave.setText("5")
         setup(widget)
         click(qtbot, widget.train_button)
         qtbot.waitUntil(lambda: widget.worker is None and widget.train_button.isEnabled(), timeout=RUN_S)
@@ -377,3 +389,58 @@ def test_closing_the_viewer_stops_the_worker(dock, qtbot):
     assert trainer.update == stopped_at < 1_000_000
     assert run.worker is None and run.pbar is None
     assert QThreadPool.globalInstance().activeThreadCount() == 0
+
+
+def autosaves() -> list[Path]:
+    """The model files in the dock's autosave folder (a temporary folder in every test: see conftest)."""
+    return sorted(autosave_folder().glob("*.npz"))
+
+
+def test_a_running_training_is_autosaved_and_a_run_that_ends_removes_its_file(dock, recording, qtbot):
+    viewer, widget = dock
+    _, raster = recording
+    widget.fields["updates"].setValue(100_000)
+    widget.autosave.setText("0.002")  # every 0.12 s
+    click(qtbot, widget.train_button)
+    qtbot.waitUntil(lambda: len(autosaves()) == 1 and widget.trainer.update >= 40, timeout=RUN_S)
+    saved = load_model(autosaves()[0])
+    assert 0 < saved.metadata["update"] <= widget.trainer.update and saved.state is not None
+    assert saved.metadata["unit_ids"] == raster.unit_ids.tolist() and saved.chains.shape == (500, 30)
+    assert widget.unfinished_button.isHidden()  # a dock never offers its own running training
+    stop_after(qtbot, widget, 0)
+    assert autosaves() == [] and widget.unfinished_button.isHidden()  # the viewer keeps the model now
+    assert get_state(viewer).model.metadata["update"] == widget.trainer.update
+
+
+def test_closing_napari_mid_run_keeps_an_autosave_that_a_new_dock_resumes_exactly(
+    make_napari_viewer, recording, qtbot, screenshot_dir
+):
+    viewer, widget = open_dock(make_napari_viewer, recording)
+    widget.fields["updates"].setValue(600)
+    click(qtbot, widget.train_button)
+    qtbot.waitUntil(lambda: widget.trainer is not None and widget.trainer.update >= 20, timeout=RUN_S)
+    worker, trainer = widget.worker, widget.trainer
+    ended = []
+    worker.finished.connect(lambda: ended.append(True))
+    viewer.close()  # the autosave interval (5 min) never came: the close writes the file
+    qtbot.waitUntil(lambda: bool(ended), timeout=10_000)
+    assert trainer.update < 600
+    [path] = autosaves()
+    saved = load_model(path)
+    assert saved.metadata["update"] == trainer.update and saved.state is not None
+    np.testing.assert_array_equal(saved.chains, trainer.chains.numpy())
+
+    viewer2, widget2 = open_dock(make_napari_viewer, recording)
+    button = widget2.unfinished_button
+    assert not button.isHidden() and button.text().startswith("Resume unfinished run from ")
+    assert button.text().endswith(f"(update {trainer.update})") and str(path) in button.toolTip()
+    save_widget_grab(widget2, screenshot_dir, "train_widget_offers_an_unfinished_run")
+    run_to_end(qtbot, widget2, button)
+    resumed = widget2.trainer
+    assert resumed.update == 600 and "Done at update 600 of 600" in widget2.status.text()
+    assert [h["update"] for h in resumed.history] == list(range(0, 601, 20))
+    assert autosaves() == [] and button.isHidden()
+    assert get_state(viewer2).model.metadata["update"] == 600
+    whole = Trainer.from_raster(recording[1], replace(resumed.config))  # the same run, never stopped
+    drain(whole.run())
+    assert same_model(whole.rbm, resumed.rbm) and torch.equal(whole.chains, resumed.chains)

@@ -137,7 +137,8 @@ def test_ais_evaluations_agree_with_exact(data):
         small_config(log_z="ais", ais_chains=500, ais_betas=500, updates=150, eval_every=75, ptt_sweeps=0),
     )
     stages = {p.stage for p in t.run()}
-    assert stages == {"train", "ais"} and not t.ptt
+    assert stages == {"train", "ais", "select"} and not t.ptt and t.selection["update"] == t.best.update
+    assert abs(t.selection["log_z"] - log_z_exact(t.best.rbm)) < 0.05
     assert [h["log_z_method"] for h in t.history] == ["ais"] * 3
     assert abs(t.history[-1]["log_z"] - log_z_exact(t.rbm)) < 0.05
     assert abs(t.history[-1]["log_z"] - t.history[0]["log_z"]) > 0.5  # the model did move
@@ -163,6 +164,37 @@ def test_divergence_stops_with_a_clear_message_and_keeps_good_parameters(data):
     with pytest.raises(NeuroRBMError, match="diverged at update"):
         drain(t.run())
     assert t.diverged and t.rbm.is_finite()
+    assert all(m.is_finite() for _, m in t.checkpoints)
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
+
+
+@needs_cuda
+def test_cuda_learns_as_well_as_the_cpu_and_repeats_itself(data):
+    train, test = data
+    cpu = Trainer(train, test, small_config(updates=200, eval_every=100))
+    drain(cpu.run())
+    runs = [Trainer(train, test, small_config(updates=200, eval_every=100, device="cuda")) for _ in range(2)]
+    for t in runs:
+        drain(t.run())
+    assert runs[0].device.type == "cuda"
+    for a, b in zip(params(runs[0]), params(runs[1]), strict=True):
+        np.testing.assert_array_equal(a, b)  # seeded: the same draws and products on the same GPU
+    assert abs(runs[0].best.test_ll - cpu.best.test_ll) < 0.1
+    assert runs[0].best.test_ll > runs[0].independent_test_ll + 1.0
+
+
+@needs_cuda
+def test_cuda_divergence_is_caught_at_the_next_check_and_keeps_finite_parameters(data):
+    from napari_neurorbm.rbm.training import CHECK_EVERY
+
+    train, test = data
+    cfg = small_config(optimizer="sgd", lr=3e38, normalize=False, updates=200, eval_every=0, device="cuda")
+    t = Trainer(train, test, cfg)
+    with pytest.raises(NeuroRBMError, match="diverged at update"):
+        drain(t.run())
+    assert t.diverged and t.rbm.is_finite() and t.update % CHECK_EVERY == 0
     assert all(m.is_finite() for _, m in t.checkpoints)
 
 

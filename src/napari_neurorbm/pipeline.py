@@ -13,10 +13,13 @@ from napari_neurorbm.analysis.areas import area_coupling_matrix, write_area_csv
 from napari_neurorbm.analysis.couplings import iter_couplings
 from napari_neurorbm.analysis.report import iter_write_report
 from napari_neurorbm.data.binning import BinningParams, iter_binarize
-from napari_neurorbm.data.synthetic import make_synthetic
+from napari_neurorbm.data.raster import Raster
+from napari_neurorbm.data.synthetic import SyntheticTruth, make_synthetic
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
 from napari_neurorbm.rbm.io import load_model
+from napari_neurorbm.rbm.model import RBM
+from napari_neurorbm.rbm.partition import log_z_exact, loglik
 from napari_neurorbm.rbm.training import TrainConfig, Trainer
 
 
@@ -70,7 +73,8 @@ def iter_pipeline(out_dir: str | Path, config: DemoConfig = DemoConfig()) -> Gen
     names, J_area = area_coupling_matrix(J, raster.areas, min_units=min(30, config.units_per_area))
     np.savez(out / "couplings.npz", H=H, J=J, areas=raster.areas, area_names=names, J_area=J_area)
     write_area_csv(out / "area_couplings.csv", J, raster.areas, min_units=min(30, config.units_per_area))
-    summary = _summary(trainer, raster, names, J_area, _pair_correlation(J, J_truth))
+    truth_ll = _truth_loglik(truth, raster)
+    summary = _summary(trainer, raster, names, J_area, _pair_correlation(J, J_truth), truth_ll)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -81,7 +85,15 @@ def _pair_correlation(J: np.ndarray, J_truth: np.ndarray) -> float:
     return float(np.corrcoef(J[upper], J_truth[upper])[0, 1])
 
 
-def _summary(trainer: Trainer, raster, names: np.ndarray, J_area: np.ndarray, truth_r: float) -> dict:
+def _truth_loglik(truth: SyntheticTruth, raster: Raster) -> float:
+    """Test log-likelihood per frame of the ground-truth RBM (exact log Z: its hidden layer is small)."""
+    rbm = RBM.from_numpy(truth.W[raster.unit_ids], truth.b[raster.unit_ids], truth.c)
+    return loglik(rbm, raster.frames("test"), log_z_exact(rbm))
+
+
+def _summary(
+    trainer: Trainer, raster: Raster, names: np.ndarray, J_area: np.ndarray, truth_r: float, truth_ll: float
+) -> dict:
     """What a person checks first: sizes, log-likelihood against independent neurons, area couplings."""
     best = trainer.best
     within = float(np.mean(np.diag(J_area))) if len(names) else float("nan")
@@ -94,6 +106,8 @@ def _summary(trainer: Trainer, raster, names: np.ndarray, J_area: np.ndarray, tr
         "best_update": None if best is None else best.update,
         "test_loglik": None if best is None else best.test_ll,
         "independent_test_loglik": trainer.independent_test_ll,
+        "ground_truth_test_loglik": truth_ll,
+        "below_ground_truth": None if best is None else truth_ll - best.test_ll,
         "mean_within_area_J": within,
         "mean_across_area_J": across,
         "couplings_r_vs_ground_truth": truth_r,

@@ -33,3 +33,17 @@ def drain(gen: Generator[Progress, None, T], on_progress: Callable[[Progress], N
             return stop.value
         if on_progress is not None:
             on_progress(p)
+
+
+def relabel(
+    gen: Generator[Progress, None, T], stage: str, message: str | None = None, offset: int = 0,
+    total: int | None = None,
+) -> Generator[Progress, None, T]:
+    """Pass a job's progress on as another stage (with another message), its counts shifted by ``offset``
+    out of ``total`` (default the job's own); returns the job's value."""
+    while True:
+        try:
+            p = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        yield Progress(stage, offset + p.done, p.total if total is None else total, message or p.message)

@@ -5,6 +5,11 @@ reach the GUI in batches (at most one every ``BATCH_S``), so a fast small model 
 Stop is ``worker.quit()``: the trainer stays as it was at its last update, and Resume runs it again.
 The model the viewer looks at is ``state.model``, a :class:`~napari_neurorbm.rbm.io.ModelFile` built from
 the selected checkpoint (the best one by test log-likelihood unless the user picks another).
+
+A running training is autosaved (with its resumable state) every few minutes into the user data folder
+(``napari_neurorbm.autosave``), and once more when something else than the dock stops it (napari closing);
+a run that ends in the dock removes its file. A dock that opens on a raster with an unfinished autosave
+offers to resume it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from napari.qt.threading import GeneratorWorker
 from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtGui import QFont
 from qtpy.QtWidgets import (
@@ -40,6 +46,16 @@ from napari_neurorbm._qt.raster_layers import KEY, layers_of
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm._qt.train_plots import TrainCurves
 from napari_neurorbm.analysis.generation import check_same_units
+from napari_neurorbm.autosave import (
+    DEFAULT_MINUTES,
+    Autosave,
+    Unfinished,
+    autosave_folder,
+    between_updates,
+    check_minutes,
+    find_unfinished,
+    new_autosave_path,
+)
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
@@ -83,6 +99,12 @@ OPTIMIZER_TIP = ("sgd: plain gradient ascent, the paper's PCD. adam: adaptive st
                  "data.")
 DEVICE_TIP = ("auto: a CUDA GPU when PyTorch sees one, else the CPU. cuda fails when there is no GPU. "
               "Not a model parameter.")
+MINUTES_TIP = ("Time budget of the run in minutes of wall time (0 = none): training stops when it is spent, "
+               "or at Updates, whichever comes first; the budget includes the evaluations and the final "
+               "model selection.")
+AUTOSAVE_TIP = ("Autosave the running training every this many minutes (0 = off) into {folder}. If napari "
+                "closes or crashes during a run, the dock offers to resume it the next time it opens on the "
+                "same raster; a run that ends in the dock removes its file. Not a model parameter.")
 SPLIT_TIP = ("Fraction of frames held out to measure the test log-likelihood. It is the raster's own split, "
              "set when binarizing (Load & binarize); the paper holds out 0.3.")
 
@@ -106,26 +128,65 @@ class TrainFailed:
     trainer: Trainer | None
 
 
+class RunAutosave(Autosave):
+    """The autosave of one run in the dock: every few minutes, and once more when the worker is stopped by
+    anything but the dock's Stop (napari closing cancels its tasks): that file is kept, for resuming."""
+
+    def __init__(self, path: Path, minutes: float) -> None:
+        super().__init__(path, minutes)
+        self.stopped_in_dock = False  # set before the dock's Stop: the run ends in the dock, no last write
+        self.kept = False  # the job wrote its last autosave on its way out: the file outlives the run
+
+    def last(self, trainer: Trainer, run: Generator | None, p: Progress | None) -> None:
+        """The job is closing mid-run (on the worker thread): unless the dock's Stop closed it, finish the
+        evaluation in progress, if any (so the file is exact), and write the file for good."""
+        if self.stopped_in_dock:
+            return
+        while run is not None and p is not None and not between_updates(p):
+            p = next(run, None)
+        self.write(trainer)
+        self.kept = True
+
+
+class TrainWorker(GeneratorWorker):
+    """A generator worker that closes its job on the worker thread when it ends, also when told to quit, so
+    that the job's clean-up (the last autosave) runs there and then, not later wherever it is collected."""
+
+    def work(self):
+        try:
+            return super().work()
+        finally:
+            self._gen.close()  # superqt's GeneratorWorker keeps the job's generator as _gen
+
+
 def train_job(
-    start: Trainer | Callable[[], Trainer], interval_s: float = BATCH_S
+    start: Trainer | Callable[[], Trainer], interval_s: float = BATCH_S, autosave: RunAutosave | None = None
 ) -> Generator[Batch, None, Trainer | TrainFailed]:
-    """Build the trainer (``start`` is called on the worker) or take it, run it, yield :class:`Batch`es."""
-    trainer = None
+    """Build the trainer (``start`` is called on the worker) or take it, run it, yield :class:`Batch`es.
+    Between two updates (see :func:`~napari_neurorbm.autosave.between_updates`) ``autosave`` writes when
+    due; when the worker closes the job mid-run, it writes once more (see :meth:`RunAutosave.last`)."""
+    trainer, run, p = None, None, None
     try:
         trainer = start if isinstance(start, Trainer) else start()
         first = Progress("train", trainer.update, trainer.config.updates, "starting")
         yield Batch(trainer, [], first, past=[dict(h) for h in trainer.history])
         records: list[dict] = []
         last = time.monotonic()
-        p = None
-        for p in trainer.run():
+        run = trainer.run()
+        for p in run:
             if p.stage == "train" and isinstance(p.payload, dict):
                 records.append(p.payload)
+            if autosave is not None and between_updates(p):
+                autosave.maybe(trainer)
             if time.monotonic() - last >= interval_s:
                 yield Batch(trainer, records, p)
                 records, last = [], time.monotonic()
         if p is not None:
             yield Batch(trainer, records, p)
+    except GeneratorExit:
+        if autosave is not None and trainer is not None:
+            autosave.last(trainer, run, p)
+        raise
     except NeuroRBMError as exc:
         return TrainFailed(str(exc), trainer)
     except RuntimeError as exc:  # e.g. out of GPU memory: one line for the user, not a traceback
@@ -206,13 +267,14 @@ class _Run:
         self.worker = None
         self.pbar = None
         self.slots: list = []
+        self.autosave: RunAutosave | None = None
         self._moving = False
 
-    def start(self, worker, slots: list, total: int) -> None:
+    def start(self, worker, slots: list, total: int, autosave: RunAutosave | None) -> None:
         """Start the worker now and open the bar in the next turn of the event loop (opening it repaints)."""
         for signal, slot in slots:
             signal.connect(slot)
-        self.worker, self.slots = worker, slots
+        self.worker, self.slots, self.autosave = worker, slots, autosave
         worker.start()
         QTimer.singleShot(0, partial(self.open_bar, worker, total))
 
@@ -223,7 +285,10 @@ class _Run:
             self.pbar = progress(total=total, desc="Training RBM")
 
     def stop(self) -> None:
+        """The dock's Stop: the run ends in the dock (its model becomes the viewer's), at its next yield."""
         if self.worker is not None:
+            if self.autosave is not None:
+                self.autosave.stopped_in_dock = True
             self.worker.quit()
 
     def advance_bar(self, p: Progress) -> None:
@@ -242,8 +307,18 @@ class _Run:
             self.pbar.close()
             self.pbar = None
 
+    def ended(self) -> None:
+        """The worker has ended. A run that ended in the dock (done, failed, or the dock's Stop) has its
+        model there: its autosave goes; one stopped from outside (napari closing) keeps its last one."""
+        self.worker = None
+        if self.autosave is not None and not self.autosave.kept:
+            self.autosave.path.unlink(missing_ok=True)
+        self.autosave = None
+        self.close_bar()
+
     def abandon(self) -> None:
-        """The widget is gone: cut the worker off from it, stop it at its next yield, close the bar."""
+        """The widget is gone: cut the worker off from it and stop it at its next yield (a run that
+        autosaves writes its file once more on its way out, see :func:`train_job`); close the bar."""
         if self.worker is not None:
             for signal, slot in self.slots:
                 signal.disconnect(slot)
@@ -285,10 +360,15 @@ class TrainWidget(QWidget):
         self._drawn = 0.0
         self._list_stale = False
         self._run = _Run()
+        self._unfinished: Unfinished | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(self._raster_box())
         layout.addWidget(self._params_box())
         layout.addLayout(self._run_row())
+        self.unfinished_button = QPushButton()
+        self.unfinished_button.clicked.connect(self.resume_unfinished)
+        self.unfinished_button.hide()
+        layout.addWidget(self.unfinished_button)
         self.status = QLabel("Load a recording, then Train.")
         self.status.setWordWrap(True)
         self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -329,6 +409,7 @@ class TrainWidget(QWidget):
         self.raster_combo = QComboBox()
         self.raster_combo.setToolTip("The binarized data raster to train on (the viewer's data layers)")
         self.raster_combo.currentIndexChanged.connect(self._show_split)
+        self.raster_combo.currentIndexChanged.connect(self._offer_unfinished)
         self.split = QLabel("")
         self.split.setToolTip(SPLIT_TIP)
         self.split.setWordWrap(True)
@@ -346,12 +427,16 @@ class TrainWidget(QWidget):
             self.fields[name] = spin
             cells.append((label, spin, tip))
         self.lr = QLineEdit(f"{D.lr:g}")
+        self.minutes = QLineEdit(f"{D.minutes:g}")
+        self.autosave = QLineEdit(f"{DEFAULT_MINUTES:g}")
         self.optimizer = QComboBox()
         self.optimizer.addItems(["sgd", "adam"])
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
-        cells[5:5] = [("Learning rate", self.lr, LR_TIP), ("Optimizer", self.optimizer, OPTIMIZER_TIP)]
-        cells.append(("Device", self.device, DEVICE_TIP))
+        cells[5:5] = [("Minutes", self.minutes, MINUTES_TIP), ("Learning rate", self.lr, LR_TIP),
+                      ("Optimizer", self.optimizer, OPTIMIZER_TIP)]
+        autosave_tip = AUTOSAVE_TIP.format(folder=autosave_folder())
+        cells += [("Device", self.device, DEVICE_TIP), ("Autosave min", self.autosave, autosave_tip)]
         for i, (label, field, tip) in enumerate(cells):
             text = QLabel(label)
             for widget in (text, field):
@@ -393,15 +478,14 @@ class TrainWidget(QWidget):
 
     def config(self) -> TrainConfig:
         """The hyperparameters of the form (NeuroRBMError naming the first impossible value)."""
-        try:
-            lr = float(self.lr.text())
-        except ValueError:
-            raise NeuroRBMError(f"the learning rate '{self.lr.text()}' is not a number") from None
+        lr = _number(self.lr, "the learning rate")
+        minutes = _number(self.minutes, "the time budget")
         raster = self.raster()
         test_fraction = raster.test_frames.size / raster.n_frames if raster is not None else D.test_fraction
         return TrainConfig(
             **{name: spin.value() for name, spin in self.fields.items()},
             lr=lr,
+            minutes=minutes,
             optimizer=self.optimizer.currentText(),
             device=self.device.currentText(),
             test_fraction=round(test_fraction, 6),
@@ -412,9 +496,19 @@ class TrainWidget(QWidget):
         for name, spin in self.fields.items():
             spin.setValue(int(getattr(config, name)))
         self.lr.setText(f"{config.lr:g}")
+        self.minutes.setText(f"{config.minutes:g}")
         self.optimizer.setCurrentText(config.optimizer)
         if self.device.findText(config.device) >= 0:
             self.device.setCurrentText(config.device)
+
+    def autosave_minutes(self) -> float:
+        """The Autosave field: minutes between two autosaves of a running training (0 = off)."""
+        return check_minutes(_number(self.autosave, "the autosave interval"))
+
+    def _run_autosave(self, raster: Raster, path: Path | None = None) -> RunAutosave | None:
+        """The autosave of a run on ``raster`` (into ``path``, else a new file), or None when it is off."""
+        minutes = self.autosave_minutes()
+        return None if minutes == 0 else RunAutosave(path or new_autosave_path(raster.name), minutes)
 
     # ---- rasters ----------------------------------------------------------------------------------
     def raster(self) -> Raster | None:
@@ -439,6 +533,7 @@ class TrainWidget(QWidget):
         self.raster_combo.setCurrentIndex(next((i for i, r in enumerate(self._rasters) if r is keep), 0))
         self.raster_combo.blockSignals(False)
         self._show_split()
+        self._offer_unfinished()
 
     def _show_split(self, *_: object) -> None:
         raster = self.raster()
@@ -477,6 +572,7 @@ class TrainWidget(QWidget):
         try:
             raster = self._require_raster()
             config = self.config()
+            autosave = self._run_autosave(raster)
         except NeuroRBMError as exc:
             self._fail(str(exc))
             return
@@ -486,27 +582,70 @@ class TrainWidget(QWidget):
         self._selected = None
         self.curves.reset()
         self.checkpoints.clear()
-        self._start(partial(Trainer.from_raster, raster, config), config.updates)
+        self._start(partial(Trainer.from_raster, raster, config), config.updates, autosave)
 
     def resume(self) -> None:
         """Continue the stopped run, or the run stored in the viewer's model file, up to Updates."""
+        self._resume()
+
+    def _resume(self, autosave_path: Path | None = None) -> None:
+        """Resume, autosaving into ``autosave_path`` (the file of an unfinished run) or a new file."""
         try:
             raster = self._require_raster()
             config = self.config()
             start = self._resumable(raster, config)
+            autosave = self._run_autosave(raster, autosave_path)
         except NeuroRBMError as exc:
             self._fail(str(exc))
             return
         self._make_current(raster)
         self._trainer_raster = raster
-        self._start(start, config.updates)
+        self._start(start, config.updates, autosave)
+
+    def resume_unfinished(self) -> None:
+        """Continue the offered unfinished run (napari closed or crashed during it) from its autosave, exactly
+        where the file left it, up to the run's own Updates; the file stays its autosave until it ends."""
+        found = self._unfinished
+        if found is None:
+            return
+        try:
+            raster = self._require_raster()
+            model = load_model(found.path)
+            check_same_units(model, raster, raster.name)
+        except NeuroRBMError as exc:
+            self._fail(str(exc))
+            return
+        self._make_current(raster)
+        self.state.model = model  # the dock shows the run's curves and configuration, Resume continues it
+        if found.update < found.updates:
+            self._resume(found.path)
+            return
+        found.path.unlink(missing_ok=True)  # its training had ended: the viewer now keeps the model
+        self._offer_unfinished()
+        self.status.setText(f"Loaded the autosave of a run that had reached its {found.updates} updates.")
+
+    def _offer_unfinished(self, *_: object) -> None:
+        """Show the Resume-unfinished button when, no run going, an autosave fits the picked raster."""
+        raster = self.raster()
+        found = None
+        if raster is not None and self.worker is None:
+            found = find_unfinished(raster.unit_ids)
+        self._unfinished = found
+        self.unfinished_button.setVisible(found is not None)
+        if found is not None:
+            self.unfinished_button.setText(found.describe())
+            self.unfinished_button.setToolTip(
+                f"A run on this raster did not end (napari closed or crashed): continue it from its autosave "
+                f"{found.path}, exactly where it was saved"
+            )
 
     def _resumable(self, raster: Raster, config: TrainConfig) -> Trainer | Callable[[], Trainer]:
         trainer = self.trainer
         if trainer is not None and self._trainer_raster is raster:
+            trainer.config.minutes = config.minutes
             if config.updates > trainer.config.updates:
                 trainer.config.updates = config.updates
-            elif self._complete:
+            elif self._complete and trainer.update >= trainer.config.updates:
                 raise NeuroRBMError(
                     f"the run is complete at update {trainer.update}; raise Updates above "
                     f"{trainer.config.updates} to continue it"
@@ -520,10 +659,14 @@ class TrainWidget(QWidget):
                                 f"{raster.name}: pick that raster to resume it, or Train a new model")
         raise NeuroRBMError("nothing to resume: train a model or load a model file first")
 
-    def _start(self, start: Trainer | Callable[[], Trainer], total: int) -> None:
+    def _start(
+        self, start: Trainer | Callable[[], Trainer], total: int, autosave: RunAutosave | None
+    ) -> None:
         from napari.qt.threading import create_worker
 
-        worker = create_worker(train_job, start, _start_thread=False)
+        worker = create_worker(
+            train_job, start, autosave=autosave, _start_thread=False, _worker_class=TrainWorker
+        )
         slots = [
             (worker.yielded, self._on_batch),
             (worker.returned, self._on_returned),
@@ -532,7 +675,8 @@ class TrainWidget(QWidget):
         self._complete, self._failure, self._clock = False, None, None
         self.status.setText("Preparing the training data…")
         self._set_running(True)
-        self._run.start(worker, slots, total)
+        self._run.start(worker, slots, total, autosave)
+        self._offer_unfinished()
         self.started.emit()
 
     def stop(self) -> None:
@@ -612,8 +756,8 @@ class TrainWidget(QWidget):
             self._complete = True
 
     def _on_finished(self) -> None:
-        self._run.worker = None
-        self._run.close_bar()
+        self._run.ended()
+        self._offer_unfinished()
         self._set_running(False)
         trainer = self.trainer
         if trainer is not None:
@@ -757,3 +901,11 @@ class TrainWidget(QWidget):
         self.status.setText(message)
         show_error(message)
         self.failed.emit(message)
+
+
+def _number(edit: QLineEdit, what: str) -> float:
+    """The float in a text field, or a one-line NeuroRBMError naming the field."""
+    try:
+        return float(edit.text())
+    except ValueError:
+        raise NeuroRBMError(f"{what} '{edit.text()}' is not a number") from None

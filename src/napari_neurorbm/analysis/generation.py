@@ -17,7 +17,7 @@ import torch
 
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.progress import Progress
+from napari_neurorbm.progress import Progress, relabel
 from napari_neurorbm.rbm.io import ModelFile
 from napari_neurorbm.rbm.model import RBM, pick_device
 from napari_neurorbm.rbm.sampling import Bernoulli, Clamp, Sweeper
@@ -295,19 +295,6 @@ def _post_onset_rates(run: GeneratedRun, onset: int) -> np.ndarray:
     return np.stack([run.chain(c)[onset:].mean(axis=0, dtype=np.float64) for c in range(run.n_chains)])
 
 
-def _relabel(gen: Generator[Progress, None, GeneratedRun], stage: str, offset: int, total: int
-             ) -> Generator[Progress, None, GeneratedRun]:
-    run = None
-    while run is None:
-        try:
-            p = next(gen)
-        except StopIteration as stop:
-            run = stop.value
-        else:
-            yield Progress(stage, offset + p.done, total, p.message)
-    return run
-
-
 def iter_clamp_experiment(rbm: RBM, units, values, onset: int, n_frames: int, tau: int = 5,
                           chains: int = DEFAULT_CHAINS, init: str = "data", data: np.ndarray | None = None,
                           seed: int = 0, areas: np.ndarray | None = None, n_sigma: float = 3.0,
@@ -327,9 +314,9 @@ def iter_clamp_experiment(rbm: RBM, units, values, onset: int, n_frames: int, ta
         raise NeuroRBMError(f"{len(areas)} areas given for {rbm.n_visible} visible units")
     args = {"n_frames": n_frames, "tau": tau, "chains": chains, "init": init, "data": data, "seed": seed,
             "device": device}
-    clamped = yield from _relabel(iter_generate(rbm, clamp=clamp, clamp_onset=onset, **args),
-                                  "clamped run", 0, 2 * n_frames)
-    control = yield from _relabel(iter_generate(rbm, **args), "control run", n_frames, 2 * n_frames)
+    clamped = yield from relabel(iter_generate(rbm, clamp=clamp, clamp_onset=onset, **args),
+                                  "clamped run", None, 0, 2 * n_frames)
+    control = yield from relabel(iter_generate(rbm, **args), "control run", None, n_frames, 2 * n_frames)
     rate_c, rate_0 = _post_onset_rates(clamped, onset), _post_onset_rates(control, onset)
     chain_delta = rate_c - rate_0
     free = np.ones(rbm.n_visible, dtype=bool)

@@ -1,15 +1,24 @@
-"""``neurorbm train``: PCD-k training of an RBM on a binned raster, with a progress bar, into a model file."""
+"""``neurorbm train``: PCD-k training of an RBM on a binned raster, with a progress bar, into a model file.
+
+The run never loses more than ``--autosave-minutes`` of work: the file is rewritten atomically that often,
+between two updates; Ctrl-C or SIGTERM stop it at the end of the current update and write the file, so that
+``--resume`` continues exactly as if it had never stopped.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
+from types import FrameType
 
 from napari_neurorbm.analysis.generation import check_same_units
+from napari_neurorbm.autosave import DEFAULT_MINUTES, Autosave, between_updates, check_minutes
 from napari_neurorbm.cli._common import out_path
-from napari_neurorbm.data.raster import read_raster
+from napari_neurorbm.data.raster import Raster, read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 from napari_neurorbm.rbm.io import load_model
@@ -48,6 +57,12 @@ OPTIONS = {
         float,
         f"learning rate: step of plain SGD on the minibatch-mean log-likelihood gradient, or "
         f"Adam's step with --optimizer adam (default {D.lr})",
+    ),
+    "--lr-decay": (
+        "lr_decay",
+        float,
+        f"decay time of the SGD step in updates: lr / sqrt(1 + update / N); 0 = a constant step "
+        f"(default {D.lr_decay:g})",
     ),
     "--optimizer": ("optimizer", str, f"sgd or adam (default {D.optimizer})"),
     "--seed": ("seed", int, f"seed of initial weights, chains, minibatches and sampling (default {D.seed})"),
@@ -92,6 +107,12 @@ OPTIONS = {
     ),
 }
 
+# switches that turn a part of the default recipe off: flag -> (TrainConfig field, help)
+SWITCHES = (
+    ("--no-center", "centered", "use the raw gradient instead of the one centred on the data means"),
+    ("--no-normalize", "normalize", "step along the gradient as it is instead of rescaling it to length lr"),
+)
+
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(
@@ -105,14 +126,17 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
             "log-likelihood and keeps the model of maximal test LL; log-spaced checkpoints are kept for PTT. "
             "The model file (--out) holds the selected model (W, b, c), the checkpoints, the persistent "
             "chains "
-            "and JSON metadata (areas, unit ids, bin width, configuration, LL history, split). Ctrl-C stops "
-            "and still writes the file; --resume continues a run."
+            "and JSON metadata (areas, unit ids, bin width, configuration, LL history, split). The file is "
+            "rewritten every --autosave-minutes; Ctrl-C or SIGTERM stop at the end of the current update and "
+            "write it; --resume continues a run exactly where it stopped."
         ),
     )
     p.add_argument("raster", metavar="RASTER.npz", help="binned raster written by neurorbm binarize")
     for flag, (_, typ, text) in OPTIONS.items():
         metavar = {int: "N", float: "X", str: "NAME"}[typ]
         p.add_argument(flag, type=typ, default=None, metavar=metavar, help=text)
+    for flag, field, text in SWITCHES:
+        p.add_argument(flag, dest=field, action="store_const", const=False, default=None, help=text)
     p.add_argument(
         "--out", metavar="MODEL.npz", help="model file to write (default with --resume: that file)"
     )
@@ -122,11 +146,20 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="continue the run stored in this model file (its last checkpoint, chains and history); "
         "options not given keep the file's values",
     )
+    p.add_argument(
+        "--autosave-minutes",
+        type=float,
+        default=DEFAULT_MINUTES,
+        metavar="X",
+        help="rewrite the --out file every X minutes of wall time while training, so that a crash or kill "
+        f"-9 loses at most that much; --resume continues from it (default {DEFAULT_MINUTES:g}; 0 = off)",
+    )
     p.set_defaults(run=run)
 
 
 def _config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
     given = {field: getattr(args, flag[2:].replace("-", "_")) for flag, (field, _, _) in OPTIONS.items()}
+    given.update({field: getattr(args, field) for _, field, _ in SWITCHES})
     values = {**base.__dict__, **{k: v for k, v in given.items() if v is not None}}
     return TrainConfig(**values).validate()
 
@@ -135,29 +168,18 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None and args.resume is None:
         raise NeuroRBMError("give --out MODEL.npz (the model file to write)")
     out = out_path(args.out or args.resume)
-    resumed = None if args.resume is None else load_model(args.resume)
-    base = TrainConfig() if resumed is None else TrainConfig.from_dict(resumed.metadata.get("config", {}))
-    if resumed is not None:
-        base.n_hidden = resumed.rbm.n_hidden
-    config = _config(args, base)
-    raster = read_raster(args.raster, test_fraction=config.test_fraction, seed=config.seed)
-    if resumed is not None:
-        check_same_units(resumed, raster, Path(args.raster).name)
-        trainer = Trainer.resume(resumed, raster, config)
-    else:
-        trainer = Trainer.from_raster(raster, config)
-    bar = ProgressBar()
+    autosave = Autosave(out, check_minutes(args.autosave_minutes, "--autosave-minutes"))
+    trainer, raster = _trainer(args)
+    bar, stop = ProgressBar(), StopSignals()
+    resume = f"continue with: neurorbm train {args.raster} --resume {out}"
     try:
-        for p in trainer.run():
-            bar(p)
-    except KeyboardInterrupt:
+        with stop:
+            written = trainer.save(out) if _train(trainer, bar, stop, autosave) else None
+    except KeyboardInterrupt:  # a second Ctrl-C or SIGTERM: at once, perhaps inside an update
         bar.close()
-        written = trainer.save(out)
-        print(
-            f"interrupted at update {trainer.update}; wrote {written} (continue with --resume)",
-            file=sys.stderr,
-        )
-        return 130
+        kept = "nothing was written" if autosave.update is None else f"{out} holds update {autosave.update}"
+        print(f"neurorbm train: stopped at once ({stop.name} twice); {kept}; {resume}", file=sys.stderr)
+        return stop.exit_status
     except NeuroRBMError as exc:
         bar.close()
         if not trainer.diverged:
@@ -165,8 +187,77 @@ def run(args: argparse.Namespace) -> int:
         written = trainer.save(out)
         raise NeuroRBMError(f"{exc}; wrote {written}") from None
     bar.close()
+    if written is not None:
+        print(f"neurorbm train: stopped by {stop.name} at update {trainer.update}; wrote {written}; {resume}",
+              file=sys.stderr)
+        return stop.exit_status
     print(_summary(trainer, raster, trainer.save(out)))
     return 0
+
+
+def _trainer(args: argparse.Namespace) -> tuple[Trainer, Raster]:
+    """A new run, or the run of the --resume file (options not given keep the file's values)."""
+    resumed = None if args.resume is None else load_model(args.resume)
+    base = TrainConfig() if resumed is None else TrainConfig.from_dict(resumed.metadata.get("config", {}))
+    if resumed is not None:
+        base.n_hidden = resumed.rbm.n_hidden
+    config = _config(args, base)
+    raster = read_raster(args.raster, test_fraction=config.test_fraction, seed=config.seed)
+    if resumed is None:
+        return Trainer.from_raster(raster, config), raster
+    check_same_units(resumed, raster, Path(args.raster).name)
+    return Trainer.resume(resumed, raster, config), raster
+
+
+def _train(trainer: Trainer, bar: ProgressBar, stop: StopSignals, autosave: Autosave) -> bool:
+    """Run the trainer with a progress bar; between two updates, autosave when due, or end on a signal.
+    Returns whether a signal stopped the run before its end."""
+    for p in trainer.run():
+        bar(p)
+        if not between_updates(p):  # inside an evaluation: the update is not over yet
+            continue
+        if stop.signum is not None:
+            return True
+        autosave.maybe(trainer)
+    return False
+
+
+class StopSignals:
+    """While the run lasts (``with``), Ctrl-C (SIGINT) and SIGTERM ask it to stop at the end of the current
+    update, where its state is whole and the file is exact; a second signal raises KeyboardInterrupt at once.
+    The previous handlers come back afterwards. Outside the main thread, where Python cannot catch signals,
+    nothing is installed."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        """The signal as a user knows it: Ctrl-C or SIGTERM (a KeyboardInterrupt from elsewhere: Ctrl-C)."""
+        signum = self.signum or signal.SIGINT
+        return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+
+    @property
+    def exit_status(self) -> int:
+        """128 + the signal number, as shells report a process stopped by it (130 Ctrl-C, 143 SIGTERM)."""
+        return 128 + int(self.signum or signal.SIGINT)
 
 
 def _summary(trainer: Trainer, raster, written: Path) -> str:
@@ -221,8 +312,9 @@ class ProgressBar:
         elif p.stage == "train" and int(10 * p.fraction) > self.last_decile:
             self.last_decile = int(10 * p.fraction)
             print(self._line(p, now), file=sys.stderr, flush=True)
-        elif p.stage == "ptt" and self.last_stage != "ptt":  # the final model selection can take a while
-            print("model selection: PTT along the checkpoints", file=sys.stderr, flush=True)
+        elif p.stage in ("ptt", "select") and self.last_stage != p.stage:  # the final model selection
+            what = "model selection: PTT along the checkpoints" if p.stage == "ptt" else p.message
+            print(what, file=sys.stderr, flush=True)
         self.last_stage = p.stage
 
     def _line(self, p: Progress, now: float) -> str:

@@ -1,4 +1,9 @@
-"""The model file: one npz (numpy alone reads it) with the selected W, b, c, JSON metadata and checkpoints."""
+"""The model file: one npz (numpy alone reads it) with the selected W, b, c, JSON metadata and checkpoints.
+
+A file written by a running or stopped training run also holds its resumable state (random streams,
+optimizer moments, ...): arrays named ``state_*`` plus a JSON entry ``state``, so that resuming from the file
+continues the run exactly. Files are written atomically: a crash or kill while writing leaves the previous
+file as it was and at most a hidden ``.NAME.PID.tmp`` beside it, never a half-written ``.npz``."""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ class ModelFile:
     metadata: dict[str, Any] = field(default_factory=dict)
     checkpoints: list[tuple[int, RBM]] = field(default_factory=list)
     chains: np.ndarray | None = None  # persistent chains (uint8, chains x n_visible), for resuming
+    state: dict[str, Any] | None = None  # a training run's resumable state: JSON values and arrays
 
     @property
     def areas(self) -> np.ndarray | None:
@@ -56,8 +62,11 @@ def save_model(
     metadata: dict,
     checkpoints: list[tuple[int, RBM]] | None = None,
     chains: np.ndarray | None = None,
+    state: dict[str, Any] | None = None,
 ) -> Path:
-    """Write the model file atomically (temporary file, then rename); returns the path written."""
+    """Write the model file atomically (temporary file, flushed to disk, then renamed over ``path``); returns
+    the path written. ``state`` (a training run's resumable state) is stored as ``state_<key>`` arrays for
+    its array values and as one JSON entry ``state`` for the others."""
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
@@ -69,15 +78,35 @@ def save_model(
             arrays[name] = np.stack([m.numpy()[i].astype(np.float32) for _, m in checkpoints])
     if chains is not None:
         arrays["chains"] = np.asarray(chains, dtype=np.uint8)
+    if state is not None:
+        arrays.update(_state_arrays(state))
+    _write_atomically(path, arrays)
+    return path
+
+
+def _state_arrays(state: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The npz entries of a resumable state: ``state_<key>`` per array, the rest as the JSON ``state``."""
+    out = {f"state_{k}": v for k, v in state.items() if isinstance(v, np.ndarray)}
+    rest = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
+    out["state"] = np.str_(json.dumps(rest, default=_jsonable))
+    return out
+
+
+def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write to a hidden temporary file beside ``path``, sync it, then rename it over ``path``: whatever
+    stops the writing (an error, Ctrl-C, a kill) leaves the previous file whole."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        raise NeuroRBMError(f"cannot write model file {path}: {exc.strerror or exc}") from exc
-    return path
+        if isinstance(exc, OSError):
+            raise NeuroRBMError(f"cannot write model file {path}: {exc.strerror or exc}") from exc
+        raise
 
 
 def load_model(path: str | Path) -> ModelFile:
@@ -105,7 +134,21 @@ def load_model(path: str | Path) -> ModelFile:
     chains = arrays.get("chains")
     if chains is not None and (chains.ndim != 2 or chains.shape[1] != rbm.n_visible):
         raise NeuroRBMError(f"{path}: stored chains of shape {chains.shape} do not fit {rbm.n_visible} units")
-    return ModelFile(rbm, metadata, _checkpoints(arrays, rbm, path), chains)
+    return ModelFile(rbm, metadata, _checkpoints(arrays, rbm, path), chains, _state(arrays, path))
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """Only the JSON metadata of a model file (the arrays are not read): cheap, to list files."""
+    path = Path(path)
+    try:
+        f = np.load(path, allow_pickle=False)
+        if not isinstance(f, np.lib.npyio.NpzFile):
+            raise NeuroRBMError(f"{path} is not a model file: it holds one array, not an npz archive")
+        with f:
+            raw = f["metadata"] if "metadata" in f.files else None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise NeuroRBMError(f"{path} is not a model file (not a readable npz): {exc}") from exc
+    return _metadata(raw, path)
 
 
 def _rbm(W: np.ndarray, b: np.ndarray, c: np.ndarray, path: Path) -> RBM:
@@ -119,16 +162,25 @@ def _rbm(W: np.ndarray, b: np.ndarray, c: np.ndarray, path: Path) -> RBM:
     return RBM.from_numpy(W, b, c)
 
 
-def _metadata(raw: np.ndarray | None, path: Path) -> dict[str, Any]:
+def _metadata(raw: np.ndarray | None, path: Path, entry: str = "metadata") -> dict[str, Any]:
     if raw is None:
         return {}
     try:
         meta = json.loads(str(raw))
     except json.JSONDecodeError as exc:
-        raise NeuroRBMError(f"{path}: the metadata entry is not valid JSON ({exc.msg})") from exc
+        raise NeuroRBMError(f"{path}: the {entry} entry is not valid JSON ({exc.msg})") from exc
     if not isinstance(meta, dict):
-        raise NeuroRBMError(f"{path}: the metadata entry must be a JSON object")
+        raise NeuroRBMError(f"{path}: the {entry} entry must be a JSON object")
     return meta
+
+
+def _state(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any] | None:
+    """The resumable state written by :func:`save_model`, or None in a file without one."""
+    if "state" not in arrays:
+        return None
+    state = _metadata(arrays["state"], path, "state")
+    state.update({k[len("state_"):]: v for k, v in arrays.items() if k.startswith("state_")})
+    return state
 
 
 def _checkpoints(arrays: dict[str, np.ndarray], rbm: RBM, path: Path) -> list[tuple[int, RBM]]:

@@ -111,6 +111,27 @@ class Bernoulli:
             self._gen = torch.Generator(device=self.device).manual_seed(start)
         self._scratch: torch.Tensor | None = None
 
+    def get_state(self) -> np.ndarray:
+        """The stream's exact position, to continue it later with :meth:`set_state`: on a CPU SFC64's four
+        state words and its buffered 32-bit half (6 uint64), elsewhere the torch generator's state bytes."""
+        if self.device.type != "cpu":
+            return self._gen.get_state().numpy()
+        s = self._bits.state
+        return np.array([*s["state"]["state"], s["has_uint32"], s["uinteger"]], dtype=np.uint64)
+
+    def set_state(self, state: np.ndarray) -> None:
+        """Continue from a position returned by :meth:`get_state` of a stream on the same kind of device."""
+        if self.device.type != "cpu":
+            self._gen.set_state(torch.from_numpy(np.array(state, dtype=np.uint8)))
+            return
+        words = np.asarray(state, dtype=np.uint64)
+        self._bits.state = {
+            "bit_generator": "SFC64",
+            "state": {"state": words[:4].copy()},
+            "has_uint32": int(words[4]),
+            "uinteger": int(words[5]),
+        }
+
     def draw(self, p: torch.Tensor, out: torch.Tensor, keep_p: bool = True) -> torch.Tensor:
         """Write Bernoulli(p) samples (0./1.) into ``out`` (float32, shape of ``p``, may be a strided view).
 

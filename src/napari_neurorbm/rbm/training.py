@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+import warnings
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, fields
@@ -29,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.progress import Progress
+from napari_neurorbm.progress import Progress, relabel
 from napari_neurorbm.rbm import gradient, sampling
 from napari_neurorbm.rbm.io import ModelFile, save_model
 from napari_neurorbm.rbm.model import RBM, base_biases, independent_rbm, pick_device
@@ -45,8 +46,9 @@ from napari_neurorbm.rbm.sampling import Bernoulli, binary_matmul
 
 FLOAT_FRAMES_MAX = 2**28  # keep training frames as float32 up to 1 GiB, else as uint8
 PTT_CHAINS = 500  # chains per checkpoint in the final PTT pass (memory: models x chains x units floats)
-EXACT_EVAL_COST = 2**24
-PTT_EVAL_RATIO = 3.0  # enumerate at every evaluation when 2^n_small * n_large is at most this
+EXACT_EVAL_COST = 2**24  # enumerate at every evaluation when 2^n_small * n_large is at most this
+REFINE_CHAINS = 4  # the selected model's log Z is re-estimated with this many times the AIS chains
+CHECK_EVERY = 50  # updates between two host-side checks on a GPU
 
 
 @dataclass
@@ -62,15 +64,16 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     test_fraction: float = 0.3
-    eval_every: int = 200
+    eval_every: int = 50
     checkpoints: int = 50
     optimizer: str = "sgd"
+    lr_decay: float = 0.0
     centered: bool = True
     normalize: bool = True
     log_z: str = "auto"
-    ais_chains: int = 256
-    ais_betas: int = 1000
-    ptt_sweeps: int = 100
+    ais_chains: int = 128
+    ais_betas: int = 500
+    ptt_sweeps: int = 0
     weight_std: float = 1e-4
     minutes: float = 0.0
     eval_share: float = 0.08
@@ -104,6 +107,8 @@ class TrainConfig:
             raise NeuroRBMError("AIS during training needs ais_chains >= 1 and ais_betas >= 2")
         if not self.minutes >= 0 or not math.isfinite(self.minutes):
             raise NeuroRBMError(f"the time budget must be >= 0 minutes (0 = none), got {self.minutes}")
+        if not self.lr_decay >= 0 or not math.isfinite(self.lr_decay):
+            raise NeuroRBMError(f"lr_decay must be >= 0 updates (0 = constant), got {self.lr_decay}")
         if not 0 < self.eval_share <= 1:
             raise NeuroRBMError(f"eval_share must be in (0, 1], got {self.eval_share}")
         if not self.weight_std >= 0:
@@ -197,6 +202,7 @@ class Trainer:
         self.best: Best | None = None
         self.diverged = False
         self.ptt: list[dict] = []  # train/test LL of the checkpoints with log Z from the final PTT run
+        self.selection: dict | None = None  # the final, longer AIS of the selected model
         self.log_z: float | None = None  # of the model at the last evaluation
         self.independent_test_ll = None if test is None else independent_loglik(train, test)
         # the frames get a column of ones (bias folded into the products); float32 lets a minibatch be
@@ -239,7 +245,11 @@ class Trainer:
 
     @classmethod
     def resume(cls, model: ModelFile, raster, config: TrainConfig) -> Trainer:
-        """Continue a run saved in a model file: its last checkpoint, chains, history and best model."""
+        """Continue a run saved in a model file: its last checkpoint, chains, history and best model.
+
+        A file that holds the run's resumable state (``Trainer.save`` writes it) continues exactly, bit for
+        bit on a CPU, as the run would have without the stop; an older file gets fresh random streams and
+        fresh optimizer moments."""
         meta = model.metadata
         last = max(model.checkpoints, key=lambda uc: uc[0]) if model.checkpoints else None
         start = last[1] if last is not None else model.rbm
@@ -268,6 +278,8 @@ class Trainer:
                 float(best.get("train_ll", 0)),
                 float(best.get("log_z", math.nan)),
             )
+        if model.state is not None:
+            trainer._restore_state(model)
         return trainer
 
     # ------------------------------------------------------------------ the run
@@ -294,14 +306,14 @@ class Trainer:
                 self._checkpoint()
                 record["checkpoint"] = True
             if self._eval_due():
-                record.update((yield from self._timed_evaluate(fe_gap=stats["fe_gap"])))
+                record.update((yield from self._timed_evaluate(fe_gap=stats.get("fe_gap"))))
             yield self._progress(record)
         if self.update < cfg.updates:  # the time budget ended the run: the last model is a candidate too
             self._checkpoint()
             if cfg.eval_every and self.history[-1]["update"] != self.update:
                 yield self._progress((yield from self._timed_evaluate()))
-        if self._method == "ais" and cfg.eval_every and cfg.ptt_sweeps and self._test is not None:
-            yield from self.iter_select_ptt()
+        if self._method == "ais" and self.best is not None:
+            yield from (self.iter_select_ptt() if cfg.ptt_sweeps else self.iter_refine_best())
         return self
 
     def _eval_due(self) -> bool:
@@ -325,10 +337,15 @@ class Trainer:
         return record
 
     def _reserve(self) -> float:
-        """Seconds to keep for the end of a budgeted run: one last evaluation and the model selection."""
-        if not self.config.eval_every:
-            return 0.0
-        return self._clock.last_eval_s * (1 + PTT_EVAL_RATIO * bool(self.config.ptt_sweeps))
+        """Seconds to keep for the end of a budgeted run: one last evaluation and the model selection, both
+        estimated from the last evaluation (whose cost is mostly its AIS chain-steps)."""
+        cfg, last = self.config, self._clock.last_eval_s
+        if not cfg.eval_every or self._method == "exact":
+            return last
+        if not cfg.ptt_sweeps:
+            return last * (1 + REFINE_CHAINS)
+        steps = cfg.ptt_sweeps * (len(self.checkpoints) + 2) * min(cfg.chains, PTT_CHAINS)
+        return last * (1 + steps / (cfg.ais_chains * cfg.ais_betas))
 
     def _progress(self, record: dict) -> Progress:
         total = self._clock.projected(self.update, self.config.updates)
@@ -371,6 +388,22 @@ class Trainer:
             self.best = Best(self.update, self.rbm.to("cpu").clone(), test_ll, train_ll, self.log_z)
             rec["best"] = True
         return rec
+
+    def iter_refine_best(self) -> Generator[Progress, None, None]:
+        """Model selection after AIS monitoring: the best model by live test LL, whose log Z one more AIS
+        with ``REFINE_CHAINS`` times the chains re-estimates, so that the reported LL does not carry the
+        upward bias of a maximum over noisy estimates. Yields stage "select"."""
+        cfg, best = self.config, self.best
+        rbm = best.rbm.to(self.device)
+        ais = iter_log_z_ais(rbm, cfg.ais_chains * REFINE_CHAINS, cfg.ais_betas, self._base_b,
+                             seed=(cfg.seed, best.update, 1))
+        msg = f"model selection: log Z of the best model (update {best.update}) by a longer AIS"
+        log_z = yield from relabel(ais, "select", msg)
+        test_ll, train_ll = loglik(rbm, self._test, log_z), loglik(rbm, self._train_eval, log_z)
+        self.best = Best(best.update, best.rbm, test_ll, train_ll, log_z)
+        self.selection = {"update": best.update, "method": "ais", "chains": cfg.ais_chains * REFINE_CHAINS,
+                          "betas": cfg.ais_betas, "log_z": log_z, "test_ll": test_ll, "train_ll": train_ll,
+                          "live_test_ll": best.test_ll}
 
     def iter_select_ptt(self) -> Generator[Progress, None, None]:
         """One PTT run along the checkpoints gives log Z of each; their test LL then picks the best model.
@@ -442,7 +475,10 @@ class Trainer:
         self.rbm = RBM(self._wc[:-1], self.rbm.b, self._wc[-1])
         self._g_data = torch.empty(n, nv, nh + 1, device=dev)
         self._g_chain = torch.empty(n, nv, nh + 1, device=dev)
-        self._prev = [torch.empty_like(x) for x in (self.rbm.W, self.rbm.b, self.rbm.c)]
+        self._prev = [x.clone() for x in (self.rbm.W, self.rbm.b, self.rbm.c)]
+        # divergence checks (and the free-energy gap) need the host: every update on a CPU, every
+        # CHECK_EVERY updates on a GPU, where a host round trip would stall the queue of kernels
+        self._check_every = 1 if dev.type == "cpu" else CHECK_EVERY
 
     def _batch_rows(self) -> torch.Tensor | None:
         """Row indices of the next minibatch (None: the whole training set, already in the buffer)."""
@@ -453,7 +489,10 @@ class Trainer:
                 self._batch_loaded = True
             return None
         if len(self._order) < bs:  # a new epoch: shuffle once, on the device (no transfer per update)
-            self._order = torch.randperm(n, generator=self._batch_gen).to(self.device)
+            order = torch.randperm(n, generator=self._batch_gen)
+            if self.device.type == "cuda":  # copied behind the queued kernels, without waiting for them
+                order = order.pin_memory()
+            self._order = order.to(self.device, non_blocking=True)
         idx, self._order = self._order[:bs], self._order[bs:]
         return idx
 
@@ -488,9 +527,13 @@ class Trainer:
             gradient.center_(grad_w, grad_b, grad_c, mu, lam)
         if cfg.normalize:
             gradient.normalize_(grad_w, grad_b, grad_c)
-        for p, q in zip(self._prev, (rbm.W, rbm.b, rbm.c), strict=True):
-            p.copy_(q)
+        every = self._check_every
+        if self.update % every == 0:  # parameters known to be finite (checked at the end of the last step)
+            for p, q in zip(self._prev, (rbm.W, rbm.b, rbm.c), strict=True):
+                p.copy_(q)
         self._apply(grad_w, grad_b, grad_c)
+        if (self.update + 1) % every:  # a GPU keeps working between checks: no host round trip
+            return {}
         check = rbm.W.sum() + rbm.b.sum() + rbm.c.sum() + fe_gap  # NaN or inf anywhere makes it non-finite
         fe_gap_v, check_v = torch.stack([fe_gap, check]).to(wide(self.device)).tolist()
         if not math.isfinite(check_v):
@@ -539,17 +582,23 @@ class Trainer:
         torch.mm(p_v.T, h_aug, out=self._g_chain[i])  # [p(v | h)^T h | column sums of p(v | h)]
         return sp_data, sp_chains, ph_data[:, :nh].sum(0), h.sum(0)
 
+    def learning_rate(self, update: int) -> float:
+        """The SGD step at ``update``: ``lr``, or ``lr / sqrt(1 + update / lr_decay)`` with a decay time, a
+        function of the update count alone, so that seeded and resumed runs stay exact."""
+        cfg = self.config
+        return cfg.lr / math.sqrt(1 + update / cfg.lr_decay) if cfg.lr_decay else cfg.lr
+
     def _apply(self, grad_w: torch.Tensor, grad_b: torch.Tensor, grad_c: torch.Tensor) -> None:
         """One step up the log-likelihood gradient: plain SGD, or Adam."""
         rbm = self.rbm
         if self.config.optimizer == "sgd":
-            lr = self.config.lr
+            lr = self.learning_rate(self.update)
             rbm.W.add_(grad_w, alpha=lr)
             rbm.b.add_(grad_b, alpha=lr)
             rbm.c.add_(grad_c, alpha=lr)
             return
         if self._opt is None:
-            self._opt = torch.optim.Adam([rbm.W, rbm.b, rbm.c], lr=self.config.lr, maximize=True)
+            self._opt = self._adam()
         for p, g in zip((rbm.W, rbm.b, rbm.c), (grad_w, grad_b, grad_c), strict=True):
             p.grad = g
         self._opt.step()
@@ -557,10 +606,11 @@ class Trainer:
     def _diverge(self) -> None:
         for p, q in zip((self.rbm.W, self.rbm.b, self.rbm.c), self._prev, strict=True):
             p.copy_(q)
+        failed, self.update = self.update + 1, self.update - self.update % self._check_every
         self.diverged = True
         self._checkpoint()
         raise NeuroRBMError(
-            f"training diverged at update {self.update + 1}: the parameters or log Z became NaN/inf "
+            f"training diverged at update {failed}: the parameters or log Z became NaN/inf "
             f"(learning rate {self.config.lr} too large?); kept the model of update {self.update} and the "
             "checkpoints before it"
         )
@@ -606,6 +656,7 @@ class Trainer:
             "log_z": self.log_z,
             "history": self.history,
             "ptt": self.ptt,
+            "selection": self.selection,
             "n_train": len(self._train),
             "n_test": 0 if self._test is None else len(self._test),
             "independent_test_ll": self.independent_test_ll,
@@ -613,13 +664,95 @@ class Trainer:
         }
 
     def save(self, path: str | Path) -> Path:
-        """Write the selected model, the checkpoints (plus the current and best models) and the chains."""
+        """Write the selected model, the checkpoints (plus the current and best models), the chains and the
+        resumable state, atomically: call it between two updates (between two records of ``run()``)."""
         ckpts = dict(self.checkpoints)
         ckpts.setdefault(self.update, self.rbm.to("cpu").clone())
         if self.best is not None:
             ckpts.setdefault(self.best.update, self.best.rbm)
         chains = self.chains.to("cpu", torch.uint8).numpy()
-        return save_model(path, self.selected[1], self.metadata(), sorted(ckpts.items()), chains=chains)
+        meta, state = self.metadata(), self._resume_state()
+        return save_model(path, self.selected[1], meta, sorted(ckpts.items()), chains=chains, state=state)
+
+    # ------------------------------------------------------------------ resumable state
+    def _layout(self) -> dict:
+        """What the random streams and the minibatch order are tied to: a stored position continues them
+        only where these are the same."""
+        return {
+            "device": self.device.type,
+            "blocks": len(self._blocks),
+            "batch": self._batch_size,
+            "chains": self.config.chains,
+            "train_frames": len(self._train),
+        }
+
+    def _resume_state(self) -> dict:
+        """Everything a continuation needs besides the current model (the file's last checkpoint), chains,
+        history and best model: the position of every random stream, the rest of the epoch's minibatch
+        order, the optimizer's moments, the chains' mean p(v | h), the last parameters known to be finite
+        and which checkpoints the run keeps. ``save_model`` stores the arrays as arrays, the rest as JSON."""
+        state = {
+            "layout": self._layout(),
+            "checkpoints": [u for u, _ in self.checkpoints],
+            "streams": np.stack([bern.get_state() for bern in self._berns]),
+            "batch_order_gen": self._batch_gen.get_state().numpy(),
+            "batch_order": self._order.cpu().numpy(),
+            **{f"prev_{name}": x.cpu().numpy() for name, x in zip("Wbc", self._prev, strict=True)},
+        }
+        if self._pv_mean is not None:
+            state["pv_mean"] = self._pv_mean.cpu().numpy()
+        if self._opt is not None:
+            for i, moments in self._opt.state_dict()["state"].items():
+                state.update({f"adam_{i}_{key}": value.cpu().numpy() for key, value in moments.items()})
+        return state
+
+    def _restore_state(self, model: ModelFile) -> None:
+        """Continue from ``model.state`` (see :meth:`_resume_state`). The random streams, the minibatch order
+        and the chains' mean continue only when the layout is the same (device, CPU blocks, batch, chains,
+        training frames); otherwise they stay freshly seeded and a warning says the run is no longer exact."""
+        state, meta = model.state, model.metadata
+        kept = set(state.get("checkpoints", []))
+        self.checkpoints = [(u, m) for u, m in self.checkpoints if u in kept]
+        self.ptt = list(meta.get("ptt", []))
+        self.selection = meta.get("selection")
+        self.log_z = meta.get("log_z")
+        for p, name in zip(self._prev, "Wbc", strict=True):
+            p.copy_(torch.as_tensor(state[f"prev_{name}"]))
+        self._restore_optimizer(state)
+        saved, now = state.get("layout", {}), self._layout()
+        if saved != now:
+            changed = ", ".join(f"{k} {saved.get(k)} -> {v}" for k, v in now.items() if saved.get(k) != v)
+            warnings.warn(
+                f"the run continues with fresh random streams, so not exactly as it would have without the "
+                f"stop ({changed})",
+                stacklevel=3,
+            )
+            return
+        for bern, position in zip(self._berns, state["streams"], strict=True):
+            bern.set_state(position)
+        self._batch_gen.set_state(torch.from_numpy(np.array(state["batch_order_gen"], dtype=np.uint8)))
+        self._order = torch.tensor(state["batch_order"], dtype=torch.int64, device=self.device)
+        if "pv_mean" in state:
+            self._pv_mean = torch.tensor(state["pv_mean"], device=self.device)
+
+    def _restore_optimizer(self, state: dict) -> None:
+        """Adam continues with its stored moments and step count (a file without them: fresh moments)."""
+        stored = {k for k in state if k.startswith("adam_")}
+        if self.config.optimizer != "adam" or not stored:
+            return
+        moments: dict[int, dict] = {}
+        for name in stored:
+            i, key = name[len("adam_"):].split("_", 1)
+            moments.setdefault(int(i), {})[key] = torch.tensor(state[name])
+        self._opt = self._adam()
+        full = self._opt.state_dict()
+        full["state"] = moments
+        self._opt.load_state_dict(full)
+
+    def _adam(self) -> torch.optim.Adam:
+        """Adam on W, b and c, stepping up the gradient (the log-likelihood is maximised)."""
+        rbm = self.rbm
+        return torch.optim.Adam([rbm.W, rbm.b, rbm.c], lr=self.config.lr, maximize=True)
 
 
 @functools.cache

@@ -1,0 +1,98 @@
+"""Monitoring and the time budget: live AIS against a long AIS on real data, the cost share, the budget."""
+
+import time
+
+import numpy as np
+import pytest
+
+from napari_neurorbm.progress import drain
+from napari_neurorbm.rbm.partition import log_z_ais, log_z_exact
+from napari_neurorbm.rbm.training import TrainConfig, Trainer
+from test_rbm_training import small_config, structured_frames
+
+
+@pytest.fixture(scope="module")
+def data():
+    x = structured_frames(3000, n_units=40, n_patterns=6)
+    return x[:2100], x[2100:]
+
+
+@pytest.mark.real
+def test_live_ais_at_the_defaults_is_within_0_05_nats_of_a_long_ais_on_a_real_recording(real_data):
+    from napari_neurorbm.data.binning import BinningParams, binarize
+    from napari_neurorbm.data.sources import open_source
+
+    path = real_data / "steinmetz2019_hench_2017-06-15.npz"
+    raster = binarize(open_source(path), BinningParams(bin_ms=None))
+    units = np.argsort(-raster.binary.mean(1))[:300]  # the 300 most active units: a small real subset
+    train, test = (raster.frames(w)[:, units] for w in ("train", "test"))
+    cfg = TrainConfig(n_hidden=32, updates=300, eval_every=300, device="cpu", log_z="ais", eval_share=1.0)
+    t = Trainer(train, test, cfg)
+    drain(t.run())
+    live = next(h for h in t.history if h["update"] == 300)
+    assert live["log_z_method"] == "ais" and t.best.test_ll > t.independent_test_ll + 0.3  # it learned
+    long = log_z_ais(t.rbm, 200, 20000, t._base_b, seed=11)
+    assert abs(live["log_z"] - long) < 0.05, (live["log_z"], long, cfg.ais_chains, cfg.ais_betas)
+    # the selection's re-estimate of the best model is at least as close
+    best = t.best.rbm.to(t.device)
+    assert abs(t.selection["log_z"] - log_z_ais(best, 200, 20000, t._base_b, seed=12)) < 0.05
+
+
+def test_an_ais_evaluation_waits_while_monitoring_is_over_its_share(data):
+    train, test = data
+    t = Trainer(train, test, small_config(log_z="ais", updates=1000, eval_every=10, eval_share=0.08))
+    t.history, t.update = [{"update": 0}], 10
+    t._clock.train_s, t._clock.eval_s = 9.0, 1.0  # monitoring has taken 10 %: wait
+    assert not t._eval_due()
+    t._clock.train_s = 20.0  # 4.8 %: go
+    assert t._eval_due()
+    t.history, t.update = [{"update": 10}], 15  # fewer than eval_every updates since the last one
+    assert not t._eval_due()
+    t.update, t._clock.train_s = 1000, 1.0  # the last update is always evaluated
+    assert t._eval_due()
+    exact = Trainer(train, test, small_config(log_z="exact", updates=1000, eval_every=10, eval_share=0.08))
+    exact.history, exact.update = [{"update": 0}], 10
+    exact._clock.train_s, exact._clock.eval_s = 1.0, 9.0  # exact log Z is cheap: always on schedule
+    assert exact._eval_due()
+
+
+def test_a_small_share_makes_fewer_evaluations(data):
+    train, test = data
+    runs = {}
+    for share in (1.0, 0.02):
+        t = Trainer(train, test, small_config(n_hidden=12, log_z="ais", ais_chains=200, ais_betas=400,
+                                              updates=200, eval_every=10, ptt_sweeps=0, eval_share=share))
+        drain(t.run())
+        runs[share] = len(t.history)
+        assert t.history[-1]["update"] == 200  # the last update is always evaluated
+    assert runs[1.0] == 21 and 2 <= runs[0.02] < runs[1.0]
+
+
+def test_a_time_budget_ends_the_run_and_still_selects_the_best_model(data):
+    train, test = data
+    cfg = small_config(n_hidden=12, log_z="ais", ais_chains=100, ais_betas=200, updates=10**7, eval_every=25,
+                       ptt_sweeps=0, minutes=0.05, checkpoints=50)
+    t0 = time.monotonic()
+    t = Trainer(train, test, cfg)
+    stages = [p.stage for p in t.run()]
+    took = time.monotonic() - t0
+    assert 0 < t.update < cfg.updates and took < 3 + 20  # 3 s of budget; generous slack on a busy machine
+    assert t.history[-1]["update"] == t.update  # the model it stopped at was evaluated
+    assert t.checkpoints[-1][0] == t.update
+    assert stages[-1] == "select" and t.selection["update"] == t.best.update
+    assert t.metadata()["selection"]["chains"] == 400
+    assert t.best.test_ll > t.independent_test_ll
+
+
+def test_both_limits_given_the_update_count_can_come_first(data):
+    train, test = data
+    t = Trainer(train, test, small_config(updates=30, minutes=10.0, eval_every=10))
+    drain(t.run())
+    assert t.update == 30 and t.history[-1]["log_z"] == pytest.approx(log_z_exact(t.rbm), abs=1e-6)
+
+
+def test_progress_projects_the_end_of_a_budgeted_run(data):
+    train, test = data
+    t = Trainer(train, test, small_config(updates=10**7, minutes=0.03, eval_every=0))
+    totals = [p.total for p in t.run() if p.stage == "train"]
+    assert totals[-1] < 10**7 and abs(totals[-1] - t.update) <= max(5, 0.5 * t.update)
