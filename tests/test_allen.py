@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from local_http import FileServer, refused_url
-from napari_neurorbm import cli
 from napari_neurorbm.cli import main
 from napari_neurorbm.data.allen import PROJECT, AllenCache
 from napari_neurorbm.errors import NeuroRBMError
@@ -206,8 +205,7 @@ def test_a_hash_mismatch_leaves_no_session_file(server: FileServer, tmp_path: Pa
     assert not list(cache.nwb_path(1044385384).parent.glob("*.nwb*"))
 
 
-def test_cli_sessions_prints_the_table(server: FileServer, tmp_path: Path, capsys, monkeypatch) -> None:
-    monkeypatch.setattr(cli, "COMMANDS", {"sessions": "sessions"})  # this command alone, through main()
+def test_cli_sessions_prints_the_table(server: FileServer, tmp_path: Path, capsys) -> None:
     assert main(["sessions", str(tmp_path / "cache"), "--base-url", server.url]) == 0
     out = capsys.readouterr().out
     assert "1044385384" in out and "VISp 2, CA1 1" in out and "Sst-IRES-Cre" in out

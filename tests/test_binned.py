@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from napari_neurorbm._reader import get_reader, read_recording
 from napari_neurorbm.data.binned import load_binned_session, read_binned_npz
 from napari_neurorbm.data.binning import BinningParams, binarize
-from napari_neurorbm.data.raster import Raster, read_raster
+from napari_neurorbm.data.raster import Raster, read_raster, split_frames
 from napari_neurorbm.errors import NeuroRBMError
 
 BIN = 0.01
+BITS = np.zeros((4, 2), np.uint8)  # room for 9 to 16 bit-packed frames of 4 units
 
 
 def write_binned(path, **over):
@@ -120,9 +122,80 @@ def test_raster_save_read_exact(tmp_path):
         np.testing.assert_array_equal(getattr(back, key), getattr(raster, key), err_msg=key)
     assert back.bin_s == 0.02 and back.counts.dtype == np.uint8
     with np.load(path, allow_pickle=False) as z:  # the binned-npz layout, readable by numpy alone
-        assert {"counts", "bin_s", "areas", "segment_starts", "unit_ids"} <= set(z.files)
+        assert {"counts_bits", "n_frames", "bin_s", "areas", "segment_starts", "unit_ids"} <= set(z.files)
+        unpacked = np.unpackbits(z["counts_bits"], axis=1, count=int(z["n_frames"]))
+    np.testing.assert_array_equal(unpacked, counts)
     session = load_binned_session(path)
     np.testing.assert_array_equal(session.unit_ids, raster.unit_ids)
+
+
+def realistic_raster(n_units: int, n_frames: int, seed: int = 0) -> Raster:
+    """A raster as binarize makes it: 20 ms bins, lognormal firing rates of mean 5 Hz (as in the Allen
+    recordings), counts above 1 where a unit spiked twice in a bin, two segments, a 70/30 split."""
+    rng = np.random.default_rng(seed)
+    rates = rng.lognormal(np.log(5.0) - 0.5, 1.0, n_units)
+    half = n_frames // 2
+    train, test = split_frames(n_frames, 0.3, seed)
+    return Raster(
+        counts=np.minimum(rng.poisson(rates[:, None] * 0.02, (n_units, n_frames)), 255).astype(np.uint8),
+        bin_s=0.02,
+        areas=np.repeat(["CA1", "LGd", "VISp"], [n_units // 3, n_units // 3, n_units - 2 * (n_units // 3)]),
+        unit_ids=rng.permutation(n_units) + 950_000_000,
+        segment_starts=np.array([0, half] if half else [0]),
+        frame_times=np.r_[np.arange(half) * 0.02, 100.0 + np.arange(n_frames - half) * 0.02],
+        train_frames=train,
+        test_frames=test,
+        name="realistic",
+    )
+
+
+def save_old_format(raster: Raster, path):
+    """Raster.save before the bit-packed layout: np.savez_compressed of the 0/1 bytes as 'counts'."""
+    np.savez_compressed(
+        path,
+        counts=raster.binary,
+        bin_s=np.float64(raster.bin_s),
+        areas=raster.areas.astype(str),
+        segment_starts=raster.segment_starts.astype(np.int64),
+        frame_times=raster.frame_times.astype(np.float64),
+        unit_ids=np.asarray(raster.unit_ids),
+        train_frames=raster.train_frames.astype(np.int64),
+        test_frames=raster.test_frames.astype(np.int64),
+        source=np.str_(raster.name),
+    )
+    return path
+
+
+def assert_same_raster(back: Raster, raster: Raster) -> None:
+    """Everything a reload keeps: the 0/1 counts, bin width, areas, ids, segments, frame times, split."""
+    np.testing.assert_array_equal(back.counts, raster.binary)
+    for key in ("areas", "unit_ids", "segment_starts", "frame_times", "train_frames", "test_frames"):
+        np.testing.assert_array_equal(getattr(back, key), getattr(raster, key), err_msg=key)
+    assert back.bin_s == raster.bin_s and back.counts.dtype == np.uint8
+
+
+@pytest.mark.parametrize("n_frames", [1, 8, 9, 1001])
+def test_bit_packed_round_trip_is_exact(tmp_path, n_frames):
+    raster = realistic_raster(7, n_frames)
+    path = raster.save(tmp_path / "r.npz")
+    assert_same_raster(read_raster(path), raster)
+    assert get_reader(str(path)) is read_recording  # napari opens it too
+
+
+def test_files_of_the_old_layout_still_read(tmp_path):
+    raster = realistic_raster(12, 500)
+    old = save_old_format(raster, tmp_path / "old.npz")
+    assert_same_raster(read_raster(old), raster)
+    np.testing.assert_array_equal(load_binned_session(old).counts, raster.binary)
+    assert get_reader(str(old)) is read_recording
+
+
+def test_bit_packed_file_is_about_as_small_as_the_old_one(tmp_path):
+    raster = realistic_raster(300, 20_000)
+    assert 0.02 < raster.binary.mean() < 0.1  # sparse, as recordings are at 20 ms
+    new = raster.save(tmp_path / "new.npz").stat().st_size
+    old = save_old_format(raster, tmp_path / "old.npz").stat().st_size
+    assert new <= 1.5 * old, (new, old)
 
 
 def test_read_raster_without_split_is_seeded(tmp_path):
@@ -150,6 +223,10 @@ def test_read_raster_without_split_is_seeded(tmp_path):
         ({"test_frames": np.array([0, 9])}, "'test_frames' points outside"),
         ({"areas": np.array([{"a": 1}] * 4, dtype=object)}, "not a readable npz"),
         ({"segment_starts": np.array([0, 9])}, "segment_starts must rise"),
+        ({"counts": None, "counts_bits": BITS}, "beside a scalar 'n_frames'"),
+        ({"counts": None, "counts_bits": BITS[0], "n_frames": np.int64(9)}, "2-D uint8"),
+        ({"counts": None, "counts_bits": BITS, "n_frames": np.int64(17)}, "does not fit"),
+        ({"counts": None, "counts_bits": BITS, "n_frames": np.int64(8)}, "does not fit"),
     ],
 )
 def test_bad_binned_files(tmp_path, over, message):

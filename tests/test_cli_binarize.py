@@ -90,9 +90,10 @@ def test_nwb_to_raster_recovers_the_frames(capsys, tmp_path, synthetic_nwb):
     np.testing.assert_array_equal(r.binary, truth.frames[:, r.unit_ids].T)
     np.testing.assert_array_equal(r.areas, truth.areas[r.unit_ids])
     assert len(r.test_frames) == 750 and len(r.train_frames) == 2250
-    with np.load(out, allow_pickle=False) as z:
-        assert z["counts"].max() == 1  # the file holds the 0/1 raster
-        assert {"counts", "bin_s", "areas", "segment_starts", "unit_ids"} <= set(z.files)
+    with np.load(out, allow_pickle=False) as z:  # the file holds the 0/1 raster, bit-packed along frames
+        assert {"counts_bits", "n_frames", "bin_s", "areas", "segment_starts", "unit_ids"} <= set(z.files)
+        unpacked = np.unpackbits(z["counts_bits"], axis=1, count=int(z["n_frames"]))
+    np.testing.assert_array_equal(unpacked, r.binary)
     assert "kept     24 units: VISal 8, VISl 8, VISp 8" in stdout
     assert f"wrote    {out}" in stdout
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_neurorbm.data.binned import COUNT_KEYS
 from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.session import Session
 from napari_neurorbm.errors import NeuroRBMError
@@ -57,10 +58,11 @@ def default_params(session: Session) -> BinningParams:
 
 
 def _looks_binned(path: Path) -> bool:
-    """A binned npz has 'counts' and is not a model file (W, b, c); an unreadable one is ours to report."""
+    """A binned npz has counts (plain or bit-packed) and is not a model file (W, b, c); an unreadable one is
+    ours to report."""
     try:
         with np.load(path, allow_pickle=False) as z:
             names = set(z.files)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError):
         return True
-    return "counts" in names and not MODEL_KEYS <= names
+    return bool(COUNT_KEYS & names) and not MODEL_KEYS <= names

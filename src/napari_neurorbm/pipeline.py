@@ -32,8 +32,6 @@ class DemoConfig:
     duration_s: float = 600.0
     n_hidden: int = 16
     updates: int = 600
-    lr: float = 0.01
-    optimizer: str = "adam"
     batch: int = 1000
     chains: int = 1000
     eval_every: int = 100
@@ -55,13 +53,11 @@ def iter_pipeline(out_dir: str | Path, config: DemoConfig = DemoConfig()) -> Gen
     train_cfg = TrainConfig(
         n_hidden=config.n_hidden,
         updates=config.updates,
-        lr=config.lr,
         batch=config.batch,
         chains=config.chains,
         eval_every=config.eval_every,
         seed=config.seed,
         device="auto",
-        optimizer=config.optimizer,
     )
     trainer = yield from Trainer.from_raster(raster, train_cfg).run()
     trainer.save(out / "model.npz")

@@ -1,4 +1,9 @@
-"""The ``neurorbm`` command: every subcommand lives in its own module with ``add_parser`` and ``run``."""
+"""The ``neurorbm`` command: every subcommand lives in its own module with ``add_parser`` and ``run``.
+
+The subcommands are imported lazily: the table below gives each one's module and one-line help, so that
+``neurorbm --help`` lists them without importing torch, matplotlib, pandas or h5py (a start-up of seconds);
+only the chosen subcommand's module is imported, to add its arguments and run it.
+"""
 
 from __future__ import annotations
 
@@ -9,34 +14,60 @@ import warnings
 
 from napari_neurorbm.errors import NeuroRBMError
 
-# subcommand name -> module under napari_neurorbm.cli
+# subcommand name -> (module under napari_neurorbm.cli, one-line help shown by `neurorbm --help`: the module's
+# own, as tests/test_cli_main.py checks)
 COMMANDS = {
-    "binarize": "binarize",
-    "sessions": "sessions",
-    "demo": "demo",
-    "couplings": "couplings",
-    "sample": "sample",
-    "report": "report",
-    "train": "train",
-    "loglik": "loglik",
-    "info": "info",
+    "binarize": ("binarize", "bin and binarize a recording into a raster file (binned npz)"),
+    "sessions": ("sessions", "list the sessions of an Allen Visual Behavior Neuropixels cache folder"),
+    "demo": (
+        "demo",
+        "open napari with the synthetic demo session and all widgets (headless: run the pipeline)",
+    ),
+    "couplings": (
+        "couplings",
+        "effective couplings H, J (and J_ijk) of a trained RBM, aggregated by brain area",
+    ),
+    "sample": (
+        "sample",
+        "generate a raster from a model by Gibbs sampling in time (optionally clamping units)",
+    ),
+    "report": (
+        "report",
+        "compare generated and real statistics (Fig. 3 and 6 of the paper) as PNGs and an HTML page",
+    ),
+    "train": ("train", "train an RBM on a binned raster (PCD-k) and write a model file"),
+    "loglik": ("loglik", "log partition function of a model and the log-likelihood of a raster's frames"),
+    "info": ("info", "describe a model file"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``neurorbm``; only ``command``'s module (if it names one) is imported, to add its
+    arguments: the other subcommands are known by name and help alone."""
     parser = argparse.ArgumentParser(
         prog="neurorbm",
         description="Fit Restricted Boltzmann Machines to spike recordings and look inside them.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, module in COMMANDS.items():
-        importlib.import_module(f"napari_neurorbm.cli.{module}").add_parser(sub, name)
+    for name, (module, text) in COMMANDS.items():
+        if name == command:
+            importlib.import_module(f"napari_neurorbm.cli.{module}").add_parser(sub, name)
+        else:
+            sub.add_parser(name, help=text, add_help=False)
     return parser
+
+
+def chosen_command(argv: list[str]) -> str | None:
+    """The subcommand named on the command line: its first word that is not an option (the top-level parser
+    has no option that takes a value), if it is one of COMMANDS."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line messages on stderr and a non-zero exit for bad input, never a traceback."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(chosen_command(argv)).parse_args(argv)
     warnings.showwarning = _one_line_warning
     try:
         return int(args.run(args) or 0)

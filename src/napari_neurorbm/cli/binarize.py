@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_neurorbm.cli._common import ProgressLine, out_path
+from napari_neurorbm.cli._common import out_path, run_shown
 from napari_neurorbm.data.binning import BinningParams, QualityRule, iter_binarize
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.data.session import Session
 from napari_neurorbm.data.sources import ACCEPTED, iter_open_source
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.progress import drain
 
 DEFAULT_BIN_MS = 20.0
 
@@ -25,9 +24,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         description=(
             "Load a recording, cut it into time bins (frame f covers [start + f*bin, start + (f+1)*bin)), "
             "mark a frame 1 where the unit spiked at least once, filter and order the units (by area, then "
-            "by activity) and write a binned npz with counts (0/1, units x frames), bin_s, areas, "
-            "segment_starts, frame_times, unit_ids and the train/test split. It prints what each unit "
-            "filter removed."
+            "by activity) and write a binned npz with the 0/1 raster (units x frames, bit-packed along "
+            "frames: counts_bits, n_frames), bin_s, areas, segment_starts, frame_times, unit_ids and the "
+            "train/test split. It prints what each unit filter removed."
         ),
     )
     p.add_argument("source", metavar="SOURCE", help=f"the recording: {ACCEPTED}")
@@ -78,9 +77,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out = out_path(args.out)
-    show = ProgressLine()
-    session = drain(iter_open_source(args.source, args.session_id), show)
-    raster = drain(iter_binarize(session, _params(args, session)), show)
+    session = run_shown(iter_open_source(args.source, args.session_id))
+    raster = run_shown(iter_binarize(session, _params(args, session)))
     try:
         written = raster.save(out)
     except OSError as exc:
@@ -125,7 +123,7 @@ def _summary(session: Session, raster: Raster, written: Path) -> str:
         kind = f"{session.stop_s - session.start_s:.6g} s of spike times"
     removed = "; ".join(f"{name}: -{n}" for name, n in raster.filter_report) or "none"
     areas = ", ".join(f"{a} {e - s}" for a, s, e in raster.area_blocks())
-    activity = float(raster.binary.mean()) if raster.counts.size else 0.0
+    activity = np.count_nonzero(raster.counts) / max(raster.counts.size, 1)  # no 0/1 copy of the raster
     return "\n".join(
         [
             f"source   {session.name}: {session.n_units} units in {len(np.unique(session.areas))} areas "

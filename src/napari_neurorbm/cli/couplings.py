@@ -9,9 +9,8 @@ import numpy as np
 
 from napari_neurorbm.analysis.areas import area_coupling_matrix, write_area_csv
 from napari_neurorbm.analysis.couplings import iter_couplings, strongest_triplets
-from napari_neurorbm.cli._common import ProgressLine
+from napari_neurorbm.cli._common import run_shown
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.progress import drain
 from napari_neurorbm.rbm.io import load_model
 
 
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.csv and areas is None:
         raise NeuroRBMError(f"{args.model} has no areas in its metadata, so there is no area table for --csv")
     rbm = model.rbm
-    H, J = drain(iter_couplings(rbm.W, rbm.b, rbm.c, device=args.device), ProgressLine())
+    H, J = run_shown(iter_couplings(rbm.W, rbm.b, rbm.c, device=args.device))
     result = {"H": H, "J": J}
     if areas is not None:
         names, J_area = area_coupling_matrix(J, areas, args.min_area_units)

@@ -8,8 +8,8 @@ import os
 import sys
 from dataclasses import replace
 
-from napari_neurorbm.pipeline import DemoConfig, run_pipeline
-from napari_neurorbm.progress import Progress
+from napari_neurorbm.cli._common import run_shown
+from napari_neurorbm.pipeline import DemoConfig, iter_pipeline
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -63,22 +63,11 @@ def show_demo(viewer) -> None:
 
 def _headless(args: argparse.Namespace) -> int:
     print(f"no display: running the pipeline headless into {args.out}/", file=sys.stderr)
-    summary = run_pipeline(args.out, replace(DEMO, updates=args.updates), _StagePrinter())
+    job = iter_pipeline(args.out, replace(DEMO, updates=args.updates))
+    summary = run_shown(job, announce_stages=True)  # a log gets a line as each stage begins
     print(json.dumps(summary, indent=2))
     print(f"report: {os.path.join(args.out, 'report', 'index.html')}", file=sys.stderr)
     return 0
-
-
-class _StagePrinter:
-    """One stderr line per stage, so a log stays readable."""
-
-    def __init__(self) -> None:
-        self.stage = ""
-
-    def __call__(self, p: Progress) -> None:
-        if p.stage != self.stage:
-            self.stage = p.stage
-            print(f"  {p.stage} ...", file=sys.stderr, flush=True)
 
 
 DEMO = DemoConfig()

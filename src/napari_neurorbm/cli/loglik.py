@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 from napari_neurorbm.analysis.generation import check_same_units
-from napari_neurorbm.cli._common import ProgressLine
+from napari_neurorbm.cli._common import run_shown
 from napari_neurorbm.data.raster import read_raster
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.progress import drain
 from napari_neurorbm.rbm.io import ModelFile, load_model
 from napari_neurorbm.rbm.model import RBM, base_biases, pick_device
 from napari_neurorbm.rbm.partition import iter_log_z_ais, iter_log_z_ptt, log_z_exact, loglik
@@ -95,15 +94,14 @@ def run(args: argparse.Namespace) -> int:
         raise NeuroRBMError(f"the raster has no {args.frames} frames")
     dev = pick_device(args.device)
     rbm = model.rbm.to(dev)
-    show = ProgressLine()
     if args.method == "exact":
         log_z = log_z_exact(rbm)
     elif args.method == "ais":
         base = base_biases(rbm.b.new_tensor(frames.mean(0)))
-        log_z = drain(iter_log_z_ais(rbm, args.chains, args.betas, base, args.seed), show)
+        log_z = run_shown(iter_log_z_ais(rbm, args.chains, args.betas, base, args.seed))
     else:
         path = [m.to(dev) for m in ptt_path(model)]
-        log_z = drain(iter_log_z_ptt(path, args.chains, args.sweeps, args.seed), show)
+        log_z = run_shown(iter_log_z_ptt(path, args.chains, args.sweeps, args.seed))
     ll = loglik(rbm, frames, log_z)
     result = {
         "log_z": log_z,

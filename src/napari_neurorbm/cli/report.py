@@ -7,9 +7,8 @@ from pathlib import Path
 
 from napari_neurorbm.analysis.generation import DEFAULT_CHAINS
 from napari_neurorbm.analysis.report import iter_write_report
-from napari_neurorbm.cli._common import ProgressLine
+from napari_neurorbm.cli._common import run_shown
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.progress import drain
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -49,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
         raise NeuroRBMError(f"--out {args.out} is a file; give a folder")
     if args.triplets < 1:
         raise NeuroRBMError(f"--triplets must be at least 1, got {args.triplets}")
-    index = drain(iter_write_report(args.model, args.raster, out, n_frames=args.frames, tau=args.tau,
-                                    chains=args.chains, seed=args.seed, device=args.device,
-                                    n_triplets=args.triplets), ProgressLine())
+    index = run_shown(iter_write_report(args.model, args.raster, out, n_frames=args.frames, tau=args.tau,
+                                        chains=args.chains, seed=args.seed, device=args.device,
+                                        n_triplets=args.triplets))
     print(f"wrote {index}")
     return 0

@@ -17,10 +17,9 @@ from napari_neurorbm.analysis.generation import (
     iter_generate,
     make_clamp,
 )
-from napari_neurorbm.cli._common import ProgressLine, out_path
+from napari_neurorbm.cli._common import out_path, run_shown
 from napari_neurorbm.data.raster import Raster, read_raster
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.progress import drain
 from napari_neurorbm.rbm.io import ModelFile, load_model
 
 FALLBACK_BIN_S = 0.02
@@ -115,19 +114,18 @@ def run(args: argparse.Namespace) -> int:
     common = {"n_frames": args.frames, "tau": args.tau, "chains": args.chains, "init": init,
               "seed": args.seed, "data": None if data is None else data.frames("train"),
               "device": args.device}
-    show = ProgressLine()
     if args.clamp:
         units, values = parse_clamps(args.clamp, model.rbm.n_visible)
         if args.experiment:
-            result = drain(iter_clamp_experiment(model.rbm, units, values, args.clamp_onset, areas=areas,
-                                                 **common), show)
+            result = run_shown(iter_clamp_experiment(model.rbm, units, values, args.clamp_onset, areas=areas,
+                                                     **common))
             _write_experiment(result, Path(args.experiment), bin_s, ids, args)
             gen = result.clamped
         else:
             clamp = make_clamp(units, values, model.rbm.n_visible)
-            gen = drain(iter_generate(model.rbm, clamp=clamp, clamp_onset=args.clamp_onset, **common), show)
+            gen = run_shown(iter_generate(model.rbm, clamp=clamp, clamp_onset=args.clamp_onset, **common))
     else:
-        gen = drain(iter_generate(model.rbm, **common), show)
+        gen = run_shown(iter_generate(model.rbm, **common))
     settings = ", ".join(f"{k}={v}" for k, v in gen.params().items())
     name = f"generated from {Path(args.model).name}: {settings}"
     try:

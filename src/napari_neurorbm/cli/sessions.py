@@ -6,7 +6,7 @@ import argparse
 
 import pandas as pd
 
-from napari_neurorbm.cli._common import ProgressLine
+from napari_neurorbm.cli._common import run_shown
 from napari_neurorbm.data.allen import (
     ALLEN_BUCKET_URL,
     RELEASE,
@@ -15,7 +15,6 @@ from napari_neurorbm.data.allen import (
     URL_VARIABLE,
     AllenCache,
 )
-from napari_neurorbm.progress import drain
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -58,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     cache = AllenCache(args.cache_dir, base_url=args.base_url, release=args.release)
     if not args.offline:
-        drain(cache.iter_metadata((SESSIONS_TABLE, UNITS_TABLE)), ProgressLine())
+        run_shown(cache.iter_metadata((SESSIONS_TABLE, UNITS_TABLE)))
     table = cache.sessions(download=False)
     with pd.option_context("display.max_colwidth", None, "display.width", None):
         print(table.to_string(index=False))

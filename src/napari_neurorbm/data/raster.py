@@ -57,11 +57,15 @@ class Raster:
         return self.binary.mean(axis=1) / self.bin_s
 
     def save(self, path: str | Path) -> Path:
-        """Write the binned-npz layout, with unit ids and the split so that a reload is exact."""
+        """Write the raster as a binned npz (the 0/1 raster bit-packed, see data/binned.py), with unit ids and
+        the split so that a reload is exact; ".npz" is added to a name without it. Returns the file's path."""
+        from napari_neurorbm.data.binned import write_binned_npz
+
         path = Path(path)
-        np.savez_compressed(
+        path = path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+        write_binned_npz(
             path,
-            counts=self.binary,
+            self.counts,
             bin_s=np.float64(self.bin_s),
             areas=self.areas.astype(str),
             segment_starts=self.segment_starts.astype(np.int64),
@@ -71,7 +75,7 @@ class Raster:
             test_frames=self.test_frames.astype(np.int64),
             source=np.str_(self.name),
         )
-        return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+        return path
 
 
 def split_frames(n_frames: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,13 +92,14 @@ def read_raster(path: str | Path, test_fraction: float = 0.3, seed: int = 0) -> 
     from napari_neurorbm.data.binned import read_binned_npz
 
     f = read_binned_npz(path)
-    n = f["counts"].shape[1]
+    counts = f["counts"]  # uint8 as written by Raster.save: no copy
+    n = counts.shape[1]
     if "train_frames" in f and "test_frames" in f:
         train, test = f["train_frames"], f["test_frames"]
     else:
         train, test = split_frames(n, test_fraction, seed)
     return Raster(
-        counts=np.minimum(f["counts"], 255).astype(np.uint8),
+        counts=counts if counts.dtype == np.uint8 else np.minimum(counts, 255).astype(np.uint8),
         bin_s=f["bin_s"],
         areas=f["areas"],
         unit_ids=f["unit_ids"],

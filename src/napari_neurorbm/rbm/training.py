@@ -48,6 +48,7 @@ FLOAT_FRAMES_MAX = 2**28  # keep training frames as float32 up to 1 GiB, else as
 PTT_CHAINS = 500  # chains per checkpoint in the final PTT pass (memory: models x chains x units floats)
 EXACT_EVAL_COST = 2**24  # enumerate at every evaluation when 2^n_small * n_large is at most this
 REFINE_CHAINS = 4  # the selected model's log Z is re-estimated with this many times the AIS chains
+SELECT_CANDIDATES = 6  # checkpoints between live evaluations that the model selection evaluates
 CHECK_EVERY = 50  # updates between two host-side checks on a GPU
 
 
@@ -59,7 +60,7 @@ class TrainConfig:
     k: int = 10
     batch: int = 2000
     chains: int = 2000
-    lr: float = 0.05
+    lr: float = 1.6
     updates: int = 10000
     seed: int = 0
     device: str = "auto"
@@ -67,7 +68,7 @@ class TrainConfig:
     eval_every: int = 50
     checkpoints: int = 50
     optimizer: str = "sgd"
-    lr_decay: float = 0.0
+    lr_decay: float = 100.0
     centered: bool = True
     normalize: bool = True
     log_z: str = "auto"
@@ -313,7 +314,7 @@ class Trainer:
             if cfg.eval_every and self.history[-1]["update"] != self.update:
                 yield self._progress((yield from self._timed_evaluate()))
         if self._method == "ais" and self.best is not None:
-            yield from (self.iter_select_ptt() if cfg.ptt_sweeps else self.iter_refine_best())
+            yield from (self.iter_select_ptt() if cfg.ptt_sweeps else self.iter_select_ais())
         return self
 
     def _eval_due(self) -> bool:
@@ -343,7 +344,7 @@ class Trainer:
         if not cfg.eval_every or self._method == "exact":
             return last
         if not cfg.ptt_sweeps:
-            return last * (1 + REFINE_CHAINS)
+            return last * (1 + SELECT_CANDIDATES + REFINE_CHAINS)
         steps = cfg.ptt_sweeps * (len(self.checkpoints) + 2) * min(cfg.chains, PTT_CHAINS)
         return last * (1 + steps / (cfg.ais_chains * cfg.ais_betas))
 
@@ -389,21 +390,51 @@ class Trainer:
             rec["best"] = True
         return rec
 
-    def iter_refine_best(self) -> Generator[Progress, None, None]:
-        """Model selection after AIS monitoring: the best model by live test LL, whose log Z one more AIS
-        with ``REFINE_CHAINS`` times the chains re-estimates, so that the reported LL does not carry the
-        upward bias of a maximum over noisy estimates. Yields stage "select"."""
-        cfg, best = self.config, self.best
+    def iter_select_ais(self) -> Generator[Progress, None, None]:
+        """Model selection after AIS monitoring (stage "select").
+
+        Live evaluations are few when updates are cheap (a GPU) or the run is short, so the peak of the test
+        LL may lie between two of them: the checkpoints between the evaluations just before and after the
+        best one (at most ``SELECT_CANDIDATES``, log-spaced like the checkpoints) get an AIS like a live one.
+        The best model of all then gets one more AIS with ``REFINE_CHAINS`` times the chains, so that the
+        reported LL does not carry the upward bias of a maximum over noisy estimates."""
+        cfg = self.config
+        picks = self._bracketed_checkpoints()
+        steps, n = cfg.ais_betas - 1, len(picks) + 1
+        models, tried = dict(self.checkpoints), []
+        for j, u in enumerate(picks):
+            ais = iter_log_z_ais(models[u].to(self.device), cfg.ais_chains, cfg.ais_betas, self._base_b,
+                                 seed=(cfg.seed, u, 2))
+            msg = f"model selection: checkpoint {j + 1}/{len(picks)} (update {u})"
+            log_z = yield from relabel(ais, "select", msg, j * steps, n * steps)
+            test_ll = loglik(models[u], self._test, log_z)
+            tried.append({"update": u, "test_ll": test_ll, "log_z": log_z})
+            if test_ll > self.best.test_ll:
+                self.best = Best(u, models[u], test_ll, loglik(models[u], self._train_eval, log_z), log_z)
+        best = self.best
         rbm = best.rbm.to(self.device)
         ais = iter_log_z_ais(rbm, cfg.ais_chains * REFINE_CHAINS, cfg.ais_betas, self._base_b,
                              seed=(cfg.seed, best.update, 1))
         msg = f"model selection: log Z of the best model (update {best.update}) by a longer AIS"
-        log_z = yield from relabel(ais, "select", msg)
+        log_z = yield from relabel(ais, "select", msg, (n - 1) * steps, n * steps)
         test_ll, train_ll = loglik(rbm, self._test, log_z), loglik(rbm, self._train_eval, log_z)
         self.best = Best(best.update, best.rbm, test_ll, train_ll, log_z)
         self.selection = {"update": best.update, "method": "ais", "chains": cfg.ais_chains * REFINE_CHAINS,
                           "betas": cfg.ais_betas, "log_z": log_z, "test_ll": test_ll, "train_ll": train_ll,
-                          "live_test_ll": best.test_ll}
+                          "estimate_before": best.test_ll, "checkpoints_tried": tried}
+
+    def _bracketed_checkpoints(self) -> list[int]:
+        """Checkpoints strictly between the live evaluations just before and just after the best one."""
+        evaluated = sorted({h["update"] for h in self.history})
+        if self.best.update not in evaluated:
+            return []
+        i = evaluated.index(self.best.update)
+        lo, hi = evaluated[max(i - 1, 0)], evaluated[min(i + 1, len(evaluated) - 1)]
+        inside = [u for u, _ in self.checkpoints if lo < u < hi and u not in evaluated]
+        if len(inside) <= SELECT_CANDIDATES:
+            return inside
+        spread = np.linspace(0, len(inside) - 1, SELECT_CANDIDATES).round().astype(int)
+        return [inside[j] for j in np.unique(spread)]
 
     def iter_select_ptt(self) -> Generator[Progress, None, None]:
         """One PTT run along the checkpoints gives log Z of each; their test LL then picks the best model.
