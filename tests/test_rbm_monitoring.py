@@ -81,6 +81,9 @@ def test_a_time_budget_ends_the_run_and_still_selects_the_best_model(data):
     assert t.checkpoints[-1][0] == t.update
     assert stages[-1] == "select" and t.selection["update"] == t.best.update
     assert t.metadata()["selection"]["chains"] == 400
+    timing = t.metadata()["timing"]  # where the time went, for the benchmark's monitoring share
+    assert timing["updates"] > 0 and timing["evaluations"] > 0 and timing["selection"] > 0
+    assert timing["updates"] + timing["evaluations"] + timing["selection"] <= timing["wall"]
     assert t.best.test_ll > t.independent_test_ll
 
 

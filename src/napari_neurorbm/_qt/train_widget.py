@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 
 BATCH_S = 0.05  # the worker hands records to the GUI at most this often (and Stop waits at most this long)
 REFRESH_S = 0.25  # the curves, labels and bars are repainted at most this often while training
+BAR_STAGES = {"train": "Training RBM", "select": "Model selection", "ptt": "Model selection (PTT)"}
 MODEL_FILTER = "RBM model (*.npz);;All files (*)"
 PICKED_BY_HAND = "chosen in the Train RBM widget"
 D = TrainConfig()
@@ -93,8 +94,10 @@ INT_FIELDS = {
                     "for model selection and for PTT (the paper's log Z method). "
                     f"Default {D.checkpoints}."),
 }
-LR_TIP = ("Learning rate: the step of plain SGD on the minibatch-mean log-likelihood gradient (or Adam's "
-          f"step). The paper does not state its value; {D.lr:g} is this package's default.")
+LR_TIP = ("Learning rate: the length of the first SGD step in parameter space (the gradient is centred "
+          "on the data means and normalised; the step decays as lr / sqrt(1 + update / "
+          f"{D.lr_decay:g})), or Adam's step. {D.lr:g} was the fastest to a good model on the recordings "
+          "measured (docs/training.md).")
 OPTIMIZER_TIP = ("sgd: plain gradient ascent, the paper's PCD. adam: adaptive steps, often faster on small "
                  "data.")
 DEVICE_TIP = ("auto: a CUDA GPU when PyTorch sees one, else the CPU. cuda fails when there is no GPU. "
@@ -266,6 +269,7 @@ class _Run:
     def __init__(self) -> None:
         self.worker = None
         self.pbar = None
+        self.bar_stage = "train"
         self.slots: list = []
         self.autosave: RunAutosave | None = None
         self._moving = False
@@ -282,7 +286,7 @@ class _Run:
         from napari.utils import progress
 
         if self.worker is worker and self.pbar is None:
-            self.pbar = progress(total=total, desc="Training RBM")
+            self.pbar, self.bar_stage = progress(total=total, desc=BAR_STAGES["train"]), "train"
 
     def stop(self) -> None:
         """The dock's Stop: the run ends in the dock (its model becomes the viewer's), at its next yield."""
@@ -294,10 +298,15 @@ class _Run:
     def advance_bar(self, p: Progress) -> None:
         """Move the activity-dock bar to ``p.done``. napari's bar runs the event loop when it moves, so this
         comes last in a slot and never nests: a batch handled meanwhile leaves the bar to the next one."""
-        if self.pbar is None or self._moving or p.stage != "train":
+        if self.pbar is None or self._moving or p.stage not in BAR_STAGES:
             return
         self._moving = True
         try:
+            if self.bar_stage != p.stage:  # the final model selection has a bar of its own
+                self.pbar.set_description(BAR_STAGES[p.stage])
+                self.pbar.n, self.bar_stage = 0, p.stage
+            if self.pbar.total != p.total:  # a time budget: the projected last update moves
+                self.pbar.total = p.total
             self.pbar.update(p.done - self.pbar.n)
         finally:
             self._moving = False

@@ -112,18 +112,7 @@ def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def load_model(path: str | Path) -> ModelFile:
     """Read a model file; anything that is not one, or has inconsistent shapes, is a NeuroRBMError."""
     path = Path(path)
-    try:
-        f = np.load(path, allow_pickle=False)
-        if not isinstance(f, np.lib.npyio.NpzFile):
-            raise NeuroRBMError(f"{path} is not a model file: it holds one array, not an npz archive")
-        with f:
-            arrays = {k: f[k] for k in f.files}
-    except NeuroRBMError:
-        raise
-    except FileNotFoundError as exc:
-        raise NeuroRBMError(f"model file not found: {path}") from exc
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise NeuroRBMError(f"{path} is not a model file (not a readable npz): {exc}") from exc
+    arrays = _arrays(path)
     if not {"W", "b", "c"} <= arrays.keys():
         raise NeuroRBMError(f"{path} is not a model file: it needs arrays W, b and c")
     rbm = _rbm(arrays["W"], arrays["b"], arrays["c"], path)
@@ -140,15 +129,23 @@ def load_model(path: str | Path) -> ModelFile:
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """Only the JSON metadata of a model file (the arrays are not read): cheap, to list files."""
     path = Path(path)
+    return _metadata(_arrays(path, ("metadata",)).get("metadata"), path)
+
+
+def _arrays(path: Path, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """The arrays ``names`` (default all) of an npz file that are in it; one clear line if it is none."""
     try:
         f = np.load(path, allow_pickle=False)
         if not isinstance(f, np.lib.npyio.NpzFile):
             raise NeuroRBMError(f"{path} is not a model file: it holds one array, not an npz archive")
         with f:
-            raw = f["metadata"] if "metadata" in f.files else None
+            return {k: f[k] for k in f.files if names is None or k in names}
+    except NeuroRBMError:
+        raise
+    except FileNotFoundError as exc:
+        raise NeuroRBMError(f"model file not found: {path}") from exc
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise NeuroRBMError(f"{path} is not a model file (not a readable npz): {exc}") from exc
-    return _metadata(raw, path)
 
 
 def _rbm(W: np.ndarray, b: np.ndarray, c: np.ndarray, path: Path) -> RBM:

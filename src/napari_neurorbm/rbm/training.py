@@ -49,6 +49,7 @@ PTT_CHAINS = 500  # chains per checkpoint in the final PTT pass (memory: models 
 EXACT_EVAL_COST = 2**24  # enumerate at every evaluation when 2^n_small * n_large is at most this
 REFINE_CHAINS = 4  # the selected model's log Z is re-estimated with this many times the AIS chains
 SELECT_CANDIDATES = 6  # checkpoints between live evaluations that the model selection evaluates
+RESERVE_SHARE = 0.25  # a time budget keeps at most this share of itself for the final model selection
 CHECK_EVERY = 50  # updates between two host-side checks on a GPU
 
 
@@ -140,6 +141,12 @@ class Clock:
     train_s: float = 0.0
     eval_s: float = 0.0
     last_eval_s: float = 0.0
+    select_s: float = 0.0
+
+    def seconds(self) -> dict:
+        """Where the last ``run()`` call's time went, in seconds (updates, live evaluations, selection)."""
+        return {"updates": self.train_s, "evaluations": self.eval_s, "selection": self.select_s,
+                "wall": time.monotonic() - self.start}
 
     def left(self) -> float:
         """Seconds of budget left (infinite without a budget)."""
@@ -314,7 +321,9 @@ class Trainer:
             if cfg.eval_every and self.history[-1]["update"] != self.update:
                 yield self._progress((yield from self._timed_evaluate()))
         if self._method == "ais" and self.best is not None:
+            t0 = time.perf_counter()
             yield from (self.iter_select_ptt() if cfg.ptt_sweeps else self.iter_select_ais())
+            self._clock.select_s = time.perf_counter() - t0
         return self
 
     def _eval_due(self) -> bool:
@@ -343,8 +352,8 @@ class Trainer:
         cfg, last = self.config, self._clock.last_eval_s
         if not cfg.eval_every or self._method == "exact":
             return last
-        if not cfg.ptt_sweeps:
-            return last * (1 + SELECT_CANDIDATES + REFINE_CHAINS)
+        if not cfg.ptt_sweeps:  # the selection evaluates fewer checkpoints when the budget is short
+            return min(last * (1 + SELECT_CANDIDATES + REFINE_CHAINS), RESERVE_SHARE * 60 * cfg.minutes)
         steps = cfg.ptt_sweeps * (len(self.checkpoints) + 2) * min(cfg.chains, PTT_CHAINS)
         return last * (1 + steps / (cfg.ais_chains * cfg.ais_betas))
 
@@ -398,8 +407,9 @@ class Trainer:
         best one (at most ``SELECT_CANDIDATES``, log-spaced like the checkpoints) get an AIS like a live one.
         The best model of all then gets one more AIS with ``REFINE_CHAINS`` times the chains, so that the
         reported LL does not carry the upward bias of a maximum over noisy estimates."""
-        cfg = self.config
-        picks = self._bracketed_checkpoints()
+        cfg, clock = self.config, self._clock
+        room = clock.left() - clock.last_eval_s * (1 + REFINE_CHAINS)  # infinite without a budget
+        picks = self._bracketed_checkpoints(min(SELECT_CANDIDATES, room / max(clock.last_eval_s, 1e-9)))
         steps, n = cfg.ais_betas - 1, len(picks) + 1
         models, tried = dict(self.checkpoints), []
         for j, u in enumerate(picks):
@@ -423,18 +433,19 @@ class Trainer:
                           "betas": cfg.ais_betas, "log_z": log_z, "test_ll": test_ll, "train_ll": train_ll,
                           "estimate_before": best.test_ll, "checkpoints_tried": tried}
 
-    def _bracketed_checkpoints(self) -> list[int]:
-        """Checkpoints strictly between the live evaluations just before and just after the best one."""
+    def _bracketed_checkpoints(self, most: float) -> list[int]:
+        """Checkpoints strictly between the live evaluations just before and just after the best one: at
+        most ``most`` of them, spread evenly (in order, so log-spaced like the checkpoints)."""
         evaluated = sorted({h["update"] for h in self.history})
         if self.best.update not in evaluated:
             return []
         i = evaluated.index(self.best.update)
         lo, hi = evaluated[max(i - 1, 0)], evaluated[min(i + 1, len(evaluated) - 1)]
         inside = [u for u, _ in self.checkpoints if lo < u < hi and u not in evaluated]
-        if len(inside) <= SELECT_CANDIDATES:
+        most = max(0, int(most))
+        if len(inside) <= most:
             return inside
-        spread = np.linspace(0, len(inside) - 1, SELECT_CANDIDATES).round().astype(int)
-        return [inside[j] for j in np.unique(spread)]
+        return [inside[j] for j in np.unique(np.linspace(0, len(inside) - 1, most).round().astype(int))]
 
     def iter_select_ptt(self) -> Generator[Progress, None, None]:
         """One PTT run along the checkpoints gives log Z of each; their test LL then picks the best model.
@@ -688,6 +699,7 @@ class Trainer:
             "history": self.history,
             "ptt": self.ptt,
             "selection": self.selection,
+            "timing": self._clock.seconds(),
             "n_train": len(self._train),
             "n_test": 0 if self._test is None else len(self._test),
             "independent_test_ll": self.independent_test_ll,
