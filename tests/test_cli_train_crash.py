@@ -11,13 +11,13 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from napari_neurorbm.cli import main
 from napari_neurorbm.cli.train import StopSignals
 from napari_neurorbm.rbm.io import load_model
 from test_cli_train import write_raster
+from test_rbm_resume import assert_same_files
 
 UPDATES = 1200
 RUN = "--hidden 8 --gibbs-steps 5 --batch 300 --chains 300 --lr 0.01 --optimizer adam --device cpu".split()
@@ -57,17 +57,9 @@ def wait_for_progress(proc: subprocess.Popen, model: Path) -> None:
         time.sleep(0.02)
 
 
-def npz(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
-
-
 def assert_same_model_files(a: Path, b: Path) -> None:
     """W, b, c, checkpoints, chains, resumable state and the JSON metadata (history...) all equal."""
-    x, y = npz(a), npz(b)
-    assert sorted(x) == sorted(y)
-    for key in x:
-        assert np.array_equal(x[key], y[key]), key
+    assert_same_files(a, b)
     history = load_model(a).metadata["history"]
     assert [h["update"] for h in history] == list(range(0, UPDATES + 1, 50))
 

@@ -96,8 +96,8 @@ INT_FIELDS = {
 }
 LR_TIP = ("Learning rate: the length of the first SGD step in parameter space (the gradient is centred "
           "on the data means and normalised; the step decays as lr / sqrt(1 + update / "
-          f"{D.lr_decay:g})), or Adam's step. {D.lr:g} was the fastest to a good model on the recordings "
-          "measured (docs/training.md).")
+          f"{D.lr_decay:g})), or Adam's step. The paper does not state its value; {D.lr:g} was the fastest "
+          "to a good model on the recordings measured (docs/training.md).")
 OPTIMIZER_TIP = ("sgd: plain gradient ascent, the paper's PCD. adam: adaptive steps, often faster on small "
                  "data.")
 DEVICE_TIP = ("auto: a CUDA GPU when PyTorch sees one, else the CPU. cuda fails when there is no GPU. "
