@@ -413,14 +413,14 @@ class Trainer:
         steps, n = cfg.ais_betas - 1, len(picks) + 1
         models, tried = dict(self.checkpoints), []
         for j, u in enumerate(picks):
-            ais = iter_log_z_ais(models[u].to(self.device), cfg.ais_chains, cfg.ais_betas, self._base_b,
-                                 seed=(cfg.seed, u, 2))
+            rbm = models[u].to(self.device)  # AIS and both log-likelihoods where the frames are
+            ais = iter_log_z_ais(rbm, cfg.ais_chains, cfg.ais_betas, self._base_b, seed=(cfg.seed, u, 2))
             msg = f"model selection: checkpoint {j + 1}/{len(picks)} (update {u})"
             log_z = yield from relabel(ais, "select", msg, j * steps, n * steps)
-            test_ll = loglik(models[u], self._test, log_z)
+            test_ll = loglik(rbm, self._test, log_z)
             tried.append({"update": u, "test_ll": test_ll, "log_z": log_z})
             if test_ll > self.best.test_ll:
-                self.best = Best(u, models[u], test_ll, loglik(models[u], self._train_eval, log_z), log_z)
+                self.best = Best(u, models[u], test_ll, loglik(rbm, self._train_eval, log_z), log_z)
         best = self.best
         rbm = best.rbm.to(self.device)
         ais = iter_log_z_ais(rbm, cfg.ais_chains * REFINE_CHAINS, cfg.ais_betas, self._base_b,
