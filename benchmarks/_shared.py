@@ -56,3 +56,22 @@ def device_name(device: str) -> tuple[str, str]:
     out = subprocess.run([sys.executable, "-c", code, device], capture_output=True, text=True, check=True)
     dev, _, gpu = out.stdout.strip().partition(" ")
     return dev, gpu
+
+
+# The peer's model as rbms 0.5.0's own training starts it, as code for the peer's interpreter: it needs DATA
+# (training frames x units, float32 on the device), NH, CHAINS and LR, and defines weights, params, chains,
+# opt and the fit_batch_pcd update.
+PEER_START = """
+from torch.optim import SGD
+from rbms.bernoulli_bernoulli.classes import BBRBM
+from rbms.training.pcd import fit_batch_pcd
+weights = torch.ones(len(DATA), device=DATA.device)
+vbias = torch.logit(DATA.mean(0).clamp(1e-4, 1 - 1e-4))
+params = BBRBM(torch.randn(DATA.shape[1], NH, device=DATA.device) * 1e-4, vbias,
+               torch.zeros(NH, device=DATA.device))
+params.init_grad()
+for p in params.parameters():
+    p.requires_grad_(False)
+chains = params.init_chains(CHAINS)
+opt = SGD(params.parameters(), lr=LR, maximize=True)
+"""

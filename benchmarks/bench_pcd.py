@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _shared import PEER_PYTHON, device_name, peer_available, run_code, update_docs
+from _shared import PEER_PYTHON, PEER_START, device_name, peer_available, run_code, update_docs
 from napari_neurorbm.rbm import sampling
 
 MARK = "bench:pcd"
@@ -100,19 +100,12 @@ print(json.dumps({"ours": ours, "floor": floor, "burst": burst, "threads": torch
 PEER = (
     COMMON
     + """
-from torch.optim import SGD
-from rbms.bernoulli_bernoulli.classes import BBRBM
-from rbms.training.pcd import fit_batch_pcd
 torch.manual_seed(0)
-data = torch.as_tensor(X, device=dev)
-weights = torch.ones(len(data), device=dev)
-vbias = torch.logit(data.mean(0).clamp(1e-4, 1 - 1e-4))
-params = BBRBM(torch.randn(X.shape[1], NH, device=dev) * 1e-4, vbias, torch.zeros(NH, device=dev))
-params.init_grad()
-for p in params.parameters():
-    p.requires_grad_(False)
-chains = params.init_chains(CHAINS)
-opt = SGD(params.parameters(), lr=0.01, maximize=True)
+data = DATA = torch.as_tensor(X, device=dev)
+LR = 0.01
+"""
+    + PEER_START
+    + """
 def update():
     global chains
     idx = torch.randperm(len(data))[:BATCH]

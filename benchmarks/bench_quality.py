@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _shared import PEER_PYTHON, ROOT, peer_available, update_docs
+from _shared import PEER_PYTHON, PEER_START, ROOT, peer_available, update_docs
 from napari_neurorbm.analysis import statistics as S
 from napari_neurorbm.analysis.generation import iter_generate
 from napari_neurorbm.data.binning import BinningParams, binarize
@@ -61,21 +61,11 @@ T0, FRAMES, OUT, HIDDEN, LR, SEED = float(sys.argv[1]), sys.argv[2], sys.argv[3]
     float(sys.argv[5]), int(sys.argv[6])
 MARKS, DEV, DECAY = [60 * float(m) for m in sys.argv[7].split(",")], sys.argv[8], float(sys.argv[9])
 import numpy as np, torch
-from torch.optim import SGD
-from rbms.bernoulli_bernoulli.classes import BBRBM
-from rbms.training.pcd import fit_batch_pcd
 torch.manual_seed(SEED)
 f = np.load(FRAMES)
-X = torch.as_tensor(f["train"], dtype=torch.float32, device=DEV)
-K, BATCH, CHAINS = 10, min(2000, len(X)), 2000
-weights = torch.ones(len(X), device=DEV)
-vbias = torch.logit(X.mean(0).clamp(1e-4, 1 - 1e-4))
-params = BBRBM(torch.randn(X.shape[1], HIDDEN, device=DEV) * 1e-4, vbias, torch.zeros(HIDDEN, device=DEV))
-params.init_grad()
-for p in params.parameters():
-    p.requires_grad_(False)
-chains = params.init_chains(CHAINS)
-opt = SGD(params.parameters(), lr=LR, maximize=True)
+X = DATA = torch.as_tensor(f["train"], dtype=torch.float32, device=DEV)
+K, BATCH, CHAINS, NH = 10, min(2000, len(X)), 2000, HIDDEN
+""" + PEER_START + """
 # the same step sizes as ours: lr / sqrt(1 + update / decay)
 sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda u: (1 + u / DECAY) ** -0.5 if DECAY else 1.0)
 saved, updates = {}, 0
