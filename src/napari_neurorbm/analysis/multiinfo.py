@@ -1,0 +1,223 @@
+"""How much of a group's collective structure pairwise correlations explain: I2/IN (Schneidman et al. 2006;
+seed 004).
+
+For a group of n <= 15 units, with entropies in nats:
+- S1: independent units with the data's means (the maximum entropy given the means);
+- S2: the pairwise maximum-entropy (Ising) model matching the means and pair moments, fitted and its
+  entropy computed exactly by enumerating the 2^n states;
+- SN: the data's own entropy, the plug-in entropy of the observed patterns extrapolated to infinite data
+  (Strong et al. 1998: S(N) = S + a/N + b/N^2 over subsamples of the frames).
+I_N = S1 - SN is the multi-information, I_2 = S1 - S2 the part pairwise correlations account for, and
+I2/IN their ratio (about 0.9 in the retina). The same ratio for a model uses its own marginal over the
+group in place of S2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import numpy as np
+
+from napari_neurorbm.data.synthetic import hidden_states as all_states
+from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.progress import Progress
+
+MAX_GROUP = 15  # 2^15 states: enumeration stays in memory and fast
+FRACTIONS = (1.0, 0.5, 0.25)  # subsample sizes of the entropy extrapolation
+L2 = 1e-8  # keeps couplings finite for pairs that never fire together (tiny: moments match to ~1e-8)
+
+
+@dataclass(frozen=True)
+class Pairwise:
+    """P(v) proportional to exp(h.v + sum_{i<j} J_ij v_i v_j) over n binary units (J symmetric, zero
+    diagonal)."""
+
+    h: np.ndarray
+    J: np.ndarray
+
+    def log_p(self) -> np.ndarray:
+        """log P of every state, in the order of :func:`all_states`."""
+        s = all_states(len(self.h))
+        e = s @ self.h + 0.5 * np.einsum("si,ij,sj->s", s, self.J, s)
+        return e - _logsumexp(e)
+
+    def entropy(self) -> float:
+        return _entropy_of(self.log_p())
+
+
+def fit_pairwise(means: np.ndarray, pairs: np.ndarray, l2: float = L2, tol: float = 1e-10,
+                 max_iter: int = 100) -> Pairwise:
+    """The pairwise maximum-entropy model whose <v_i> and <v_i v_j> are ``means`` and ``pairs`` (n x n, its
+    upper triangle used): Newton's method on the concave log-likelihood, by enumeration."""
+    n = len(means)
+    if not 1 <= n <= MAX_GROUP:
+        raise NeuroRBMError(f"an exact pairwise fit enumerates 2^n states: n must be 1 to {MAX_GROUP}, "
+                            f"got {n}")
+    iu = np.triu_indices(n, 1)
+    phi = _features(all_states(n), iu)
+    target = np.r_[means, np.asarray(pairs)[iu]]
+    theta = np.zeros(phi.shape[1])
+    for _ in range(max_iter):
+        p = _softmax(phi @ theta)
+        mom = phi.T @ p
+        grad = target - mom - l2 * theta
+        if np.abs(grad).max() < tol:
+            break
+        hess = (phi * p[:, None]).T @ phi - np.outer(mom, mom) + l2 * np.eye(len(theta))
+        theta = _line_search(phi, target, theta, np.linalg.solve(hess, grad), l2)
+    return _model(theta, n, iu)
+
+
+def fit_to_frames(x: np.ndarray) -> Pairwise:
+    """:func:`fit_pairwise` to the means and pair moments of 0/1 frames (frames x n)."""
+    x = np.asarray(x, dtype=np.float64)
+    return fit_pairwise(x.mean(axis=0), x.T @ x / len(x))
+
+
+def independent_entropy(means: np.ndarray) -> float:
+    """S1: the entropy of independent binary units with these means (nats)."""
+    m = np.clip(np.asarray(means, dtype=np.float64), 1e-300, 1 - 1e-16)
+    return float(-(m * np.log(m) + (1 - m) * np.log1p(-m)).sum())
+
+
+def plugin_entropy(x: np.ndarray) -> float:
+    """The entropy of the observed patterns' frequencies (nats)."""
+    codes = np.asarray(x, dtype=np.int64) @ (1 << np.arange(x.shape[1], dtype=np.int64))
+    _, counts = np.unique(codes, return_counts=True)
+    p = counts / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def extrapolated_entropy(x: np.ndarray, fractions: tuple[float, ...] = FRACTIONS, repeats: int = 4,
+                         seed: int = 0) -> float:
+    """SN: plug-in entropies of random subsamples of the frames (``repeats`` each, averaged) fitted by
+    S + a/N + b/N^2 and extrapolated to N = infinity (a quadratic through three sizes is exact)."""
+    rng = np.random.default_rng(seed)
+    sizes, values = [], []
+    for f in fractions:
+        k = max(2, round(f * len(x)))
+        runs = 1 if k == len(x) else repeats
+        values.append(np.mean([plugin_entropy(x[rng.choice(len(x), k, replace=False)]) for _ in range(runs)]))
+        sizes.append(k)
+    inv = 1.0 / np.asarray(sizes, dtype=np.float64)
+    return float(np.polyfit(inv, values, min(2, len(sizes) - 1))[-1])
+
+
+def rbm_group_entropy(W: np.ndarray, b: np.ndarray, hidden: np.ndarray, chunk: int = 2**22) -> float:
+    """Entropy of an RBM's marginal over a group of visible units (rows of ``W``, biases ``b``), by
+    enumerating the group's states: P(v_G) = mean over model samples h of prod_i p(v_i | h), with ``hidden``
+    the model's hidden states (samples x hidden units) drawn at equilibrium."""
+    a = np.asarray(hidden, dtype=np.float64) @ np.asarray(W, dtype=np.float64).T + b  # samples x n
+    states = all_states(len(b))
+    log_norm = np.logaddexp(0.0, a).sum(axis=1)
+    p = np.zeros(len(states))
+    step = max(1, chunk // len(states))
+    for s in range(0, len(a), step):
+        p += np.exp(states @ a[s : s + step].T - log_norm[s : s + step]).sum(axis=1)
+    p /= len(a)
+    return _entropy_of(np.log(np.maximum(p, 1e-300)))
+
+
+@dataclass(frozen=True)
+class MultiInfo:
+    """Per group: its units and the entropies S1, S2, SN (and S of a model's marginal, when one was given);
+    ratios I2/IN (and I_model/IN) per group."""
+
+    groups: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
+    sn: np.ndarray
+    s_model: np.ndarray | None = None
+
+    @property
+    def i2_over_in(self) -> np.ndarray:
+        return (self.s1 - self.s2) / (self.s1 - self.sn)
+
+    @property
+    def model_over_in(self) -> np.ndarray | None:
+        return None if self.s_model is None else (self.s1 - self.s_model) / (self.s1 - self.sn)
+
+    def summary(self) -> dict:
+        """The headline numbers: mean and spread (standard deviation) over groups."""
+        out = {"groups": len(self.groups), "group_size": int(self.groups.shape[1]),
+               "i2_over_in": float(np.mean(self.i2_over_in)), "i2_over_in_sd": float(np.std(self.i2_over_in))}
+        if self.s_model is not None:
+            out |= {"model_over_in": float(np.mean(self.model_over_in)),
+                    "model_over_in_sd": float(np.std(self.model_over_in))}
+        return out
+
+
+def random_groups(n_units: int, size: int, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` groups of ``size`` distinct units each (count x size, each sorted), seeded."""
+    if not 2 <= size <= min(MAX_GROUP, n_units):
+        raise NeuroRBMError(f"groups need 2 to {min(MAX_GROUP, n_units)} units (enumeration and the raster's "
+                            f"{n_units} units), got {size}")
+    rng = np.random.default_rng(seed)
+    return np.sort(np.array([rng.choice(n_units, size, replace=False) for _ in range(count)]), axis=1)
+
+
+def iter_multi_information(frames: np.ndarray, size: int = 10, count: int = 100, seed: int = 0,
+                           model: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                           ) -> Generator[Progress, None, MultiInfo]:
+    """I2/IN over ``count`` random groups of ``size`` units of 0/1 frames (frames x units); with ``model``
+    = (W, b, hidden samples) of an RBM, also its marginal's share. Groups where the data show no
+    multi-information (SN = S1) carry no ratio and are left out, with the count in the progress message."""
+    x = np.asarray(frames)
+    groups = random_groups(x.shape[1], size, count, seed)
+    rows = []
+    for g, units in enumerate(groups):
+        xg = x[:, units].astype(np.float64)
+        s1 = independent_entropy(xg.mean(axis=0))
+        sn = extrapolated_entropy(xg, seed=seed + g)
+        row = [s1, fit_to_frames(xg).entropy(), sn]
+        if model is not None:
+            W, b, hidden = model
+            row.append(rbm_group_entropy(W[units], b[units], hidden))
+        rows.append(row)
+        yield Progress("multi-information", g + 1, len(groups), f"group {g + 1}/{len(groups)}")
+    r = np.asarray(rows)
+    keep = r[:, 0] - r[:, 2] > 1e-9
+    if not keep.any():
+        raise NeuroRBMError("no group shows multi-information (the units look independent)")
+    s_model = r[keep, 3] if model is not None else None
+    return MultiInfo(groups[keep], r[keep, 0], r[keep, 1], r[keep, 2], s_model)
+
+
+def _features(states: np.ndarray, iu: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    return np.hstack([states, states[:, iu[0]] * states[:, iu[1]]])
+
+
+def _model(theta: np.ndarray, n: int, iu: tuple[np.ndarray, np.ndarray]) -> Pairwise:
+    J = np.zeros((n, n))
+    J[iu] = theta[n:]
+    return Pairwise(theta[:n].copy(), J + J.T)
+
+
+def _line_search(phi: np.ndarray, target: np.ndarray, theta: np.ndarray, step: np.ndarray, l2: float
+                 ) -> np.ndarray:
+    """The Newton step, halved until the penalised log-likelihood does not fall."""
+    def objective(t: np.ndarray) -> float:
+        return float(t @ target - _logsumexp(phi @ t) - 0.5 * l2 * t @ t)
+
+    now = objective(theta)
+    for _ in range(30):
+        trial = theta + step
+        if objective(trial) >= now:
+            return trial
+        step = step / 2
+    return theta
+
+
+def _softmax(e: np.ndarray) -> np.ndarray:
+    p = np.exp(e - e.max())
+    return p / p.sum()
+
+
+def _logsumexp(e: np.ndarray) -> float:
+    top = e.max()
+    return float(top + np.log(np.exp(e - top).sum()))
+
+
+def _entropy_of(log_p: np.ndarray) -> float:
+    return float(-(np.exp(log_p) * log_p).sum())
