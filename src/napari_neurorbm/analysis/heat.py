@@ -1,0 +1,149 @@
+"""Heat capacity C(T) of a fitted model (seed 004; Tkacik et al. 2015).
+
+A model gives every visible pattern an energy E(v): for the RBM the marginal energy of eq. (6) of seed 001,
+H(v) = -b.v - sum_mu log(1 + exp(c_mu + (v W)_mu)); for a pairwise model -h.v - sum_{i<j} J_ij v_i v_j.
+At temperature T the patterns are weighted by exp(-E(v) / T) (T = 1 is the fitted model), and
+C(T) = (<E^2>_T - <E>_T^2) / (N T^2) per neuron. Small models are enumerated; larger ones are sampled by
+single-unit heat-bath sweeps at every temperature at once, with replica exchange between neighbouring
+temperatures so that the cold chains do not stick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from napari_neurorbm.analysis.multiinfo import Pairwise
+from napari_neurorbm.data.synthetic import hidden_states as all_states
+from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.progress import Progress
+from napari_neurorbm.rbm.model import RBM
+
+MAX_EXACT = 20  # enumerate up to this many visible units
+
+
+@dataclass(frozen=True)
+class HeatCurve:
+    """C(T) per neuron on a grid of temperatures, and where it peaks."""
+
+    T: np.ndarray
+    C: np.ndarray
+    method: str
+
+    @property
+    def peak_T(self) -> float:
+        return float(self.T[int(np.argmax(self.C))])
+
+
+def temperatures(t_min: float = 0.5, t_max: float = 2.0, steps: int = 31) -> np.ndarray:
+    """The grid of temperatures (linear, both ends included); one clear line on impossible values."""
+    if not 0 < t_min <= t_max or steps < 1:
+        raise NeuroRBMError(f"temperatures must satisfy 0 < t_min <= t_max and steps >= 1, got {t_min}, "
+                            f"{t_max}, {steps}")
+    return np.linspace(t_min, t_max, steps)
+
+
+class Energy:
+    """E(v) of a batch of patterns and the change of E when one unit switches on, for either model."""
+
+    def __init__(self, model: RBM | Pairwise) -> None:
+        if isinstance(model, Pairwise):
+            self.b = torch.as_tensor(model.h, dtype=torch.float64)
+            self.J = torch.as_tensor(model.J, dtype=torch.float64)
+            self.W = None
+        else:
+            self.b, self.W, self.c = (t.detach().cpu().double() for t in (model.b, model.W, model.c))
+            self.J = None
+        self.n = len(self.b)
+
+    def __call__(self, v: torch.Tensor) -> torch.Tensor:
+        if self.W is None:
+            return -(v @ self.b) - 0.5 * ((v @ self.J) * v).sum(-1)
+        return -(v @ self.b) - F.softplus(v @ self.W + self.c).sum(-1)
+
+    def drive(self, v: torch.Tensor) -> torch.Tensor:
+        """What the energy's non-linear part depends on: v W + c (RBM) or v J (pairwise)."""
+        return v @ self.W + self.c if self.W is not None else v @ self.J
+
+    def on_gain(self, i: int, x: torch.Tensor, v_i: torch.Tensor) -> torch.Tensor:
+        """E(v with unit i off) - E(v with unit i on), from the drive ``x`` of the current v."""
+        if self.W is None:  # J has a zero diagonal, so x[:, i] holds only the other units' pull
+            return self.b[i] + x[:, i]
+        off = x - v_i[:, None] * self.W[i]
+        return self.b[i] + (F.softplus(off + self.W[i]) - F.softplus(off)).sum(-1)
+
+    def row(self, i: int) -> torch.Tensor:
+        return self.W[i] if self.W is not None else self.J[i]
+
+
+def heat_exact(model: RBM | Pairwise, T: np.ndarray) -> HeatCurve:
+    """C(T) by enumerating every visible pattern (at most 20 units)."""
+    energy = Energy(model)
+    if energy.n > MAX_EXACT:
+        raise NeuroRBMError(f"enumeration is for at most {MAX_EXACT} units, this model has {energy.n}")
+    e = energy(torch.as_tensor(all_states(energy.n))).numpy()
+    C = np.array([_variance(e, -e / t) / (energy.n * t * t) for t in T])
+    return HeatCurve(np.asarray(T, dtype=np.float64), C, "exact")
+
+
+def iter_heat_mc(model: RBM | Pairwise, T: np.ndarray, sweeps: int = 400, chains: int = 16,
+                 burn_in: float = 0.25, seed: int = 0) -> Generator[Progress, None, HeatCurve]:
+    """C(T) by heat-bath sweeps of ``chains`` chains per temperature, a replica exchange between
+    neighbouring temperatures after every sweep; E is averaged after the first ``burn_in`` of the sweeps."""
+    energy, T = Energy(model), np.asarray(T, dtype=np.float64)
+    gen = torch.Generator().manual_seed(seed)
+    beta = torch.as_tensor(1 / T).repeat_interleave(chains)  # chains of one temperature are adjacent
+    v = (torch.rand(len(beta), energy.n, generator=gen, dtype=torch.float64) < 0.1).double()
+    start, sums = int(burn_in * sweeps), np.zeros((len(T), 3))
+    for s in range(sweeps):
+        _sweep(energy, v, beta, gen)
+        e = energy(v)
+        _exchange(v, e, beta, chains, gen)
+        if s >= start:
+            e = energy(v).view(len(T), chains).numpy()
+            sums += np.c_[np.full(len(T), chains), e.sum(1), (e * e).sum(1)]
+        yield Progress("heat capacity", s + 1, sweeps, f"sweep {s + 1}/{sweeps} at {len(T)} temperatures")
+    mean, second = sums[:, 1] / sums[:, 0], sums[:, 2] / sums[:, 0]
+    return HeatCurve(T, (second - mean**2) / (energy.n * T**2), "monte carlo")
+
+
+def iter_heat(model: RBM | Pairwise, T: np.ndarray, **mc) -> Generator[Progress, None, HeatCurve]:
+    """Exact when the model has at most 20 visible units, else Monte Carlo with tempering."""
+    if Energy(model).n <= MAX_EXACT:
+        return heat_exact(model, T)
+    return (yield from iter_heat_mc(model, T, **mc))
+
+
+def _sweep(energy: Energy, v: torch.Tensor, beta: torch.Tensor, gen: torch.Generator) -> None:
+    """One heat-bath update of every unit in turn, in every chain, each at its own temperature."""
+    x = energy.drive(v)
+    for i in range(energy.n):
+        p_on = torch.sigmoid(beta * energy.on_gain(i, x, v[:, i]))
+        new = (torch.rand(len(v), generator=gen, dtype=torch.float64) < p_on).double()
+        x += (new - v[:, i])[:, None] * energy.row(i)
+        v[:, i] = new
+
+
+def _exchange(v: torch.Tensor, e: torch.Tensor, beta: torch.Tensor, chains: int,
+              gen: torch.Generator) -> None:
+    """Swap the states of chain k at neighbouring temperatures with the Metropolis probability
+    min(1, exp((beta_a - beta_b) (E_a - E_b))), alternating even and odd pairs of temperatures."""
+    n_t = len(beta) // chains
+    first = int(torch.randint(2, (1,), generator=gen))
+    for t in range(first, n_t - 1, 2):
+        a, b = slice(t * chains, (t + 1) * chains), slice((t + 1) * chains, (t + 2) * chains)
+        log_acc = (beta[a] - beta[b]) * (e[a] - e[b])
+        swap = torch.rand(chains, generator=gen, dtype=torch.float64).log() < log_acc
+        va, vb = v[a][swap].clone(), v[b][swap].clone()
+        v[a][swap], v[b][swap] = vb, va
+
+
+def _variance(e: np.ndarray, log_w: np.ndarray) -> float:
+    w = np.exp(log_w - log_w.max())
+    w /= w.sum()
+    mean = w @ e
+    return float(w @ (e - mean) ** 2)
