@@ -3,9 +3,11 @@
 A model gives every visible pattern an energy E(v): for the RBM the marginal energy of eq. (6) of seed 001,
 H(v) = -b.v - sum_mu log(1 + exp(c_mu + (v W)_mu)); for a pairwise model -h.v - sum_{i<j} J_ij v_i v_j.
 At temperature T the patterns are weighted by exp(-E(v) / T) (T = 1 is the fitted model), and
-C(T) = (<E^2>_T - <E>_T^2) / (N T^2) per neuron. Small models are enumerated; larger ones are sampled by
-single-unit heat-bath sweeps at every temperature at once, with replica exchange between neighbouring
-temperatures so that the cold chains do not stick.
+C(T) = (<E^2>_T - <E>_T^2) / (N T^2) per neuron. Small models are enumerated; larger ones are sampled at
+every temperature at once, with replica exchange between neighbouring temperatures so that the cold chains do
+not stick. An RBM moves by Metropolis-Hastings with a block-Gibbs proposal of the RBM whose parameters are
+divided by T (two products per step, reversible for exp(b.v / T) prod_mu (1 + exp(x_mu / T)), corrected to
+the target exp(b.v / T) prod_mu (1 + exp(x_mu))^(1/T)); a pairwise model by single-unit heat-bath sweeps.
 """
 
 from __future__ import annotations
@@ -99,8 +101,9 @@ def iter_heat_mc(model: RBM | Pairwise, T: np.ndarray, sweeps: int = 400, chains
     beta = torch.as_tensor(1 / T).repeat_interleave(chains)  # chains of one temperature are adjacent
     v = (torch.rand(len(beta), energy.n, generator=gen, dtype=torch.float64) < 0.1).double()
     start, sums = int(burn_in * sweeps), np.zeros((len(T), 3))
+    step = _block_step if energy.W is not None else _sweep
     for s in range(sweeps):
-        _sweep(energy, v, beta, gen)
+        step(energy, v, beta, gen)
         e = energy(v)
         _exchange(v, e, beta, chains, gen)
         if s >= start:
@@ -116,6 +119,24 @@ def iter_heat(model: RBM | Pairwise, T: np.ndarray, **mc) -> Generator[Progress,
     if Energy(model).n <= MAX_EXACT:
         return heat_exact(model, T)
     return (yield from iter_heat_mc(model, T, **mc))
+
+
+def _block_step(energy: Energy, v: torch.Tensor, beta: torch.Tensor, gen: torch.Generator) -> None:
+    """One Metropolis-Hastings step of every chain: h then v' by block Gibbs of the RBM scaled by beta,
+    accepted with min(1, exp(r(v') - r(v))), r(v) = sum_mu beta softplus(x_mu) - softplus(beta x_mu)."""
+    bt = beta[:, None]
+    h = (torch.rand(len(v), len(energy.c), generator=gen, dtype=torch.float64)
+         < torch.sigmoid(bt * energy.drive(v))).double()
+    p_v = torch.sigmoid(bt * (h @ energy.W.T + energy.b))
+    proposal = (torch.rand(v.shape, generator=gen, dtype=torch.float64) < p_v).double()
+    log_acc = _correction(energy, proposal, bt) - _correction(energy, v, bt)
+    accept = torch.rand(len(v), generator=gen, dtype=torch.float64).log() < log_acc
+    v[accept] = proposal[accept]
+
+
+def _correction(energy: Energy, v: torch.Tensor, bt: torch.Tensor) -> torch.Tensor:
+    x = energy.drive(v)
+    return (bt * F.softplus(x) - F.softplus(bt * x)).sum(-1)
 
 
 def _sweep(energy: Energy, v: torch.Tensor, beta: torch.Tensor, gen: torch.Generator) -> None:
