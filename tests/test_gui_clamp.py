@@ -14,7 +14,8 @@ import pytest
 from qtpy.QtCore import QPoint, Qt
 
 from conftest import save_viewer_screenshot, save_widget_grab
-from napari_neurorbm._qt.clamp_widget import ClampWidget, parse_units
+from napari_neurorbm._qt.clamp_units import parse_units
+from napari_neurorbm._qt.clamp_widget import ClampWidget
 from napari_neurorbm._qt.raster_layers import add_raster_layers, layers_of
 from napari_neurorbm._qt.selection import NAME as SELECTION
 from napari_neurorbm._qt.state import get_state

@@ -71,7 +71,7 @@ def test_synthetic_nwb_loads_and_shows_rasters_strip_and_qc(dock, qtbot, synthet
     assert binary.scale[1] == pytest.approx(0.04)  # 20 ms bins, every 2nd kept: 40 ms per column
     assert np.array_equal(binary.level_shapes[0], raster.counts.shape)
     strip = layers_of(viewer, kind="areas")[0]
-    assert viewer.layers.selection.active is strip
+    assert viewer.layers.selection.active is binary  # the raster's controls, not the strip's paint tools
     assert set(strip.features["area"]) == set(raster.areas) and strip.data.shape[0] == 120
     assert binary.metadata[KEY]["raster"] is raster
     assert widget.progress.value() == 1000 and "120 units in 4 areas" in widget.message.text()

@@ -8,15 +8,12 @@ units picked in another dock (e.g. a coupling pair) are the ones clamped here.
 
 from __future__ import annotations
 
-import json
-import re
 import weakref
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pyqtgraph as pg
 from qtpy.QtCore import QSize, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -35,200 +32,29 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_neurorbm._qt.colors import area_colors
-from napari_neurorbm._qt.generate_widget import DEVICES, INITS
-from napari_neurorbm._qt.model_runs import (
-    JobControl,
-    JobFailed,
-    add_onset_lines,
-    focus,
-    model_raster,
-    remove_rasters,
-    show_failure,
-    show_rasters,
+from napari_neurorbm._qt.clamp_plots import ClampPlots
+from napari_neurorbm._qt.clamp_units import (
+    clamp_job,
+    describe_result,
+    describe_units,
+    jsonable,
+    model_summary,
+    parse_units,
 )
+from napari_neurorbm._qt.generate_widget import DEVICES, INITS
+from napari_neurorbm._qt.layout import get_layout
+from napari_neurorbm._qt.model_runs import JobControl, JobFailed, model_raster, show_failure
 from napari_neurorbm._qt.raster_layers import layers_of, row_at
 from napari_neurorbm._qt.state import get_state
-from napari_neurorbm.analysis.generation import (
-    DEFAULT_CHAINS,
-    ClampResult,
-    check_same_units,
-    export_clamp_experiment,
-    iter_clamp_experiment,
-)
+from napari_neurorbm.analysis.generation import DEFAULT_CHAINS, ClampResult, export_clamp_experiment
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.progress import Progress
-from napari_neurorbm.rbm.io import ModelFile
-from napari_neurorbm.rbm.model import pick_device
 
 if TYPE_CHECKING:
     import napari
 
 VALUES = {"1 (make them fire)": "1", "0 (silence them)": "0", "pattern of a recorded frame": "pattern"}
 ID_KINDS = ("unit ids", "rows")
-RANGE = re.compile(r"^(-?\d+)\s*-\s*(-?\d+)$")
-UP, DOWN, NOISE, CLAMPED = (240, 90, 80), (80, 150, 250), (150, 150, 150), (255, 170, 0)
-
-
-def parse_units(text: str, raster: Raster, kind: str = "unit ids") -> list[int]:
-    """Rows of ``raster`` named in ``text``: unit ids (or rows) separated by commas or spaces, ranges a-b.
-
-    A range of unit ids takes the ids from a to b that the raster has; a single id it lacks is an error.
-    """
-    parts = [p.strip() for p in re.split(r"[,;]", text) if p.strip()]
-    tokens = [t for part in parts for t in ([part] if RANGE.match(part) else part.split())]
-    if not tokens:
-        raise NeuroRBMError(f"type {kind} to clamp, e.g. 3, 7, 10-14")
-    ids = np.asarray(raster.unit_ids).astype(str)
-    where = {u: i for i, u in enumerate(ids)}
-    rows: list[int] = []
-    for token in tokens:
-        span = RANGE.match(token)
-        if kind == "rows":
-            rows += _row_span(token, span, raster.n_units)
-        elif span:
-            lo, hi = int(span[1]), int(span[2])
-            numeric = np.array([u.lstrip("-").isdigit() for u in ids])
-            values = np.where(numeric, ids, "0").astype(np.int64)
-            hit = np.flatnonzero(numeric & (values >= lo) & (values <= hi))
-            if not hit.size:
-                raise NeuroRBMError(f"no unit id of the raster lies in {lo}-{hi}")
-            rows += hit.tolist()
-        elif token in where:
-            rows.append(where[token])
-        else:
-            raise NeuroRBMError(f"unit id '{token}' is not in the raster (hover a row to see its unit id)")
-    return sorted(set(rows))
-
-
-def _row_span(token: str, span, n_units: int) -> list[int]:
-    if span:
-        lo, hi = int(span[1]), int(span[2])
-    elif token.lstrip("-").isdigit():
-        lo = hi = int(token)
-    else:
-        raise NeuroRBMError(f"'{token}' is not a row number or a range like 10-14")
-    if lo > hi or lo < 0 or hi >= n_units:
-        raise NeuroRBMError(f"rows {token} are outside the raster's rows 0-{n_units - 1}")
-    return list(range(lo, hi + 1))
-
-
-def clamp_values(mode: str, raster: Raster, units: Sequence[int], frame: int) -> float | np.ndarray:
-    """What the units are held at: 1, 0, or their 0/1 values in frame ``frame`` of the recording."""
-    if mode == "pattern":
-        if not 0 <= frame < raster.n_frames:
-            raise NeuroRBMError(f"frame {frame} is not in the recording (0-{raster.n_frames - 1})")
-        return raster.binary[np.asarray(units), frame].astype(np.float64)
-    return float(mode)
-
-
-def clamp_job(model: ModelFile | None, raster: Raster | None, units: Sequence[int], mode: str, frame: int,
-              onset: int, n_frames: int, tau: int, chains: int, init: str, seed: int, n_sigma: float,
-              device: str = "auto") -> Generator[Progress, None, ClampResult]:
-    """Check the inputs, then run clamped and control chains (see ``iter_clamp_experiment``)."""
-    if model is None or raster is None:
-        raise NeuroRBMError("load a recording and train or open a model first")
-    check_same_units(model, raster)
-    if not len(units):
-        raise NeuroRBMError("choose the units to clamp first: click raster rows, pick an area or type ids")
-    values = clamp_values(mode, raster, units, frame)
-    rbm = model.rbm.to(pick_device(device))
-    train = raster.frames("train")
-    return (yield from iter_clamp_experiment(
-        rbm, np.asarray(units), values, onset, n_frames, tau=tau, chains=chains, init=init,
-        data=train if len(train) else None, seed=seed, areas=raster.areas, n_sigma=n_sigma,
-    ))
-
-
-class ClampPlots(QWidget):
-    """Δ firing probability per unit (rows in the raster's order, top down) and per area, ± SE over chains,
-    above a colour key."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.units = self.graphics.addPlot(row=0, col=0, title="Δ firing probability per unit")
-        self.areas = self.graphics.addPlot(row=1, col=0, title="Δ per area (free units)")
-        self.graphics.ci.layout.setRowStretchFactor(0, 3)
-        self.graphics.ci.layout.setRowStretchFactor(1, 2)
-        for p in (self.units, self.areas):
-            p.invertY(True)
-            p.setLabel("bottom", "Δ P(active), clamped − control")
-            p.getAxis("bottom").enableAutoSIPrefix(False)
-            p.showGrid(x=True, y=False, alpha=0.25)
-        self.key = QLabel()
-        self.key.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.graphics, stretch=1)
-        layout.addWidget(self.key)
-        self.setMinimumHeight(380)
-
-    def show_result(self, result: ClampResult, raster: Raster) -> None:
-        """Redraw both plots from ``result`` (the raster gives the area blocks and colours)."""
-        self._plot_units(result, raster)
-        self._plot_areas(result, raster)
-
-    def _plot_units(self, result: ClampResult, raster: Raster) -> None:
-        p = self.units
-        p.clear()
-        rows = np.arange(len(result.delta))
-        free, beyond = ~result.is_clamped, result.beyond & ~result.is_clamped
-        p.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen((200, 200, 200), width=1)))
-        p.addItem(pg.ErrorBarItem(x=result.delta[free], y=rows[free], left=result.delta_se[free],
-                                  right=result.delta_se[free], beam=0, pen=pg.mkPen((110, 110, 110))))
-        groups = (
-            (free & ~beyond, NOISE, "o", "within noise"),
-            (beyond & (result.delta > 0), UP, "o", f"up, beyond {result.n_sigma:g} SE"),
-            (beyond & (result.delta < 0), DOWN, "o", f"down, beyond {result.n_sigma:g} SE"),
-        )
-        clamped = result.is_clamped
-        groups += ((clamped, CLAMPED, "t2", "clamped, drawn at 0"),)
-        key = []
-        for mask, colour, symbol, name in groups:
-            if mask.any():
-                p.plot(np.where(clamped[mask], 0.0, result.delta[mask]), rows[mask], pen=None, symbol=symbol,
-                       symbolSize=9 if symbol == "t2" else 6, symbolPen=None, symbolBrush=colour,
-                       name=f"{name} ({int(mask.sum())})")
-            mark = "▶" if symbol == "t2" else "●"
-            key.append(f"<span style='color:rgb{colour}'>{mark}</span>&nbsp;{name}&nbsp;({int(mask.sum())})")
-        self.key.setText(" &nbsp; ".join(key) + " &nbsp; · bars: ± SE over chains")
-        _area_axis(p, raster)
-        p.setYRange(-0.5, len(rows) - 0.5, padding=0.01)
-
-    def _plot_areas(self, result: ClampResult, raster: Raster) -> None:
-        p = self.areas
-        p.clear()
-        colours = area_colors(raster.areas)
-        names = list(result.area_names)
-        y = np.arange(len(names))
-        delta = np.nan_to_num(result.area_delta)
-        se = np.nan_to_num(result.area_se)
-        brushes = [pg.mkBrush(*(255 * colours[a][:3]).astype(int), 200) for a in names]
-        pens = [pg.mkPen("w", width=2) if b else pg.mkPen(None) for b in result.area_beyond]
-        bars = pg.BarGraphItem(x0=np.zeros(len(y)), y=y, height=0.6, width=delta, brushes=brushes, pens=pens)
-        p.addItem(bars)
-        p.addItem(pg.ErrorBarItem(x=delta, y=y, left=se, right=se, beam=0.25, pen=pg.mkPen("w")))
-        p.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen((200, 200, 200), width=1)))
-        for i, hit in enumerate(result.area_beyond):
-            if hit:
-                star = pg.TextItem("*", color="w", anchor=(0, 0.5))
-                star.setPos(delta[i] + np.sign(delta[i] or 1) * (se[i] + 0.05 * np.abs(delta).max()), i)
-                p.addItem(star)
-        p.getAxis("left").setTicks([list(enumerate(names))])
-        p.getAxis("left").setStyle(hideOverlappingLabels=False)
-        p.setYRange(-0.6, len(names) - 0.4, padding=0)
-        p.setTitle(f"Δ per area (free units), ± SE; * beyond {result.n_sigma:g} SE")
-
-
-def _area_axis(p: pg.PlotItem, raster: Raster) -> None:
-    """Area names at the middle of their rows and a faint line between areas."""
-    blocks = raster.area_blocks()
-    p.getAxis("left").setTicks([[((s + e - 1) / 2, a) for a, s, e in blocks]])
-    p.getAxis("left").setStyle(hideOverlappingLabels=False)
-    for _, s, _ in blocks[1:]:
-        p.addItem(pg.InfiniteLine(s - 0.5, angle=0, pen=pg.mkPen((90, 90, 90), width=1)))
 
 
 class ClampWidget(QWidget):
@@ -358,7 +184,7 @@ class ClampWidget(QWidget):
 
     def _on_new_raster(self, raster: Raster | None) -> None:
         """Another recording: the last experiment belongs to the old rows, so it goes."""
-        remove_rasters(self.viewer, ("clamped", "control"))
+        get_layout(self.viewer).remove_rasters(("clamped", "control"))
         self.result = None
         self.export_button.setEnabled(False)
         self.plots.setVisible(False)
@@ -487,10 +313,11 @@ class ClampWidget(QWidget):
         clamped = model_raster(result.clamped.frames, result.clamped.segment_starts, raster, "clamped")
         control = model_raster(result.control.frames, result.control.segment_starts, raster, "control")
         onset = result.clamped.clamp_onset
-        show_rasters(self.viewer, [("clamped", clamped, "clamped"), ("control", control, "control (free)")])
+        layout = get_layout(self.viewer)
+        layout.show_rasters([("clamped", clamped, "clamped"), ("control", control, "control (free)")])
         for run, role in ((clamped, "clamped"), (control, "control")):
-            add_onset_lines(self.viewer, run, onset, role)
-        focus(self.viewer, ("clamped", "control"))
+            layout.add_onset_lines(run, onset, role)
+        layout.focus(("clamped", "control"))
         self.plots.show_result(result, raster)
         self.plots.setVisible(True)
         self.progress.setValue(1000)
@@ -520,7 +347,7 @@ class ClampWidget(QWidget):
         out = Path(folder)
         extra = {
             "raster": raster.name, "value": job["value"],
-            "clamp_unit_ids": _jsonable(raster.unit_ids[job["units"]]),
+            "clamp_unit_ids": jsonable(raster.unit_ids[job["units"]]),
             "clamp_areas": raster.areas[job["units"]].astype(str).tolist(),
             "pattern_frame": job["pattern_frame"] if job["value"] == "pattern" else None,
             "model": model_summary(self.state.model),
@@ -540,46 +367,8 @@ class ClampWidget(QWidget):
         return [*paths, figure, shown]
 
 
-def describe_units(rows: tuple[int, ...], raster: Raster | None) -> str:
-    """'3 units: VISp 2, LGd 1 · ids 12, 40, 41' (or how to pick units when there are none)."""
-    if not rows:
-        return "No unit selected: click raster rows, pick an area or type ids."
-    if raster is None or rows[-1] >= raster.n_units:
-        return f"{len(rows)} units (rows {', '.join(map(str, rows[:12]))}{'…' if len(rows) > 12 else ''})"
-    areas = raster.areas[list(rows)].astype(str)
-    counts = ", ".join(f"{a} {int(np.sum(areas == a))}" for a in dict.fromkeys(areas))
-    ids = [str(u) for u in np.asarray(raster.unit_ids)[list(rows)]]
-    shown = ", ".join(ids[:12]) + ("…" if len(ids) > 12 else "")
-    return f"{len(rows)} unit{'s' * (len(rows) > 1)}: {counts} · ids {shown}"
-
-
-def describe_result(result: ClampResult, value: str) -> str:
-    """One sentence: what was clamped and how many units and areas changed beyond the noise."""
-    free = ~result.is_clamped
-    up = int(np.sum(result.beyond & free & (result.delta > 0)))
-    down = int(np.sum(result.beyond & free & (result.delta < 0)))
-    held = {"1": "at 1", "0": "at 0", "pattern": "at a recorded pattern"}[value]
-    return (f"Clamped {int(result.is_clamped.sum())} units {held} from frame {result.clamped.clamp_onset} "
-            f"of {result.clamped.n_chains} chains: {up} free units fire more and {down} less beyond "
-            f"{result.n_sigma:g} SE of the chain-to-chain noise; {int(np.sum(result.area_beyond))} of "
-            f"{len(result.area_names)} areas change.")
-
-
-def model_summary(model: ModelFile | None) -> dict | None:
-    """The model's size and the training update it holds, for the exported parameters."""
-    if model is None:
-        return None
-    meta = model.metadata
-    return {"n_visible": model.rbm.n_visible, "n_hidden": model.rbm.n_hidden,
-            "update": meta.get("selected_update", meta.get("update"))}
-
-
 def _n_rows(layer) -> int:
     return int(layer.level_shapes[0][0] if getattr(layer, "multiscale", False) else layer.data.shape[0])
-
-
-def _jsonable(x):
-    return json.loads(json.dumps(np.asarray(x).tolist() if x is not None else None, default=str))
 
 
 def _forget_callback(viewer: napari.Viewer, callback):

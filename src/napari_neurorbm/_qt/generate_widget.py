@@ -19,16 +19,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_neurorbm._qt.model_runs import (
-    JobControl,
-    JobFailed,
-    focus,
-    held_out_raster,
-    model_raster,
-    remove_rasters,
-    show_failure,
-    show_rasters,
-)
+from napari_neurorbm._qt.layout import get_layout
+from napari_neurorbm._qt.model_runs import JobControl, JobFailed, held_out_raster, model_raster, show_failure
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm._qt.stats_plots import DOCK_NAME, StatsPanel
 from napari_neurorbm.analysis import statistics as st
@@ -114,7 +106,7 @@ class GenerateWidget(QWidget):
 
     def _on_new_raster(self, raster: Raster | None) -> None:
         """Another recording: the generated run belongs to the old rows, so it goes."""
-        remove_rasters(self.viewer, ("test", "generated"))
+        get_layout(self.viewer).remove_rasters(("test", "generated"))
         self.state.generated = None
         self._on_raster(raster)
 
@@ -157,9 +149,9 @@ class GenerateWidget(QWidget):
         run, report = result
         test = held_out_raster(raster)
         gen = model_raster(run.frames, run.segment_starts, raster, "generated")
-        show_rasters(self.viewer, [("test", test, "test frames"), ("generated", gen, "generated")],
-                     counts=["test"])
-        focus(self.viewer, ("test", "generated"))
+        layout = get_layout(self.viewer)
+        layout.show_rasters([("test", test, "test frames"), ("generated", gen, "generated")], counts=["test"])
+        layout.focus(("test", "generated"))
         self.state.generated = gen
         self._stats_panel().show_report(report)
         self.progress.setValue(1000)

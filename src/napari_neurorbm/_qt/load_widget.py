@@ -253,8 +253,7 @@ class LoadWidget(QWidget):
         self._loaded = (key, session)
         self.state.session = session
         self.state.raster = raster
-        add_raster_layers(self.viewer, raster, session=session)
-        self.viewer.reset_view()
+        add_raster_layers(self.viewer, raster, session=session)  # the layout owner fits it into view
         self._ensure_qc_dock()
         self.progress.setValue(1000)
         self.message.setText(_describe(raster))

@@ -185,13 +185,17 @@ def count_ceiling(counts: np.ndarray, q: float = 99.5) -> int:
 def add_raster_layers(
     viewer: napari.Viewer, raster: Raster, *, role: str = "data", label: str | None = None, **where
 ) -> list:
-    """Add (or replace) the layers of ``raster`` for ``role``; the strip becomes the selected layer.
+    """Add (or replace) the layers of ``raster`` for ``role``.
 
     Rasters other than the data raster default to the data raster's row height and go below the
-    rasters already shown, so rows line up and nothing overlaps.
+    rasters already shown, so rows line up and nothing overlaps, until the layout owner (:mod:`.layout`)
+    places them; it also chooses the active layer and the view.
     """
     from napari.layers import Layer
 
+    from napari_neurorbm._qt.state import get_state
+
+    get_state(viewer)  # the viewer's layout owner places what is added here
     old = layers_of(viewer, role=role)
     index = min((viewer.layers.index(layer) for layer in old), default=len(viewer.layers))
     for layer in old:
@@ -206,8 +210,6 @@ def add_raster_layers(
         viewer.layers.insert(min(index, len(viewer.layers)), layer)
         index = viewer.layers.index(layer) + 1
         added.append(layer)
-    viewer.layers.selection.active = next(layer for layer in added if _kind(layer) == "areas")
-    scale_bar(viewer).visible = True
     return added
 
 
@@ -233,11 +235,6 @@ def layers_of(viewer: napari.Viewer, *, role: str | None = None, kind: str | Non
         if isinstance(tag, dict) and role in (None, tag.get("role")) and kind in (None, tag.get("kind")):
             out.append(layer)
     return out
-
-
-def _kind(layer) -> str | None:
-    tag = layer.metadata.get(KEY)
-    return tag.get("kind") if isinstance(tag, dict) else None
 
 
 def row_at(layer, world_position) -> int | None:

@@ -77,16 +77,19 @@ _STATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def get_state(viewer: napari.Viewer) -> ViewerState:
     """The state of ``viewer``, created on first use and dropped with the viewer.
 
-    It draws the selection on every raster, and adopts a data raster added to the viewer by other means
+    It draws the selection on every raster, places every layer through its layout owner
+    (``state.layout``, see :mod:`.layout`), and adopts a data raster added to the viewer by other means
     (the reader, the sample data) so that every widget can work on it.
     """
     viewer = getattr(viewer, "__wrapped__", viewer)  # napari hands plugin widgets a proxy of the viewer
     state = _STATES.get(viewer)
     if state is None:
+        from napari_neurorbm._qt.layout import CanvasLayout
         from napari_neurorbm._qt.selection import SelectionOverlay
 
         state = _STATES[viewer] = ViewerState()
         state._overlay = SelectionOverlay(viewer, state)
+        state.layout = CanvasLayout(viewer, state)
         ref = weakref.ref(state)
         viewer.layers.events.inserted.connect(lambda event: _adopt(ref(), event.value))
         for layer in viewer.layers:

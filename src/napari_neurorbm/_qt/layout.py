@@ -1,0 +1,372 @@
+"""The one owner of canvas placement: where every NeuroRBM layer sits, which labels show, which overlays.
+
+One :class:`CanvasLayout` per viewer (made with the viewer's state, see :func:`get_layout`). It listens to
+the layer list, the camera and the shared state, and nobody else moves a layer:
+- rasters sit side by side in one row, left to right in ``ROLES`` order (the recording at its own times),
+  each with its area strip and, for the recording, its area names; a title above each when there are
+  several; a data raster that arrives (Load dock, drop-open, Open Sample) is fitted whole into view;
+- the coupling matrix (:mod:`.coupling_layers`) sits right of the rasters with its rows level with the
+  recording's rows, and follows them when a raster moves;
+- labels are thinned to the zoom so that none overlaps another; the colour bar and the matrix's label show
+  only while the matrix is in view, the time scale bar only while a raster is, and never over the matrix.
+Docks ask it to show or remove their rasters (:meth:`CanvasLayout.show_rasters`) and to look at them.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from napari_neurorbm._qt.coupling_layers import CouplingLayers
+from napari_neurorbm._qt.labels import LINE_PX, fit_text, thin
+from napari_neurorbm._qt.raster_layers import (
+    COVER_COLS,
+    KEY,
+    NAME_SPACE,
+    UNITS,
+    add_raster_layers,
+    layers_of,
+    scale_bar,
+)
+from napari_neurorbm._qt.selection import NAME as SELECTION
+from napari_neurorbm.data.raster import Raster
+
+if TYPE_CHECKING:
+    import napari
+
+    from napari_neurorbm._qt.state import ViewerState
+
+ROLES = ("data", "test", "generated", "clamped", "control")  # left to right
+LINKED = ("colormap", "contrast_limits", "gamma")
+TITLES = "raster titles"
+RASTER_KINDS = ("counts", "binary", "names", "areas")  # the layers of one raster (raster_layer_data)
+TITLE_SIZE = 10
+GAP = 0.04  # blank space between rasters, as a fraction of the wider neighbour
+MIN_SLOT = 0.3  # narrowest slot of a raster beside the recording, as a fraction of the recording's width
+FIT_MARGIN = 0.08  # blank share of the canvas around what is fitted into view (room for titles)
+TITLE_LIFT_PX = 4.0  # titles sit this many screen pixels above their raster
+
+
+def get_layout(viewer: napari.Viewer) -> CanvasLayout:
+    """The layout owner of ``viewer`` (made with its shared state)."""
+    from napari_neurorbm._qt.state import get_state
+
+    return get_state(viewer).layout
+
+
+class CanvasLayout:
+    """Places the NeuroRBM layers of one viewer; see the module docstring."""
+
+    def __init__(self, viewer: napari.Viewer, state: ViewerState) -> None:
+        self._viewer = weakref.ref(viewer)
+        self._busy = False  # set while this object adds or moves layers itself
+        self._pending = None  # a data strip just added, which napari is about to make active
+        self._seen: tuple = ()  # (a raster in view, the matrix in view, the matrix layer) when last looked
+        self.couplings = CouplingLayers(viewer, state, on_visible=self._on_view)
+        viewer.layers.events.inserted.connect(self._on_inserted)
+        viewer.layers.events.removed.connect(self._on_removed)
+        viewer.layers.selection.events.active.connect(self._on_active)
+        viewer.scene.camera.events.zoom.connect(self._on_zoom)
+        viewer.scene.camera.events.center.connect(self._on_view)
+        state.events.couplings.connect(self._on_couplings)
+        state.events.raster.connect(self._on_couplings)
+
+    @property
+    def viewer(self) -> napari.Viewer:
+        viewer = self._viewer()
+        if viewer is None:
+            raise RuntimeError("the viewer is gone")
+        return viewer
+
+    # ---- what docks ask for -----------------------------------------------------------------------
+    def show_rasters(self, shown: Sequence[tuple[str, Raster, str]], *, counts: Iterable[str] = ()) -> list:
+        """Add (or replace) each (role, raster, title) beside the others, looking like the recording.
+
+        Model rasters hold 0/1 frames only, so their count layer is dropped unless the role is in ``counts``.
+        The binarized (and count) layers take the recording's colormap and contrast and stay linked to it.
+        Area names are hidden (the strips keep the area colours): rows line up with the recording's.
+        """
+        viewer = self.viewer
+        data = layers_of(viewer, role="data", kind="binary")
+        top = float(data[0].translate[0]) if data else 0.0
+        keep_counts = set(counts)
+        added = []
+        self._busy = True
+        try:
+            for role, raster, title in shown:
+                old = layers_of(viewer, role=role)
+                if old:
+                    viewer.layers.unlink_layers(old)
+                layers = add_raster_layers(viewer, raster, role=role, label=title, origin=(top, 0.0))
+                for layer in layers:
+                    layer.metadata[KEY]["title"] = title
+                    if _kind(layer) == "counts" and role not in keep_counts:
+                        viewer.layers.remove(layer)
+                    elif _kind(layer) == "names":
+                        layer.visible = False
+                added += [layer for layer in layers if layer in viewer.layers]
+            for kind in ("binary", "counts"):
+                _link_kind(viewer, kind)
+        finally:
+            self._busy = False
+        self.arrange()
+        return added
+
+    def remove_rasters(self, roles: Iterable[str]) -> None:
+        """Take the rasters of ``roles`` (and their onset lines) out of the viewer."""
+        viewer = self.viewer
+        gone = [layer for role in roles for layer in layers_of(viewer, role=role)]
+        gone += [layer for layer in viewer.layers if _tag(layer).get("kind") == "onsets"
+                 and _tag(layer).get("role") in set(roles)]
+        self._busy = True
+        try:
+            for layer in gone:
+                viewer.layers.remove(layer)
+        finally:
+            self._busy = False
+        if gone:
+            self.arrange()
+
+    def focus(self, roles: Iterable[str]) -> None:
+        """Fit the view to the rasters of ``roles`` (strips and titles included)."""
+        layers = [layer for role in roles for layer in layers_of(self.viewer, role=role) if layer.visible]
+        self._fit(layers)
+
+    def fit_data(self) -> None:
+        """Fit the recording's raster, strip and names (and every raster beside it) into view."""
+        self._fit([layer for layer in layers_of(self.viewer) if layer.visible])
+
+    def add_onset_lines(self, raster: Raster, onset: int, role: str):
+        """Mark the clamp onset of every chain (segment) of the ``role`` raster with an orange line."""
+        viewer = self.viewer
+        binary = layers_of(viewer, role=role, kind="binary")[0]
+        (y0, x0), (dy, dx) = binary.translate, binary.scale
+        xs = x0 + (np.asarray(raster.segment_starts) + onset) * dx
+        lines = [np.array([[y0, x], [y0 + raster.n_units * dy, x]]) for x in xs]
+        width = max(dx, 0.002 * raster.n_frames * dx)  # visible when the whole row of rasters is in view
+        active = viewer.layers.selection.active
+        layer = viewer.add_shapes(
+            lines, shape_type="line", name=f"clamp onsets · {role}", edge_color="orange", edge_width=width,
+            units=UNITS, metadata={KEY: {"kind": "onsets", "role": role}},
+        )
+        viewer.layers.selection.active = active
+        return layer
+
+    # ---- placement --------------------------------------------------------------------------------
+    def arrange(self) -> None:
+        """Place the rasters left to right, their titles and the matrix, and thin the labels."""
+        self._busy = True
+        try:
+            self._place_rasters()
+            self._titles()
+            self.couplings.place()
+            _selection_on_top(self.viewer)
+        finally:
+            self._busy = False
+        self._on_zoom()
+
+    def _place_rasters(self) -> None:
+        """Each raster right of the previous one, room for its strip between; the recording stays put."""
+        viewer = self.viewer
+        right, prev_width, first_width = None, 0.0, None
+        for role in ROLES:
+            binary = layers_of(viewer, role=role, kind="binary")
+            if not binary:
+                continue
+            left, width = _x_span(binary[0])
+            first_width = width if first_width is None else first_width
+            width = max(width, MIN_SLOT * first_width)  # a short run still gets room for its title
+            if right is not None:
+                target = right + width * (1.0 / COVER_COLS + NAME_SPACE) + GAP * max(width, prev_width)
+                shift = np.array([0.0, target - left])
+                for layer in layers_of(viewer, role=role) + _onsets(viewer, role):
+                    layer.translate = np.asarray(layer.translate) + shift
+                left = target
+            right, prev_width = left + width, width
+
+    def _titles(self) -> None:
+        """One title above the top-left corner of each raster; none when the recording is alone."""
+        viewer = self.viewer
+        rasters = [b for role in ROLES for b in layers_of(viewer, role=role, kind="binary")]
+        old = next((layer for layer in viewer.layers if layer.name == TITLES), None)
+        if len(rasters) < 2:
+            if old is not None:
+                viewer.layers.remove(old)
+            return
+        texts = [_tag(b).get("title") or f"recording · {_tag(b)['raster'].name}" for b in rasters]
+        where = np.array([np.asarray(b.translate) - np.asarray(b.scale) / 2 for b in rasters])
+        features = pd.DataFrame({"title": texts, "text": texts})
+        if old is not None and len(old.data) == len(where):
+            old.data, old.features = where, features
+            return
+        if old is not None:
+            viewer.layers.remove(old)
+        active = viewer.layers.selection.active
+        viewer.add_points(
+            where, name=TITLES, size=1, face_color="transparent", border_width=0, units=UNITS,
+            features=features,
+            text={"string": "{text}", "size": TITLE_SIZE, "anchor": "lower_left", "color": "white"},
+            metadata={KEY: {"kind": "titles", "role": "titles"}},
+        )
+        viewer.layers.selection.active = active
+
+    # ---- labels and overlays that follow the camera ------------------------------------------------
+    def _on_zoom(self, *_: object) -> None:
+        viewer = self._viewer()
+        if viewer is None or self._busy:
+            return
+        zoom = max(float(viewer.scene.camera.zoom), 1e-12)
+        self._fit_titles(viewer, zoom)
+        for names in layers_of(viewer, kind="names"):
+            _thin_names(names, zoom)
+        self.couplings.follow_zoom(zoom)
+        self._on_view()
+
+    def _fit_titles(self, viewer: napari.Viewer, zoom: float) -> None:
+        """Lift the titles a few pixels above their rasters and shorten each to the room before the next."""
+        titles = next((layer for layer in viewer.layers if layer.name == TITLES), None)
+        if titles is None or not len(titles.data):
+            return
+        rasters = [b for role in ROLES for b in layers_of(viewer, role=role, kind="binary")]
+        tops = [b.translate[0] - b.scale[0] / 2 for b in rasters]
+        lefts = np.array([b.translate[1] - b.scale[1] / 2 for b in rasters])
+        rights = np.r_[lefts[1:], np.inf]
+        room = (rights - lefts) * zoom - LINE_PX * TITLE_SIZE / 2  # a small gap before the next title
+        texts = [fit_text(t, r, TITLE_SIZE) for t, r in zip(titles.features["title"], room, strict=True)]
+        self._busy = True
+        try:
+            titles.data = np.c_[np.asarray(tops) - TITLE_LIFT_PX / zoom, lefts]
+            titles.features = pd.DataFrame({"title": titles.features["title"], "text": texts})
+        finally:
+            self._busy = False
+
+    def _on_view(self, *_: object) -> None:
+        """Colour bar and matrix label while the matrix is in view; the time scale bar while a raster is,
+        in the corner away from the matrix."""
+        viewer = self._viewer()
+        if viewer is None:
+            return
+        view = self.view_rect()
+        rasters = [layer for layer in layers_of(viewer, kind="binary") if layer.visible]
+        seen = (any(_overlaps(layer.extent.world, view) for layer in rasters), self.couplings.in_view(view),
+                self.couplings.layer("matrix"))
+        if seen == self._seen:
+            return  # only a change of what is in view sets the overlays: a user's choice stays until then
+        self._seen = raster_in_view, matrix_in_view, _ = seen
+        self.couplings.show_overlays(matrix_in_view)
+        bar = scale_bar(viewer)
+        bar.visible = raster_in_view
+        bar.position = "bottom_left" if matrix_in_view else "bottom_right"
+
+    def view_rect(self) -> np.ndarray:
+        """World [[top, left], [bottom, right]] of what the canvas shows."""
+        viewer = self.viewer
+        size = np.asarray(viewer.canvas.size, dtype=float)  # (height, width) in screen pixels
+        centre = np.asarray(viewer.scene.camera.center, dtype=float)[-2:]
+        half = size / 2 / max(float(viewer.scene.camera.zoom), 1e-12)
+        return np.array([centre - half, centre + half])
+
+    # ---- events -----------------------------------------------------------------------------------
+    def _on_inserted(self, event) -> None:
+        """A data raster's strip is the last of its layers: once it is in, place everything and fit the
+        recording into view with the raster as the active layer."""
+        layer = event.value
+        if _tag(layer).get("kind") in RASTER_KINDS:
+            layer.events.translate.connect(self._on_moved)
+        if self._busy or _tag(layer).get("kind") != "areas":
+            return
+        self.arrange()
+        if _tag(layer).get("role") == "data":
+            self._pending = layer  # napari makes it active next: the raster is, instead
+            self.fit_data()
+
+    def _on_active(self, event) -> None:
+        """The strip napari just activated gives way to its raster (whose controls are the useful ones)."""
+        if event.value is None:  # napari clears the selection before it selects the new layer
+            return
+        pending, self._pending = self._pending, None
+        if pending is not None and event.value is pending:
+            raster = layers_of(self.viewer, role="data", kind="binary")
+            if raster:
+                self.viewer.layers.selection.active = raster[0]
+
+    def _on_moved(self, *_: object) -> None:
+        """A raster moved by other hands: titles and the matrix follow it (the rasters stay where put)."""
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            self._titles()
+            self.couplings.place()
+        finally:
+            self._busy = False
+        self._on_zoom()
+
+    def _on_removed(self, event) -> None:
+        if not self._busy and _tag(event.value).get("kind") == "binary":
+            self.arrange()
+
+    def _on_couplings(self, *_: object) -> None:
+        self.couplings.draw()
+        self._on_zoom()
+
+    def _fit(self, layers: list) -> None:
+        if not layers:
+            return
+        self.viewer.fit_to_view(layers=layers, margin=FIT_MARGIN)
+
+
+def _thin_names(names, zoom: float) -> None:
+    """Show the area names of the biggest areas that leave a line of text between any two."""
+    if not len(names.data):
+        return
+    rows = names.features["rows"].to_numpy() if "rows" in names.features else np.ones(len(names.data))
+    size = float(names.text.size)
+    names.shown = thin(names.data[:, 0] * zoom, rows, LINE_PX * size)
+
+
+def _link_kind(viewer: napari.Viewer, kind: str) -> None:
+    """Give every raster layer of ``kind`` the recording's display settings and link them."""
+    layers = [layer for role in ROLES for layer in layers_of(viewer, role=role, kind=kind)]
+    if len(layers) < 2:
+        return
+    for layer in layers[1:]:
+        for attr in LINKED:
+            setattr(layer, attr, getattr(layers[0], attr))
+    viewer.layers.link_layers(layers, LINKED)
+
+
+def _x_span(binary) -> tuple[float, float]:
+    n_frames = binary.level_shapes[0][1] if binary.multiscale else binary.data.shape[1]
+    return float(binary.translate[1]), float(binary.scale[1] * n_frames)
+
+
+def _onsets(viewer: napari.Viewer, role: str) -> list:
+    return [layer for layer in viewer.layers if _tag(layer).get("kind") == "onsets"
+            and _tag(layer)["role"] == role]
+
+
+def _overlaps(extent: np.ndarray, view: np.ndarray) -> bool:
+    (t, left), (b, right) = np.asarray(extent)[:, -2:]
+    (vt, vl), (vb, vr) = view
+    return bool(t < vb and b > vt and left < vr and right > vl)
+
+
+def _selection_on_top(viewer: napari.Viewer) -> None:
+    """Keep the selection highlight above the rasters added after it, so it shows on every raster."""
+    names = [layer.name for layer in viewer.layers]
+    if SELECTION in names and names.index(SELECTION) != len(names) - 1:
+        viewer.layers.move(names.index(SELECTION), len(names))
+
+
+def _tag(layer) -> dict:
+    tag = layer.metadata.get(KEY)
+    return tag if isinstance(tag, dict) else {}
+
+
+def _kind(layer) -> str | None:
+    return _tag(layer).get("kind")
