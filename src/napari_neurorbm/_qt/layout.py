@@ -119,9 +119,7 @@ class CanvasLayout:
     def remove_rasters(self, roles: Iterable[str]) -> None:
         """Take the rasters of ``roles`` (and their onset lines) out of the viewer."""
         viewer = self.viewer
-        gone = [layer for role in roles for layer in layers_of(viewer, role=role)]
-        gone += [layer for layer in viewer.layers if _tag(layer).get("kind") == "onsets"
-                 and _tag(layer).get("role") in set(roles)]
+        gone = [layer for role in roles for layer in layers_of(viewer, role=role)]  # onset lines included
         self._busy = True
         try:
             for layer in gone:
@@ -183,7 +181,7 @@ class CanvasLayout:
             if right is not None:
                 target = right + width * (1.0 / COVER_COLS + NAME_SPACE) + GAP * max(width, prev_width)
                 shift = np.array([0.0, target - left])
-                for layer in layers_of(viewer, role=role) + _onsets(viewer, role):
+                for layer in layers_of(viewer, role=role):  # its strip, names and onset lines too
                     layer.translate = np.asarray(layer.translate) + shift
                 left = target
             right, prev_width = left + width, width
@@ -343,11 +341,6 @@ def _link_kind(viewer: napari.Viewer, kind: str) -> None:
 def _x_span(binary) -> tuple[float, float]:
     n_frames = binary.level_shapes[0][1] if binary.multiscale else binary.data.shape[1]
     return float(binary.translate[1]), float(binary.scale[1] * n_frames)
-
-
-def _onsets(viewer: napari.Viewer, role: str) -> list:
-    return [layer for layer in viewer.layers if _tag(layer).get("kind") == "onsets"
-            and _tag(layer)["role"] == role]
 
 
 def _overlaps(extent: np.ndarray, view: np.ndarray) -> bool:
