@@ -96,7 +96,7 @@ def test_napari_opens_files_and_sample_with_the_plugin(make_napari_viewer, nwb, 
     viewer.window.resize(1300, 800)
     viewer.open(str(nwb), plugin="napari-neurorbm")
     assert len(layers_of(viewer)) == 4 and get_state(viewer).raster is not None
-    assert layers_of(viewer, kind="areas")[0] is viewer.layers.selection.active  # hovering shows areas
+    assert layers_of(viewer, kind="binary")[0] is viewer.layers.selection.active  # the raster's controls
     first = get_state(viewer).raster
     viewer.layers.clear()
     viewer.open_sample("napari-neurorbm", "synthetic")

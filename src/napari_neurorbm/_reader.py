@@ -37,6 +37,7 @@ def read_recording(path: str | list[str]) -> list[tuple]:
 
     Bad input shows its one-line message as a napari notification and adds nothing.
     """
+    from napari_neurorbm._qt.layout import watch_current_viewer
     from napari_neurorbm._qt.raster_layers import raster_layer_data
     from napari_neurorbm.data.sources import open_source
 
@@ -49,6 +50,7 @@ def read_recording(path: str | list[str]) -> list[tuple]:
 
         show_error(str(exc))
         return NOTHING
+    watch_current_viewer()
     return raster_layer_data(raster, session=session)
 
 

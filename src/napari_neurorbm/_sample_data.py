@@ -8,7 +8,9 @@ from napari_neurorbm.data.synthetic import synthetic_session
 
 def synthetic_layers() -> list[tuple]:
     """Count raster, binarized raster and area strip of the default synthetic session (20 ms bins)."""
+    from napari_neurorbm._qt.layout import watch_current_viewer
     from napari_neurorbm._qt.raster_layers import raster_layer_data
 
+    watch_current_viewer()
     session = synthetic_session()
     return raster_layer_data(binarize(session), session=session)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from qtpy.QtCore import QSize, Signal
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,7 +29,6 @@ from qtpy.QtWidgets import (
     QPushButton,
     QSpinBox,
     QVBoxLayout,
-    QWidget,
 )
 
 from napari_neurorbm._qt.clamp_plots import ClampPlots
@@ -41,6 +40,7 @@ from napari_neurorbm._qt.clamp_units import (
     model_summary,
     parse_units,
 )
+from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm._qt.generate_widget import DEVICES, INITS
 from napari_neurorbm._qt.layout import get_layout
 from napari_neurorbm._qt.model_runs import JobControl, JobFailed, model_raster, show_failure
@@ -57,7 +57,7 @@ VALUES = {"1 (make them fire)": "1", "0 (silence them)": "0", "pattern of a reco
 ID_KINDS = ("unit ids", "rows")
 
 
-class ClampWidget(QWidget):
+class ClampWidget(Dock):
     """Choose units, the clamp value and onset; Run shows the clamped and control rasters and the changes."""
 
     shown = Signal(object)  # the ClampResult, once its layers and plots are shown
@@ -86,7 +86,7 @@ class ClampWidget(QWidget):
                                       "and the parameters (JSON) into a folder")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self._pick_folder)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         layout.addWidget(self.model_label)
         layout.addWidget(self._units_box())
         layout.addWidget(self._clamp_box())
@@ -102,9 +102,6 @@ class ClampWidget(QWidget):
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
         self.destroyed.connect(_forget_callback(napari_viewer, self._on_mouse))
         self._on_raster(self.state.raster)
-
-    def sizeHint(self) -> QSize:
-        return QSize(380, 900)
 
     # ---- form -----------------------------------------------------------------------------------
     def _units_box(self) -> QGroupBox:

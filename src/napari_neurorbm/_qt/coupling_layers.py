@@ -16,7 +16,7 @@ import numpy as np
 from napari_neurorbm._qt.colors import area_colors
 from napari_neurorbm._qt.couplings_job import QUANTITY, CouplingsResult, area_blocks
 from napari_neurorbm._qt.couplings_plots import DIVERGING_POSITIONS, DIVERGING_RGB, symmetric_limit
-from napari_neurorbm._qt.labels import LINE_PX, thin
+from napari_neurorbm._qt.labels import LINE_PX, blank_unkept, thin
 from napari_neurorbm._qt.raster_layers import UNITS, layers_of
 
 if TYPE_CHECKING:
@@ -64,21 +64,20 @@ class CouplingLayers:
         layers = viewer.layers if viewer is not None else []
         return next((layer for layer in layers if layer.metadata.get(KEY) == kind), None)
 
-    def draw(self) -> None:
-        """Draw the current couplings (the first time: fit everything into view)."""
+    def draw(self) -> bool:
+        """Draw the current couplings; whether this made the matrix layer (its first drawing)."""
         state, viewer = self._state(), self._viewer()
         result = state.couplings if state is not None else None
         if viewer is None or not isinstance(result, CouplingsResult):
-            return
+            return False
         raster = state.raster
         if result is self._drawn and (raster is None or raster.n_units != len(result.J)):
-            return  # a raster of other units: the matrix stays where it is
+            return False  # a raster of other units: the matrix stays where it is
         if result is not self._drawn:
             self.mark(None)
         first = self.layer("matrix") is None
         self.place()
-        if first:
-            viewer.reset_view()
+        return first
 
     def place(self) -> None:
         """(Re)place the J image, boundaries and names right of the rasters; the active layer stays."""
@@ -172,8 +171,8 @@ class CouplingLayers:
             viewer.add_points(
                 np.array(points), name=f"area names ({kind.split()[0]}s) · J", size=1,
                 face_color="transparent", border_width=0, units=UNITS, metadata={KEY: kind},
-                features={"area": names, "rows": [e - s for _, s, e in runs]},
-                text={"string": "{area}", "size": NAME_SIZE, "color": colours, **TEXT_PLACES[kind]},
+                features={"area": names, "rows": [e - s for _, s, e in runs], "label": names},
+                text={"string": "{label}", "size": NAME_SIZE, "color": colours, **TEXT_PLACES[kind]},
             )
 
     def follow_zoom(self, zoom: float) -> None:
@@ -185,7 +184,8 @@ class CouplingLayers:
         for kind, axis in (("row names", 0), ("column names", 1)):
             names = self.layer(kind)
             if names is not None and len(names.data):
-                names.shown = thin(names.data[:, axis] * zoom, names.features["rows"], LINE_PX * NAME_SIZE)
+                keep = thin(names.data[:, axis] * zoom, names.features["rows"], LINE_PX * NAME_SIZE)
+                names.features = blank_unkept(names.features, keep)
         if self.pair is not None:
             self.mark(self.pair)
 

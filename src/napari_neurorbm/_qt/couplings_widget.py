@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from qtpy.QtCore import QSize, Signal
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -37,6 +37,7 @@ from napari_neurorbm._qt.couplings_job import (
     unit_labels,
 )
 from napari_neurorbm._qt.couplings_plots import CouplingPlots
+from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm._qt.layout import get_layout
 from napari_neurorbm._qt.model_runs import JobFailed, show_failure, show_progress, start_job
 from napari_neurorbm._qt.relay import Relay
@@ -52,7 +53,7 @@ CONTRASTS = (("±99.5th percentile of |J|", True), ("±max |J|", False))
 CSV_FILTER = "CSV table (*.csv);;All files (*)"
 
 
-class CouplingsWidget(QWidget):
+class CouplingsWidget(Dock):
     """Compute the model's couplings on a worker; the matrix goes on the canvas, the area plots here."""
 
     computed = Signal(object)  # the CouplingsResult, once shown
@@ -74,7 +75,7 @@ class CouplingsWidget(QWidget):
         self.export_button = QPushButton("Export area table (CSV)…")
         self.export_button.setToolTip("Per-area statistics of the within-area J_ij and each area's J_AB row")
         self.export_button.clicked.connect(self._pick_csv)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         for part in (self.model_label, self._settings_box(), self._run_row(), self.progress, self.message,
                      self._zoom_box(), self._pair_box()):
             layout.addWidget(part) if isinstance(part, QWidget) else layout.addLayout(part)
@@ -89,9 +90,6 @@ class CouplingsWidget(QWidget):
         self._describe_model(self.state.model)
         if isinstance(self.state.couplings, CouplingsResult):
             self._on_couplings(self.state.couplings)
-
-    def sizeHint(self) -> QSize:
-        return QSize(380, 720)
 
     @property
     def pair(self) -> tuple[int, int] | None:

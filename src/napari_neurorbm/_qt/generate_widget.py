@@ -16,9 +16,9 @@ from qtpy.QtWidgets import (
     QPushButton,
     QSpinBox,
     QVBoxLayout,
-    QWidget,
 )
 
+from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm._qt.layout import get_layout
 from napari_neurorbm._qt.model_runs import JobControl, JobFailed, held_out_raster, model_raster, show_failure
 from napari_neurorbm._qt.state import get_state
@@ -48,7 +48,7 @@ def generate_job(model: ModelFile | None, raster: Raster | None, n_frames: int, 
                                                  seed=seed, device=device))
 
 
-class GenerateWidget(QWidget):
+class GenerateWidget(Dock):
     """Frames, τ, chains, start and seed; Generate runs the sampler, then shows the rasters and statistics."""
 
     generated = Signal(object)  # the generated Raster, once its layers and statistics are shown
@@ -69,7 +69,7 @@ class GenerateWidget(QWidget):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.runs = JobControl(self, self.generate_button, self.progress, self.message, "Generate")
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         layout.addWidget(self.model_label)
         layout.addWidget(self._form())
         layout.addWidget(self.generate_button)

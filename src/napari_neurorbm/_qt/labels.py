@@ -11,14 +11,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-CHAR_PX = 0.8  # width of a character, in font sizes (generous: napari's default font is narrower)
+CHAR_PX = 0.9  # width of a character, in font sizes (generous: most characters are narrower)
 LINE_PX = 1.6  # height of a line of text, in font sizes
 ELLIPSIS = "…"
 
 
 def text_width(text: str, size: float) -> float:
-    """Screen pixels a line of ``text`` at font ``size`` takes at most."""
-    return len(text) * CHAR_PX * size
+    """Screen pixels a line of ``text`` at font ``size`` takes at most (an ellipsis counts twice)."""
+    return (len(text) + text.count(ELLIPSIS)) * CHAR_PX * size
 
 
 def thin(centres: Sequence[float], weights: Sequence[float], spacing: float) -> np.ndarray:
@@ -37,5 +37,13 @@ def fit_text(text: str, room_px: float, size: float) -> str:
     characters fit."""
     if text_width(text, size) <= room_px:
         return text
-    n = int(room_px // (CHAR_PX * size)) - 1
+    n = int(room_px // (CHAR_PX * size)) - 2
     return text[:n] + ELLIPSIS if n >= 3 else ""
+
+
+def blank_unkept(features, keep: np.ndarray, column: str = "area"):
+    """A copy of a Points layer's features whose ``label`` column holds ``column`` where ``keep``, else ''
+    (napari writes every point's text, shown or not, so a thinned label is an empty string)."""
+    out = features.copy()
+    out["label"] = np.where(keep, out[column].astype(str), "")
+    return out

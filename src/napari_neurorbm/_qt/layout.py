@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm._qt.coupling_layers import KEY as J_KEY
 from napari_neurorbm._qt.coupling_layers import CouplingLayers
-from napari_neurorbm._qt.labels import LINE_PX, fit_text, thin
+from napari_neurorbm._qt.labels import LINE_PX, blank_unkept, fit_text, text_width, thin
 from napari_neurorbm._qt.raster_layers import (
     COVER_COLS,
     KEY,
@@ -47,8 +48,9 @@ RASTER_KINDS = ("counts", "binary", "names", "areas")  # the layers of one raste
 TITLE_SIZE = 10
 GAP = 0.04  # blank space between rasters, as a fraction of the wider neighbour
 MIN_SLOT = 0.3  # narrowest slot of a raster beside the recording, as a fraction of the recording's width
-FIT_MARGIN = 0.08  # blank share of the canvas around what is fitted into view (room for titles)
+FIT_MARGIN = 0.03  # blank share of the canvas on each side of what is fitted into view
 TITLE_LIFT_PX = 4.0  # titles sit this many screen pixels above their raster
+COLOUR_BAR_PX = (130, 230)  # screen room (width, height) of the colour bar, its ticks and label, top right
 
 
 def get_layout(viewer: napari.Viewer) -> CanvasLayout:
@@ -58,6 +60,16 @@ def get_layout(viewer: napari.Viewer) -> CanvasLayout:
     return get_state(viewer).layout
 
 
+def watch_current_viewer() -> None:
+    """Make sure napari's current viewer has its layout owner before napari adds a reader's or a sample's
+    layers to it (no dock may have been opened yet)."""
+    from napari import current_viewer
+
+    viewer = current_viewer()
+    if viewer is not None:
+        get_layout(viewer)
+
+
 class CanvasLayout:
     """Places the NeuroRBM layers of one viewer; see the module docstring."""
 
@@ -65,6 +77,7 @@ class CanvasLayout:
         self._viewer = weakref.ref(viewer)
         self._busy = False  # set while this object adds or moves layers itself
         self._pending = None  # a data strip just added, which napari is about to make active
+        self._slots: dict[str, tuple[float, float]] = {}  # role: world left and width of its raster's slot
         self._seen: tuple = ()  # (a raster in view, the matrix in view, the matrix layer) when last looked
         self.couplings = CouplingLayers(viewer, state, on_visible=self._on_view)
         viewer.layers.events.inserted.connect(self._on_inserted)
@@ -134,9 +147,10 @@ class CanvasLayout:
         layers = [layer for role in roles for layer in layers_of(self.viewer, role=role) if layer.visible]
         self._fit(layers)
 
-    def fit_data(self) -> None:
-        """Fit the recording's raster, strip and names (and every raster beside it) into view."""
-        self._fit([layer for layer in layers_of(self.viewer) if layer.visible])
+    def fit_all(self) -> None:
+        """Fit every raster, strip, title and the coupling matrix into view."""
+        ours = [layer for layer in self.viewer.layers if _tag(layer) or J_KEY in layer.metadata]
+        self._fit([layer for layer in ours if layer.visible])
 
     def add_onset_lines(self, raster: Raster, onset: int, role: str):
         """Mark the clamp onset of every chain (segment) of the ``role`` raster with an orange line."""
@@ -171,6 +185,7 @@ class CanvasLayout:
         """Each raster right of the previous one, room for its strip between; the recording stays put."""
         viewer = self.viewer
         right, prev_width, first_width = None, 0.0, None
+        self._slots.clear()
         for role in ROLES:
             binary = layers_of(viewer, role=role, kind="binary")
             if not binary:
@@ -185,6 +200,7 @@ class CanvasLayout:
                     layer.translate = np.asarray(layer.translate) + shift
                 left = target
             right, prev_width = left + width, width
+            self._slots[role] = (left, width)
 
     def _titles(self) -> None:
         """One title above the top-left corner of each raster; none when the recording is alone."""
@@ -207,7 +223,7 @@ class CanvasLayout:
         viewer.add_points(
             where, name=TITLES, size=1, face_color="transparent", border_width=0, units=UNITS,
             features=features,
-            text={"string": "{text}", "size": TITLE_SIZE, "anchor": "lower_left", "color": "white"},
+            text={"string": "{text}", "size": TITLE_SIZE, "anchor": "upper_left", "color": "white"},
             metadata={KEY: {"kind": "titles", "role": "titles"}},
         )
         viewer.layers.selection.active = active
@@ -218,7 +234,6 @@ class CanvasLayout:
         if viewer is None or self._busy:
             return
         zoom = max(float(viewer.scene.camera.zoom), 1e-12)
-        self._fit_titles(viewer, zoom)
         for names in layers_of(viewer, kind="names"):
             _thin_names(names, zoom)
         self.couplings.follow_zoom(zoom)
@@ -232,8 +247,9 @@ class CanvasLayout:
         rasters = [b for role in ROLES for b in layers_of(viewer, role=role, kind="binary")]
         tops = [b.translate[0] - b.scale[0] / 2 for b in rasters]
         lefts = np.array([b.translate[1] - b.scale[1] / 2 for b in rasters])
-        rights = np.r_[lefts[1:], np.inf]
-        room = (rights - lefts) * zoom - LINE_PX * TITLE_SIZE / 2  # a small gap before the next title
+        last = sum(self._slots.get(_tag(rasters[-1]).get("role"), (lefts[-1], 0.0)))
+        rights = np.r_[lefts[1:], min(last, self.view_rect()[1, 1])]  # the last: its slot, within the canvas
+        room = (rights - lefts) * zoom - TITLE_SIZE  # a small gap before the next title
         texts = [fit_text(t, r, TITLE_SIZE) for t, r in zip(titles.features["title"], room, strict=True)]
         self._busy = True
         try:
@@ -243,15 +259,19 @@ class CanvasLayout:
             self._busy = False
 
     def _on_view(self, *_: object) -> None:
-        """Colour bar and matrix label while the matrix is in view; the time scale bar while a raster is,
-        in the corner away from the matrix."""
+        """Colour bar and matrix label while the matrix is in view and no raster lies under them; the time
+        scale bar while a raster is in view, in the corner away from the matrix."""
         viewer = self._viewer()
         if viewer is None:
             return
+        if not self._busy:
+            self._fit_titles(viewer, max(float(viewer.scene.camera.zoom), 1e-12))
         view = self.view_rect()
         rasters = [layer for layer in layers_of(viewer, kind="binary") if layer.visible]
-        seen = (any(_overlaps(layer.extent.world, view) for layer in rasters), self.couplings.in_view(view),
-                self.couplings.layer("matrix"))
+        corner = self._colour_bar_corner(view)
+        bar_free = not any(_overlaps(layer.extent.world, corner) for layer in rasters)
+        seen = (any(_overlaps(layer.extent.world, view) for layer in rasters),
+                self.couplings.in_view(view) and bar_free, self.couplings.layer("matrix"))
         if seen == self._seen:
             return  # only a change of what is in view sets the overlays: a user's choice stays until then
         self._seen = raster_in_view, matrix_in_view, _ = seen
@@ -259,6 +279,12 @@ class CanvasLayout:
         bar = scale_bar(viewer)
         bar.visible = raster_in_view
         bar.position = "bottom_left" if matrix_in_view else "bottom_right"
+
+    def _colour_bar_corner(self, view: np.ndarray) -> np.ndarray:
+        """World rectangle of the canvas's top-right corner, where the colour bar and its label are drawn."""
+        (top, _), (_, right) = view
+        width, height = np.array(COLOUR_BAR_PX) / max(float(self.viewer.scene.camera.zoom), 1e-12)
+        return np.array([[top, right - width], [top + height, right]])
 
     def view_rect(self) -> np.ndarray:
         """World [[top, left], [bottom, right]] of what the canvas shows."""
@@ -280,7 +306,7 @@ class CanvasLayout:
         self.arrange()
         if _tag(layer).get("role") == "data":
             self._pending = layer  # napari makes it active next: the raster is, instead
-            self.fit_data()
+            self.focus(("data",))
 
     def _on_active(self, event) -> None:
         """The strip napari just activated gives way to its raster (whose controls are the useful ones)."""
@@ -309,22 +335,49 @@ class CanvasLayout:
             self.arrange()
 
     def _on_couplings(self, *_: object) -> None:
-        self.couplings.draw()
+        if self.couplings.draw():
+            self.fit_all()  # the first matrix: show it beside the rasters
         self._on_zoom()
 
     def _fit(self, layers: list) -> None:
+        """Fit the layers into view with screen room for the text drawn outside them: area names left of
+        the strips, titles and the matrix's column names above."""
         if not layers:
             return
-        self.viewer.fit_to_view(layers=layers, margin=FIT_MARGIN)
+        viewer = self.viewer
+        (top, left), (bottom, right) = _union(layers)
+        roles = {_tag(layer).get("role") for layer in layers if _kind(layer) == "binary"}
+        right = max([right, *(sum(self._slots[r]) for r in roles if r in self._slots)])  # titles' room
+        left_px = max((_widest(layer) for layer in layers if _kind(layer) == "names"), default=0.0)
+        top_px = max((_widest(layer) for layer in layers if layer.metadata.get(J_KEY) == "column names"),
+                     default=0.0)
+        if any(layer.name == TITLES for layer in viewer.layers):
+            top_px = max(top_px, LINE_PX * TITLE_SIZE + TITLE_LIFT_PX)
+        height, width = (1 - 2 * FIT_MARGIN) * np.asarray(viewer.canvas.size, dtype=float)
+        zoom = min((height - top_px) / max(bottom - top, 1e-12), (width - left_px) / max(right - left, 1e-12))
+        camera = viewer.scene.camera
+        camera.zoom = zoom = max(zoom, 1e-12)
+        camera.center = ((top + bottom) / 2 - top_px / 2 / zoom, (left + right) / 2 - left_px / 2 / zoom)
+
+
+def _union(layers: list) -> np.ndarray:
+    """World [[top, left], [bottom, right]] around the layers' extents."""
+    extents = np.array([np.asarray(layer.extent.world)[:, -2:] for layer in layers])
+    return np.array([extents[:, 0].min(axis=0), extents[:, 1].max(axis=0)])
+
+
+def _widest(names) -> float:
+    """Screen width of the longest name a Points layer of names can write."""
+    texts = names.features["area"].astype(str) if len(names.data) else []
+    return max((text_width(t, float(names.text.size)) for t in texts), default=0.0)
 
 
 def _thin_names(names, zoom: float) -> None:
-    """Show the area names of the biggest areas that leave a line of text between any two."""
+    """Write the area names of the biggest areas that leave a line of text between any two."""
     if not len(names.data):
         return
-    rows = names.features["rows"].to_numpy() if "rows" in names.features else np.ones(len(names.data))
-    size = float(names.text.size)
-    names.shown = thin(names.data[:, 0] * zoom, rows, LINE_PX * size)
+    keep = thin(names.data[:, 0] * zoom, names.features["rows"], LINE_PX * float(names.text.size))
+    names.features = blank_unkept(names.features, keep)
 
 
 def _link_kind(viewer: napari.Viewer, kind: str) -> None:

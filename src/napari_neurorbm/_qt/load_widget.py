@@ -23,9 +23,9 @@ from qtpy.QtWidgets import (
     QPushButton,
     QSpinBox,
     QVBoxLayout,
-    QWidget,
 )
 
+from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm._qt.model_runs import show_progress
 from napari_neurorbm._qt.qc_plots import DOCK_NAME, QCPanel
 from napari_neurorbm._qt.raster_layers import add_raster_layers
@@ -68,7 +68,7 @@ def load_job(
     return session, raster
 
 
-class LoadWidget(QWidget):
+class LoadWidget(Dock):
     """Choose a recording and its binarization; Load adds the count, binary and area-strip layers."""
 
     loaded = Signal(object)  # the new Raster, after its layers are in the viewer
@@ -80,7 +80,7 @@ class LoadWidget(QWidget):
         self.state = get_state(napari_viewer)
         self.worker = None
         self._loaded: tuple[tuple[str, int | None], Session] | None = None  # last source read, kept
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         layout.addWidget(self._source_box())
         layout.addWidget(self._binning_box())
         self.load_button = QPushButton("Load")

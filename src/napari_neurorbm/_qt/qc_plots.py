@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QLabel, QVBoxLayout
 
 from napari_neurorbm._qt.colors import area_colors
+from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm._qt.qc_data import QCData, qc_summary
 from napari_neurorbm._qt.relay import Relay
 from napari_neurorbm._qt.state import get_state
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 DOCK_NAME = "NeuroRBM QC"
 
 
-class QCPanel(QWidget):
+class QCPanel(Dock):
     """Four QC plots of the viewer's current raster, redrawn whenever ``state.raster`` changes."""
 
     updated = Signal()
@@ -42,10 +43,10 @@ class QCPanel(QWidget):
         self._columns = 0
         self._arrange(2)
         self._label_axes()
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         layout.addWidget(self.summary)
         layout.addWidget(self.plots, stretch=1)
-        self.setMinimumSize(360, 260)
+        self.body.setMinimumSize(360, 260)
         self._state.events.raster.connect(self._on_raster)
         if self._state.raster is not None:
             self._on_raster(self._state.raster)

@@ -32,8 +32,8 @@ COVER_COLS = 40  # the strip's hover cover over the raster, in strip-widths
 # napari's scale bar measures the horizontal axis (seconds) only if both displayed axes share a
 # dimensionality, so rows nominally use seconds too; they are never measured.
 UNITS = ("s", "s")
-MAX_NAMES = 40  # an area gets its name written beside the strip if it has 1/40 of the rows
-NAME_SPACE = 0.09  # area names start this fraction of the raster's width left of the strip
+NAME_SPACE = 0.09  # room left of a raster's strip for its area names, as a fraction of the raster's width
+NAME_PAD = 0.005  # area names end this fraction of the raster's width left of the strip
 TRANSPARENT = np.zeros(4)
 
 
@@ -144,21 +144,24 @@ def area_strip_data(
 
 
 def area_names_data(raster: Raster, *, role: str, label: str, strip: dict) -> tuple[np.ndarray, dict, str]:
-    """Points tuple: each area's name, in its colour, left of the strip at the middle of its rows."""
+    """Points tuple: each area's name, in its colour, ending left of the strip at the middle of its rows.
+
+    The ``label`` feature is what is written: the layout owner (:mod:`.layout`) blanks the names that would
+    overlap at the current zoom, the biggest areas (``rows``) keeping theirs.
+    """
     (dy, step), (y0, x_strip) = strip["scale"], strip["translate"]
-    min_rows = raster.n_units / MAX_NAMES
-    blocks = [(a, s, e) for a, s, e in raster.area_blocks() if e - s >= min_rows]
+    blocks = raster.area_blocks()
     colours = area_colors(raster.areas)
-    x = x_strip - NAME_SPACE * step * COVER_COLS
-    where = np.array([[y0 + dy * (s + e) / 2, x] for _, s, e in blocks]).reshape(-1, 2)
+    x = x_strip - step / 2 - NAME_PAD * step * COVER_COLS  # the strip's pixel is centred on its translate
+    where = np.array([[y0 + dy * (s + e - 1) / 2, x] for _, s, e in blocks]).reshape(-1, 2)
     names = [a for a, _, _ in blocks]
     meta = {
         "name": f"area names · {label}",
-        "features": pd.DataFrame({"area": names}),
+        "features": pd.DataFrame({"area": names, "rows": [e - s for _, s, e in blocks], "label": names}),
         "text": {
-            "string": "{area}",
+            "string": "{label}",
             "size": 9,
-            "anchor": "upper_left",
+            "anchor": "upper_right",
             "color": np.array([colours[a] for a in names]).reshape(-1, 4),
         },
         "size": 1,

@@ -39,9 +39,9 @@ from qtpy.QtWidgets import (
     QPushButton,
     QSpinBox,
     QVBoxLayout,
-    QWidget,
 )
 
+from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm._qt.raster_layers import KEY, layers_of
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm._qt.train_plots import TrainCurves
@@ -343,7 +343,7 @@ def _teardown(hooks: list, run: _Run, *_: object) -> None:
         emitter.disconnect(callback)
 
 
-class TrainWidget(QWidget):
+class TrainWidget(Dock):
     """Train an RBM on the viewer's binarized raster, watch its log-likelihood, pick a checkpoint."""
 
     started = Signal()
@@ -370,7 +370,7 @@ class TrainWidget(QWidget):
         self._list_stale = False
         self._run = _Run()
         self._unfinished: Unfinished | None = None
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         layout.addWidget(self._raster_box())
         layout.addWidget(self._params_box())
         layout.addLayout(self._run_row())
