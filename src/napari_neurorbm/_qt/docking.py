@@ -9,7 +9,7 @@ content scrolls) and, when it first shows, tabs itself with the NeuroRBM docks a
 from __future__ import annotations
 
 from qtpy.QtCore import QSize
-from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QStyle, QVBoxLayout, QWidget
 
 MIN_HEIGHT = 200  # a dock can shrink to this; its body scrolls
 HINT = QSize(380, 640)  # asked for when there is room
@@ -21,19 +21,25 @@ class Dock(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.body = QWidget()
-        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
-        scroll.setWidget(self.body)
+        self._scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        self._scroll.setWidget(self.body)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.addWidget(self._scroll)
         self.setMinimumHeight(MIN_HEIGHT)
         self._tabbed = False
 
     def sizeHint(self) -> QSize:
-        return HINT
+        return HINT.expandedTo(QSize(self.minimumSizeHint().width(), 0))
+
+    def minimumSizeHint(self) -> QSize:
+        """As wide as the body needs (it scrolls up and down only), as short as MIN_HEIGHT."""
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) + 4  # a few pixels to spare
+        return QSize(self.body.minimumSizeHint().width() + bar, MIN_HEIGHT)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self.setMinimumWidth(max(self.minimumWidth(), self.minimumSizeHint().width()))  # never cut sideways
         if not self._tabbed:
             self._tabbed = True
             tab_with_siblings(self)
