@@ -9,7 +9,7 @@ import pytest
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QDockWidget, QScrollArea
 
-from conftest import save_viewer_screenshot
+from conftest import save_viewer_screenshot, save_widget_grab
 from napari_neurorbm._qt.coupling_layers import KEY as J_KEY
 from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm._qt.raster_layers import layers_of, scale_bar
@@ -105,6 +105,7 @@ def test_a_real_recording_walk_fits_at_both_sizes(make_napari_viewer, qtbot, rea
     assert_in_view(viewer, layers_of(viewer, role="data"))
     assert viewer.layers.selection.active is layers_of(viewer, kind="binary")[0]
     assert_fits(viewer, widgets, size)
+    show_dock(qtbot, load)
     qtbot.wait(200)
     save_viewer_screenshot(viewer, screenshot_dir, f"{tag}_1_load")
     # couplings: the matrix beside the raster, labelled, its colour bar shown, the scale bar off it
@@ -136,8 +137,10 @@ def test_a_real_recording_walk_fits_at_both_sizes(make_napari_viewer, qtbot, rea
         qtbot.mouseClick(clamp.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: clamp.worker is None, timeout=WAIT)
     assert_in_view(viewer, [layers_of(viewer, role=r, kind="binary")[0] for r in ("clamped", "control")])
+    qtbot.wait(200)
+    save_viewer_screenshot(viewer, screenshot_dir, f"{tag}_4_clamp")
+    save_widget_grab(clamp.plots, screenshot_dir, f"{tag}_5_clamp_plots")
+    assert viewer.layers.selection.active not in layers_of(viewer, kind="areas")  # no paint tools
     assert not image.colorbar.visible and scale_bar(viewer).visible
     assert np.isfinite(clamp.result.delta).all()
     assert_fits(viewer, widgets, size)
-    qtbot.wait(200)
-    save_viewer_screenshot(viewer, screenshot_dir, f"{tag}_4_clamp")

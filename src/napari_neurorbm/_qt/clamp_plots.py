@@ -12,6 +12,9 @@ from napari_neurorbm.analysis.generation import ClampResult
 from napari_neurorbm.data.raster import Raster
 
 UP, DOWN, NOISE, CLAMPED = (240, 90, 80), (80, 150, 250), (150, 150, 150), (255, 170, 0)
+MIN_HEIGHT = 380
+AREA_ROW_PX = 16  # screen height of each area's bar and name in the per-area plot
+AREAS_SHARE = 2 / 5  # the per-area plot's share of the height (stretch 2 against the per-unit plot's 3)
 
 
 class ClampPlots(QWidget):
@@ -36,7 +39,7 @@ class ClampPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics, stretch=1)
         layout.addWidget(self.key)
-        self.setMinimumHeight(380)
+        self.setMinimumHeight(MIN_HEIGHT)
 
     def show_result(self, result: ClampResult, raster: Raster) -> None:
         """Redraw both plots from ``result`` (the raster gives the area blocks and colours)."""
@@ -90,16 +93,19 @@ class ClampPlots(QWidget):
                 star.setPos(delta[i] + np.sign(delta[i] or 1) * (se[i] + 0.05 * np.abs(delta).max()), i)
                 p.addItem(star)
         p.getAxis("left").setTicks([list(enumerate(names))])
-        p.getAxis("left").setStyle(hideOverlappingLabels=False)
+        p.getAxis("left").setStyle(hideOverlappingLabels=False)  # every bar keeps its name: the plot grows
         p.setYRange(-0.6, len(names) - 0.4, padding=0)
+        self.setMinimumHeight(max(MIN_HEIGHT, round(AREA_ROW_PX * len(names) / AREAS_SHARE) + 80))
         p.setTitle(f"Δ per area (free units), ± SE; * beyond {result.n_sigma:g} SE")
 
 
 def _area_axis(p: pg.PlotItem, raster: Raster) -> None:
-    """Area names at the middle of their rows and a faint line between areas."""
+    """Area names at the middle of their rows (the biggest areas' first, as many as fit) and a faint line
+    between areas."""
     blocks = raster.area_blocks()
-    p.getAxis("left").setTicks([[((s + e - 1) / 2, a) for a, s, e in blocks]])
-    p.getAxis("left").setStyle(hideOverlappingLabels=False)
+    biggest_first = sorted(blocks, key=lambda block: block[1] - block[2])
+    p.getAxis("left").setTicks([[((s + e - 1) / 2, a) for a, s, e in biggest_first]])
+    p.getAxis("left").setStyle(hideOverlappingLabels=True)  # names that would overlap are left out
     for _, s, _ in blocks[1:]:
         p.addItem(pg.InfiniteLine(s - 0.5, angle=0, pen=pg.mkPen((90, 90, 90), width=1)))
 

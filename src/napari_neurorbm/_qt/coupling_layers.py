@@ -79,14 +79,15 @@ class CouplingLayers:
         self.place()
         return first
 
-    def place(self) -> None:
-        """(Re)place the J image, boundaries and names right of the rasters; the active layer stays."""
+    def place(self, right: float = -np.inf) -> None:
+        """(Re)place the J image, its boundaries and names right of every raster and of ``right`` (world x,
+        e.g. the end of the last raster's slot); the active layer stays."""
         state, viewer = self._state(), self._viewer()
         result = state.couplings if state is not None else None
         if viewer is None or not isinstance(result, CouplingsResult):
             return
         active = viewer.layers.selection.active
-        self.geometry = top, left, step = self._placement(len(result.J))
+        self.geometry = top, left, step = self._placement(len(result.J), right)
         place = {"scale": (step, step), "translate": (top + step / 2, left + step / 2), "units": UNITS}
         image = self.layer("matrix")
         if image is None:
@@ -117,7 +118,7 @@ class CouplingLayers:
         lim = symmetric_limit(J[~np.eye(len(J), dtype=bool)], robust=robust)
         image.contrast_limits = (-lim, lim)
 
-    def _placement(self, n: int) -> tuple[float, float, float]:
+    def _placement(self, n: int, right: float) -> tuple[float, float, float]:
         """Rows level with the data raster's rows (napari centres pixel k on translate + k * scale), right of
         every raster; a unit square at the origin when no raster has n rows."""
         viewer = self._viewer()
@@ -125,7 +126,7 @@ class CouplingLayers:
         if not data or int(data[0].level_shapes[0][0]) != n:
             return -0.5, -0.5, 1.0
         step = float(data[0].scale[0])
-        right = max(float(layer.extent.world[1][-1]) for layer in layers_of(viewer))
+        right = max(right, *(float(layer.extent.world[1][-1]) for layer in layers_of(viewer)))
         return float(data[0].translate[0]) - step / 2, right + GAP * n * step, step
 
     def _boundaries(self, areas: np.ndarray | None, n: int) -> None:
@@ -190,13 +191,13 @@ class CouplingLayers:
             self.mark(self.pair)
 
     def in_view(self, view: np.ndarray) -> bool:
-        """Whether the matrix is shown and within ``view`` (world [[top, left], [bottom, right]])."""
+        """Whether the matrix is shown with its centre within ``view`` (world [[top, left], [bottom, right]]):
+        it is what is being looked at, not a sliver at the edge."""
         image = self.layer("matrix")
         if image is None or not image.visible:
             return False
-        (t, left), (b, right) = np.asarray(image.extent.world)[:, -2:]
-        (vt, vl), (vb, vr) = view
-        return bool(t < vb and b > vt and left < vr and right > vl)
+        centre = np.asarray(image.extent.world)[:, -2:].mean(axis=0)
+        return bool(np.all(view[0] <= centre) and np.all(centre <= view[1]))
 
     def show_overlays(self, shown: bool) -> None:
         """Show or hide the colour bar and the label of the quantity."""

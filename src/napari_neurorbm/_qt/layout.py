@@ -107,6 +107,7 @@ class CanvasLayout:
         data = layers_of(viewer, role="data", kind="binary")
         top = float(data[0].translate[0]) if data else 0.0
         keep_counts = set(counts)
+        active = viewer.layers.selection.active
         added = []
         self._busy = True
         try:
@@ -124,6 +125,8 @@ class CanvasLayout:
                 added += [layer for layer in layers if layer in viewer.layers]
             for kind in ("binary", "counts"):
                 _link_kind(viewer, kind)
+            if active in viewer.layers:  # napari made the last strip active; the paint tools are no use here
+                viewer.layers.selection.active = active
         finally:
             self._busy = False
         self.arrange()
@@ -175,7 +178,7 @@ class CanvasLayout:
         try:
             self._place_rasters()
             self._titles()
-            self.couplings.place()
+            self.couplings.place(self._slots_right())
             _selection_on_top(self.viewer)
         finally:
             self._busy = False
@@ -201,6 +204,10 @@ class CanvasLayout:
                 left = target
             right, prev_width = left + width, width
             self._slots[role] = (left, width)
+
+    def _slots_right(self) -> float:
+        """World x where the last raster's slot (room for its title) ends."""
+        return max((left + width for left, width in self._slots.values()), default=-np.inf)
 
     def _titles(self) -> None:
         """One title above the top-left corner of each raster; none when the recording is alone."""
@@ -325,7 +332,7 @@ class CanvasLayout:
         self._busy = True
         try:
             self._titles()
-            self.couplings.place()
+            self.couplings.place(self._slots_right())
         finally:
             self._busy = False
         self._on_zoom()
