@@ -50,17 +50,19 @@ from napari_neurorbm._qt.model_runs import (
 from napari_neurorbm._qt.raster_layers import layers_of, row_at
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.analysis.generation import (
-    DEFAULT_CHAINS,
     ClampResult,
     check_same_units,
     export_clamp_experiment,
     iter_clamp_experiment,
 )
+from napari_neurorbm.configs import ClampConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 from napari_neurorbm.rbm.io import ModelFile
 from napari_neurorbm.rbm.model import pick_device
+
+CLAMP = ClampConfig()
 
 if TYPE_CHECKING:
     import napari
@@ -323,19 +325,20 @@ class ClampWidget(QWidget):
         self.pattern_frame = QSpinBox(minimum=0, maximum=0)
         self.pattern_frame.setToolTip("Frame (column) of the recording whose 0/1 values the units keep")
         self.pattern_frame.setEnabled(False)
-        self.onset = QSpinBox(minimum=0, maximum=10_000_000, value=50)
+        self.onset = QSpinBox(minimum=0, maximum=10_000_000, value=CLAMP.onset)
         self.onset.setToolTip("Frame of each chain from which the clamp is on (0: from the start)")
-        self.frames = QSpinBox(minimum=2, maximum=10_000_000, value=2000, singleStep=100)
+        self.frames = QSpinBox(minimum=2, maximum=10_000_000, value=CLAMP.frames, singleStep=100)
         self.frames.setToolTip("Frames per run in all, split over the chains; the control run is as long")
-        self.chains = QSpinBox(minimum=2, maximum=100_000, value=DEFAULT_CHAINS)
+        self.chains = QSpinBox(minimum=2, maximum=100_000, value=CLAMP.chains)
         self.chains.setToolTip("Independent chains: their spread gives the noise of each change")
-        self.tau = QSpinBox(minimum=1, maximum=10_000, value=5)
+        self.tau = QSpinBox(minimum=1, maximum=10_000, value=CLAMP.tau)
         self.tau.setToolTip("Gibbs sweeps between saved frames")
         self.init = QComboBox()
         self.init.addItems(list(INITS))
         self.init.setToolTip("Start each chain from a random training frame or from random 0/1 states")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
-        self.n_sigma = QDoubleSpinBox(decimals=1, minimum=0.5, maximum=10.0, value=3.0, singleStep=0.5)
+        self.n_sigma = QDoubleSpinBox(decimals=1, minimum=0.5, maximum=10.0, value=CLAMP.n_sigma,
+                                      singleStep=0.5)
         self.n_sigma.setToolTip("A change counts when it exceeds this many standard errors across chains")
         self.device = QComboBox()
         self.device.addItems(DEVICES)

@@ -43,6 +43,7 @@ from napari_neurorbm._qt.relay import Relay
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.analysis.areas import write_area_csv
 from napari_neurorbm.analysis.couplings import higher_order_indicator, iter_coupling_norms, iter_couplings
+from napari_neurorbm.configs import CouplingsConfig
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 
@@ -222,7 +223,7 @@ class CouplingsWidget(QWidget):
     def _settings_box(self) -> QGroupBox:
         box = QGroupBox("Settings")
         form = QFormLayout(box)
-        self.min_units = QSpinBox(minimum=1, maximum=100_000, value=30)
+        self.min_units = QSpinBox(minimum=1, maximum=100_000, value=CouplingsConfig.min_units)
         self.min_units.setToolTip("Areas with fewer units are left out of J_AB, the histograms and the table")
         self.min_units.valueChanged.connect(self._redraw_plots)
         self.n_checkpoints = QSpinBox(minimum=0, maximum=1000, value=8)

@@ -32,7 +32,7 @@ from napari_neurorbm._qt.model_runs import (
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm._qt.stats_plots import DOCK_NAME, StatsPanel
 from napari_neurorbm.analysis import statistics as st
-from napari_neurorbm.analysis.generation import DEFAULT_CHAINS, GeneratedRun
+from napari_neurorbm.analysis.generation import GEN, GeneratedRun
 from napari_neurorbm.analysis.report import iter_generate_and_compare
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
@@ -94,9 +94,9 @@ class GenerateWidget(QWidget):
         form = QFormLayout(box)
         self.frames = QSpinBox(minimum=2, maximum=10_000_000, value=1000, singleStep=100)
         self.frames.setToolTip("Frames generated in all, split over the chains (default: the test frames)")
-        self.tau = QSpinBox(minimum=1, maximum=10_000, value=5)
+        self.tau = QSpinBox(minimum=1, maximum=10_000, value=GEN.tau)
         self.tau.setToolTip("Gibbs sweeps between saved frames (the paper used 5)")
-        self.chains = QSpinBox(minimum=1, maximum=100_000, value=DEFAULT_CHAINS)
+        self.chains = QSpinBox(minimum=1, maximum=100_000, value=GEN.chains)
         self.chains.setToolTip("Independent Markov chains run side by side")
         self.init = QComboBox()
         self.init.addItems(list(INITS))

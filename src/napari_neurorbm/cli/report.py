@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from napari_neurorbm.analysis.generation import DEFAULT_CHAINS
+from napari_neurorbm.analysis.generation import GEN
 from napari_neurorbm.analysis.report import iter_write_report
 from napari_neurorbm.cli._common import run_shown
 from napari_neurorbm.errors import NeuroRBMError
@@ -29,10 +29,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the report (created if missing)")
     p.add_argument("--frames", type=int, metavar="N",
                    help="generated frames, over all chains (default: as many as the raster's test frames)")
-    p.add_argument("--tau", type=int, default=5, metavar="TAU",
+    p.add_argument("--tau", type=int, default=GEN.tau, metavar="TAU",
                    help="Gibbs sweeps between saved frames (default 5)")
-    p.add_argument("--chains", type=int, default=DEFAULT_CHAINS, metavar="C",
-                   help=f"independent chains (default {DEFAULT_CHAINS})")
+    p.add_argument("--chains", type=int, default=GEN.chains, metavar="C",
+                   help=f"independent chains (default {GEN.chains})")
     p.add_argument("--triplets", type=int, default=20_000, metavar="T",
                    help="number of random triplets for the 3-point correlations (default 20000)")
     p.add_argument("--seed", type=int, default=0, metavar="S",

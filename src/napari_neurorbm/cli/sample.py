@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_neurorbm.analysis.generation import (
-    DEFAULT_CHAINS,
+    GEN,
     INITS,
     check_same_units,
     export_clamp_experiment,
@@ -41,10 +41,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("model", metavar="MODEL.npz", help="a model file written by neurorbm train")
     p.add_argument("--frames", type=int, required=True, metavar="N",
                    help="total number of frames to write, over all chains")
-    p.add_argument("--tau", type=int, default=5, metavar="TAU",
+    p.add_argument("--tau", type=int, default=GEN.tau, metavar="TAU",
                    help="Gibbs sweeps between saved frames (default 5, the paper's choice)")
-    p.add_argument("--chains", type=int, default=DEFAULT_CHAINS, metavar="C",
-                   help=f"independent chains; each writes about N/C frames (default {DEFAULT_CHAINS})")
+    p.add_argument("--chains", type=int, default=GEN.chains, metavar="C",
+                   help=f"independent chains; each writes about N/C frames (default {GEN.chains})")
     p.add_argument("--init", choices=INITS, metavar="{data,random}",
                    help="start each chain from a random frame of --data's train split (data) or from "
                    "units on/off with probability 1/2 (random); default: data when --data is given, "

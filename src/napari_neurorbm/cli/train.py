@@ -200,7 +200,7 @@ def _trainer(args: argparse.Namespace) -> tuple[Trainer, Raster]:
     resumed = None if args.resume is None else load_model(args.resume)
     base = TrainConfig() if resumed is None else TrainConfig.from_dict(resumed.metadata.get("config", {}))
     if resumed is not None:
-        base.n_hidden = resumed.rbm.n_hidden
+        base = base.replace(n_hidden=resumed.rbm.n_hidden)
     config = _config(args, base)
     raster = read_raster(args.raster, test_fraction=config.test_fraction, seed=config.seed)
     if resumed is None:
