@@ -50,12 +50,12 @@ def test_train_config_keeps_its_defaults() -> None:
         (GenerateConfig(tau=-1), "the tau must be a positive integer"),
         (GenerateConfig(init="zeros"), r"unknown start 'zeros' \(use data, random\)"),
         (GenerateConfig(device="tpu"), "unknown device 'tpu'"),
-        (ClampConfig(chains=1), "the number of chains must be at least 2, got 1"),
+        (ClampConfig(onset=-1), "the clamp onset must be at least 0, got -1"),
         (ClampConfig(n_sigma=20.0), r"the noise threshold must be in \[0.5, 10\] SE, got 20.0"),
         (ClampConfig(n_sigma=float("nan")), "the noise threshold must be a finite number"),
         (CouplingsConfig(min_units=0), "the minimum units per area must be a positive integer, got 0"),
         (BinningConfig(test_fraction=1.0), r"the test fraction must be in \[0, 1\), got 1.0"),
-        (BinningConfig(bin_ms=0.0), "the bin width must be greater than 0 ms, got 0.0"),
+        (BinningConfig(bin_ms=0.0), "the bin width must be positive, got 0.0"),
     ],
 )
 def test_out_of_bounds_values_have_one_line_messages(config, message: str) -> None:

@@ -31,7 +31,8 @@ class Spec:
     after the value; ``low``/``high``: bounds of a number (``low_open``, ``high_open``: the bound itself is
     excluded);
     ``choices``: the allowed values, with ``labels`` for a form; ``cli``: the option name when it is not the
-    field's (e.g. ``--hidden`` for ``n_hidden``); ``step``: a form's spin-box step.
+    field's (e.g. ``--hidden`` for ``n_hidden``); ``step``: a form's spin-box step; ``none``: what None (an
+    empty text field) means.
     """
 
     label: str
@@ -45,27 +46,32 @@ class Spec:
     labels: dict[Any, str] | None = None
     cli: str | None = None
     step: float | None = None
+    none: str = ""
 
-    def check(self, value: Any) -> None:
-        """Raise a NeuroRBMError naming this field when ``value`` is outside its choices or bounds."""
+    def check(self, value: Any, prefix: str = "") -> None:
+        """Raise a NeuroRBMError naming this field (after ``prefix``, e.g. the CLI option) when ``value`` is
+        outside its choices or bounds."""
         if value is None:
             return
         if self.choices is not None and value not in self.choices:
-            raise NeuroRBMError(f"unknown {self.label} '{value}' (use {', '.join(map(str, self.choices))})")
+            allowed = ", ".join(map(str, self.choices))
+            raise NeuroRBMError(f"{prefix}unknown {self.label} '{value}' (use {allowed})")
         if isinstance(value, bool) or not isinstance(value, int | float):
             return
         if isinstance(value, float) and not math.isfinite(value):
-            raise NeuroRBMError(f"the {self.label} must be a finite number, got {value}")
+            raise NeuroRBMError(f"{prefix}the {self.label} must be a finite number, got {value}")
         low_bad = self.low is not None and (value <= self.low if self.low_open else value < self.low)
         high_bad = self.high is not None and (value >= self.high if self.high_open else value > self.high)
         if low_bad or high_bad:
-            raise NeuroRBMError(f"the {self.label} must be {self.range_text()}, got {value!r}")
+            raise NeuroRBMError(f"{prefix}the {self.label} must be {self.range_text()}, got {value!r}")
 
     def range_text(self) -> str:
         """The allowed range in words: 'a positive integer', 'at least 2', 'in [0, 1]'."""
         unit = f" {self.unit}" if self.unit else ""
         if self.low == 1 and self.high is None and not self.low_open:
             return "a positive integer"
+        if self.low == 0 and self.low_open and self.high is None:
+            return "positive"
         if self.high is None:
             return f"{'greater than' if self.low_open else 'at least'} {self.low:g}{unit}"
         if self.low is None:
@@ -103,6 +109,12 @@ class FieldInfo:
 
 
 _UNION = type(int | None)
+
+
+def split_list(info: FieldInfo, text: str) -> tuple:
+    """A comma- (or semicolon-) separated text as the value of a tuple field: names, or quality rules."""
+    items = tuple(t.strip() for t in text.replace(";", ",").split(",") if t.strip())
+    return tuple(QualityRule.parse(t) for t in items) if "QualityRule" in str(info.type) else items
 
 
 class Config:
@@ -167,20 +179,21 @@ class BinningConfig(Config):
     bin_ms: float | None = setting(
         20.0, "bin width", "width of a time bin; a frame is 1 where the unit spiked in it. A binned source "
         "starts at its native bins; another width must be a whole multiple of them", unit="ms", low=0,
-        low_open=True, step=5.0)
-    start_s: float | None = setting(None, "start time", "start of the time window (empty: the recording's "
-                                    "start)", unit="s")
-    stop_s: float | None = setting(None, "stop time", "end of the time window (empty: the recording's end)",
-                                   unit="s")
-    keep_every: int = setting(1, "keep-every", "keep every k-th frame, to thin out correlated neighbouring "
-                              "frames (1: all; the paper used 5)", low=1)
+        low_open=True, step=5.0, none="native bins")
+    start_s: float | None = setting(None, "start time", "start of the time window", unit="s",
+                                    none="start of recording")
+    stop_s: float | None = setting(None, "stop time", "end of the time window", unit="s",
+                                   none="end of recording")
+    keep_every: int = setting(1, "keep-every step", "keep every k-th frame, to thin out correlated "
+                              "neighbouring frames (1: all; the paper used 5)", low=1)
     min_rate_hz: float = setting(0.0, "minimum rate", "drop units firing below this rate in the kept frames "
                                  "(0: keep every unit that spikes)", unit="Hz", low=0, step=0.5)
-    areas: tuple[str, ...] | None = setting(None, "areas", "keep only units of these areas, comma separated "
-                                            "(empty: all)")
+    areas: tuple[str, ...] | None = setting(None, "areas", "keep only units of these areas, comma separated, "
+                                            "e.g. VISp, LGd, CA1", none="all areas")
     quality: tuple[QualityRule, ...] = setting((), "quality rules", "keep units whose quality metrics pass "
                                                "every rule, comma separated, e.g. presence_ratio>=0.9, "
-                                               "isi_violations<=0.5 (needs a source with metrics)")
+                                               "isi_violations<=0.5 (needs a source with metrics)",
+                                               none="no rule")
     test_fraction: float = setting(0.3, "test fraction", "fraction of frames held out for testing, in [0, 1)",
                                    low=0, high=1, high_open=True, step=0.05)
     seed: int = setting(0, "split seed", "seed of the train/test split", low=0)
@@ -282,43 +295,33 @@ class TrainConfig(Config):
 
 # ---------------------------------------------------------------------------------------------- sampling
 
-_TAU = setting(5, "tau", "Gibbs sweeps between saved frames (the paper's choice: 5)", low=1, cli="--tau")
-_SEED = setting(0, "seed", "seed of the starting states and the sampling", low=0)
-_DEVICE = setting("auto", "device", "auto (a GPU when there is one), cpu, cuda or mps", choices=DEVICES)
-_INIT = setting("data", "start", "start each chain from a random training frame (data) or from units on/off "
-                "with probability 1/2 (random)", choices=INITS, labels=INIT_LABELS)
-
-
 @dataclass(frozen=True)
 class GenerateConfig(Config):
     """Gibbs sampling in time (``analysis.generation.iter_generate``): ``frames`` in all over ``chains``."""
 
-    frames: int = setting(1000, "number of frames", "frames generated in all, split over the chains "
-                          "(the Generate dock starts at the recording's test frames)", low=1, step=100)
-    tau: int = _TAU
+    frames: int = setting(1000, "number of frames", "frames generated in all, split over the chains (the "
+                          "Generate dock starts at the recording's test frames)", low=1, step=100)
+    tau: int = setting(5, "tau", "Gibbs sweeps between saved frames (the paper's choice: 5)", low=1)
     chains: int = setting(10, "number of chains", "independent Markov chains run side by side; each writes "
                           "about frames / chains frames", low=1)
-    init: str = _INIT
-    seed: int = _SEED
-    device: str = _DEVICE
+    init: str = setting("data", "start", "start each chain from a random training frame (data) or from units "
+                        "on/off with probability 1/2 (random; the CLI's default without --data)",
+                        choices=INITS, labels=INIT_LABELS)
+    seed: int = setting(0, "seed", "seed of the starting states and the sampling", low=0)
+    device: str = setting("auto", "device", "auto (a GPU when there is one), cpu, cuda or mps",
+                          choices=DEVICES)
 
 
 @dataclass(frozen=True)
-class ClampConfig(Config):
-    """A clamp experiment (``analysis.generation.iter_clamp_experiment``): clamped and control chains."""
+class ClampConfig(GenerateConfig):
+    """A clamp experiment (``analysis.generation.iter_clamp_experiment``): clamped chains and control chains
+    from the same starts, sampled as :class:`GenerateConfig` says (the experiment needs 2 chains at least:
+    their spread is the noise of each change)."""
 
     onset: int = setting(50, "clamp onset", "frame of each chain from which the clamp is on (0: from the "
                          "start)", low=0, cli="--clamp-onset")
-    frames: int = setting(2000, "number of frames", "frames per run in all, split over the chains; the "
-                          "control run is as long", low=1, step=100)
-    chains: int = setting(10, "number of chains", "independent chains: their spread gives the noise of each "
-                          "change", low=2)
-    tau: int = _TAU
-    init: str = _INIT
-    seed: int = _SEED
     n_sigma: float = setting(3.0, "noise threshold", "a change counts when it exceeds this many standard "
                              "errors across chains", unit="SE", low=0.5, high=10.0, step=0.5)
-    device: str = _DEVICE
 
 
 # ---------------------------------------------------------------------------------------------- couplings
@@ -332,8 +335,5 @@ class CouplingsConfig(Config):
                              "matrix J_AB, the histograms and the area table", low=1, cli="--min-area-units")
     triplets: int = setting(0, "number of triplets", "also find the K strongest three-body couplings J_ijk "
                             "among candidate triplets (0: none)", low=0)
-    norm_checkpoints: int = setting(8, "checkpoints for norms", "checkpoints (evenly spread) for the "
-                                    "coupling norms over training; each costs a full J computation (0: off)",
-                                    low=0)
     device: str = setting("auto", "device", "where to compute: auto takes a CUDA GPU when there is one",
                           choices=("auto", "cpu", "cuda"))

@@ -1,0 +1,225 @@
+"""The one job runner of the docks: a core generator (yielding :class:`~napari_neurorbm.progress.Progress`) on
+a napari thread worker, with a Run/Stop button, a progress bar and a message line in the dock, one napari
+progress bar per stage in the activity dock, and one outcome: done, stopped or failed (with its message).
+
+Any exception inside the job (a NeuroRBMError, or an error from torch or numpy) ends it as *failed* with a
+one-line message, shown as a napari notification and in the dock; nothing a job returns or reports reaches
+a dock that is gone (:class:`~napari_neurorbm._qt.relay.Relay`), and deleting the dock stops its job at the
+next yield.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from qtpy.QtWidgets import QLabel, QProgressBar, QPushButton, QWidget
+from superqt.utils import GeneratorWorker
+
+from napari_neurorbm._qt.relay import Relay
+from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.progress import Progress
+
+LOG = logging.getLogger(__name__)
+BAR_STEPS = 1000  # resolution of the dock's progress bar
+THROTTLE_S = 0.1  # progress without a payload reaches the GUI at most this often per stage
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended: ``done`` with its ``result``, ``stopped`` by the user, or ``failed`` (``message``)."""
+
+    kind: Literal["done", "stopped", "failed"]
+    message: str = ""
+    result: Any = None
+
+
+def one_line(exc: BaseException, what: str) -> str:
+    """The message a user sees for an exception: a NeuroRBMError's own text, else '<what> failed: <first
+    line of the error>' (e.g. torch's 'CUDA out of memory')."""
+    if isinstance(exc, NeuroRBMError):
+        return " ".join(str(exc).split())
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return f"{what} failed: {first}"
+
+
+def guarded(job: Generator[Progress, None, Any], what: str) -> Generator[Progress, None, Outcome]:
+    """Run ``job``; whatever it returns or raises becomes an :class:`Outcome` (tracebacks go to the log)."""
+    try:
+        return Outcome("done", result=(yield from job))
+    except Exception as exc:
+        if not isinstance(exc, NeuroRBMError):
+            LOG.exception("%s failed", what)
+        return Outcome("failed", one_line(exc, what))
+
+
+class ClosingWorker(GeneratorWorker):
+    """A generator worker that closes its job on the worker thread when it ends, also when told to quit, so
+    that the job's clean-up (``finally``, ``except GeneratorExit``) runs there and then."""
+
+    def work(self):
+        try:
+            return super().work()
+        finally:
+            self._gen.close()  # superqt's GeneratorWorker keeps the job's generator as _gen
+
+
+class StageBars:
+    """One napari progress bar per stage in the activity dock: a new stage closes the previous stage's bar,
+    so that no bar waits at 99 % while another stage computes. A stage of unknown length (``total`` 0) is
+    shown as busy."""
+
+    def __init__(self, names: dict[str, str] | None = None) -> None:
+        self.names = names or {}
+        self.bar = None
+        self.stage: str | None = None
+        self._moving = False
+
+    def show(self, p: Progress) -> None:
+        """Move to ``p``. napari's bar runs the event loop when it moves, so a nested call is skipped."""
+        if self._moving:
+            return
+        self._moving = True
+        try:
+            if p.stage != self.stage:
+                self.close()
+                from napari.utils import progress
+
+                self.bar = progress(total=max(p.total, 0), desc=self.names.get(p.stage, p.stage))
+                self.stage = p.stage
+            if self.bar.total != p.total and p.total > 0:
+                self.bar.total = p.total
+            if p.message:
+                self.bar.set_description(f"{self.names.get(p.stage, p.stage)}: {p.message}"[:80])
+            self.bar.update(p.done - self.bar.n)
+        finally:
+            self._moving = False
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.bar, self.stage = None, None
+
+
+class JobRunner:
+    """One job at a time for a dock, behind ``button`` (its own text, or ``stop_text`` while a job runs and a
+    click stops it). ``bar`` and ``message`` are the dock's progress bar and message line.
+
+    A plain object: its callbacks reach the dock through Relays owned by ``owner``, so they stop with it.
+    """
+
+    def __init__(self, owner: QWidget, button: QPushButton, *, what: str, stop_text: str = "Stop",
+                 stopped_text: str = "Stopped: nothing was added.", stage_names: dict[str, str] | None = None
+                 ) -> None:
+        self.owner, self.button, self.what = owner, button, what
+        self.idle_text, self.stop_text, self.stopped_text = button.text(), stop_text, stopped_text
+        self.bar = QProgressBar()
+        self.bar.setRange(0, BAR_STEPS)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.stages = StageBars(stage_names)
+        owner.destroyed.connect(self.stages.close)  # a closed dock leaves no bar in the activity dock
+        self.worker: ClosingWorker | None = None
+        self.outcome: Outcome | None = None
+        self._on_done: Callable[[Any], None] = lambda _result: None
+        self._on_failed: Callable[[str], None] = lambda _message: None
+        self._on_progress: Callable[[Progress], None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def toggle(self, start: Callable[[], None]) -> None:
+        """The button's click: stop the running job, or call ``start`` when none runs."""
+        if self.worker is None:
+            start()
+        else:
+            self.stop()
+
+    def start(self, job: Generator[Progress, None, Any], busy_text: str, on_done: Callable[[Any], None], *,
+              on_failed: Callable[[str], None] | None = None,
+              on_progress: Callable[[Progress], None] | None = None) -> ClosingWorker:
+        """Run ``job`` on a worker thread and return the worker. ``on_done`` gets the job's value,
+        ``on_failed`` the one-line message of a failure (after it is shown), ``on_progress`` every record
+        that reaches the GUI (each with a payload, the others at most every THROTTLE_S per stage)."""
+        if self.worker is not None:
+            raise RuntimeError("a job is already running")
+        self._on_done, self._on_progress = on_done, on_progress
+        self._on_failed = on_failed or (lambda _message: None)
+        self.outcome = None
+        worker = self.worker = ClosingWorker(guarded, job, self.what)
+        worker.yielded.connect(Relay(Throttle(self._progress).forward, self.owner).forward)
+        worker.returned.connect(Relay(self._returned, self.owner).forward)
+        worker.finished.connect(Relay(self._finished, self.owner).forward)
+        self.owner.destroyed.connect(worker.quit)
+        self.button.setText(self.stop_text)
+        self.bar.setRange(0, BAR_STEPS)
+        self.bar.setValue(0)
+        self.message.setText(busy_text)
+        worker.start()
+        return worker
+
+    def stop(self) -> None:
+        """Stop the running job at its next yield; nothing it would have returned is delivered."""
+        if self.worker is not None:
+            self.worker.quit()
+            self.message.setText("Stopping…")
+
+    def fail(self, message: str) -> None:
+        """Report a failure (also one found before a job starts, e.g. in the form): notification, message."""
+        from napari.utils.notifications import show_error
+
+        self.message.setText(message)
+        show_error(message)
+        self._on_failed(message)
+
+    def _progress(self, p: Progress) -> None:
+        if p.total > 0:
+            self.bar.setRange(0, BAR_STEPS)
+            self.bar.setValue(round(BAR_STEPS * min(max(p.fraction, 0.0), 1.0)))
+        else:
+            self.bar.setRange(0, 0)  # busy: a stage of unknown length
+        detail = p.message or (f"{p.done}/{p.total}" if p.total else "")
+        self.message.setText(f"{p.stage}: {detail}" if detail else p.stage)
+        if self._on_progress is not None:
+            self._on_progress(p)
+        self.stages.show(p)  # last: napari's bar may run the event loop
+
+    def _returned(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        if outcome.kind == "failed":
+            self.fail(outcome.message)
+        else:
+            self.bar.setRange(0, BAR_STEPS)
+            self.bar.setValue(BAR_STEPS)
+            self._on_done(outcome.result)
+
+    def _finished(self) -> None:
+        self.worker = None
+        self.stages.close()
+        self.button.setText(self.idle_text)
+        if self.outcome is None:
+            self.outcome = Outcome("stopped", self.stopped_text)
+            self.bar.setRange(0, BAR_STEPS)
+            self.bar.setValue(0)
+            self.message.setText(self.stopped_text)
+
+
+class Throttle:
+    """Forwards at most one Progress per ``interval_s`` of a stage (and every first and last record of a
+    stage, and every record with a payload): redrawing for every record would keep the GUI thread busy."""
+
+    def __init__(self, callback: Callable[[Progress], None], interval_s: float = THROTTLE_S) -> None:
+        self._callback = callback
+        self._interval_s = interval_s
+        self._last: tuple[float, str | None] = (-float("inf"), None)
+
+    def forward(self, p: Progress) -> None:
+        now = time.monotonic()
+        due = now - self._last[0] >= self._interval_s or p.stage != self._last[1] or p.done >= p.total
+        if due or p.payload is not None:
+            self._last = (now, p.stage)
+            self._callback(p)
