@@ -22,15 +22,15 @@ class Dock(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.button = QPushButton("Run")
-        self.runner = JobRunner(self, self.button, what="the test job")
+        self.failed: list[str] = []
+        self.runner = JobRunner(self, self.button, what="the test job", on_failed=self.failed.append)
         layout = QVBoxLayout(self)
         for w in (self.button, self.runner.bar, self.runner.message):
             layout.addWidget(w)
         self.done: list = []
-        self.failed: list[str] = []
 
     def run(self, job) -> None:
-        self.runner.start(job, "Working…", self.done.append, on_failed=self.failed.append)
+        self.runner.start(job, "Working…", self.done.append)
 
 
 @pytest.fixture

@@ -28,7 +28,6 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -36,17 +35,8 @@ from qtpy.QtWidgets import (
 )
 
 from napari_neurorbm._qt.colors import area_colors
-from napari_neurorbm._qt.generate_widget import DEVICES, INITS
-from napari_neurorbm._qt.model_runs import (
-    JobControl,
-    JobFailed,
-    add_onset_lines,
-    focus,
-    model_raster,
-    remove_rasters,
-    show_failure,
-    show_rasters,
-)
+from napari_neurorbm._qt.jobs import JobRunner
+from napari_neurorbm._qt.model_runs import add_onset_lines, focus, model_raster, remove_rasters, show_rasters
 from napari_neurorbm._qt.raster_layers import layers_of, row_at
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.analysis.generation import (
@@ -55,7 +45,7 @@ from napari_neurorbm.analysis.generation import (
     export_clamp_experiment,
     iter_clamp_experiment,
 )
-from napari_neurorbm.configs import ClampConfig
+from napari_neurorbm.configs import DEVICES, INIT_LABELS, ClampConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
@@ -63,6 +53,7 @@ from napari_neurorbm.rbm.io import ModelFile
 from napari_neurorbm.rbm.model import pick_device
 
 CLAMP = ClampConfig()
+INITS = {label: init for init, label in INIT_LABELS.items()}
 
 if TYPE_CHECKING:
     import napari
@@ -250,11 +241,8 @@ class ClampWidget(QWidget):
         self.model_label.setWordWrap(True)
         self.run_button = QPushButton("Run clamp")
         self.run_button.clicked.connect(self._on_button)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        self.runs = JobControl(self, self.run_button, self.progress, self.message, "Run clamp")
+        self.runs = JobRunner(self, self.run_button, what="the clamp experiment", on_failed=self.failed.emit)
+        self.progress, self.message = self.runs.bar, self.runs.message
         self.plots = ClampPlots()
         self.plots.setVisible(False)  # until there is a result
         self.export_button = QPushButton("Export…")
@@ -481,10 +469,7 @@ class ClampWidget(QWidget):
                         self.n_sigma.value(), self.device.currentText())
         self.runs.start(job, "Running…", self._on_done)
 
-    def _on_done(self, result: ClampResult | JobFailed) -> None:
-        if isinstance(result, JobFailed):
-            self._fail(result.message)
-            return
+    def _on_done(self, result: ClampResult) -> None:
         raster = self._job["raster"]
         self.result = result
         clamped = model_raster(result.clamped.frames, result.clamped.segment_starts, raster, "clamped")
@@ -502,8 +487,7 @@ class ClampWidget(QWidget):
         self.shown.emit(result)
 
     def _fail(self, message: str) -> None:
-        show_failure(message, self.message)
-        self.failed.emit(message)
+        self.runs.fail(message)
 
     # ---- export -----------------------------------------------------------------------------------
     def _pick_folder(self) -> None:

@@ -36,7 +36,7 @@ from napari_neurorbm._qt.couplings_plots import (
     CouplingPlots,
     symmetric_limit,
 )
-from napari_neurorbm._qt.model_runs import show_progress
+from napari_neurorbm._qt.jobs import show_progress
 from napari_neurorbm._qt.raster_layers import KEY as RASTER_KEY
 from napari_neurorbm._qt.raster_layers import MAX_NAMES, UNITS, layers_of
 from napari_neurorbm._qt.relay import Relay

@@ -14,8 +14,10 @@ import logging
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QLabel, QProgressBar, QPushButton, QWidget
 from superqt.utils import GeneratorWorker
 
@@ -70,38 +72,51 @@ class ClosingWorker(GeneratorWorker):
 class StageBars:
     """One napari progress bar per stage in the activity dock: a new stage closes the previous stage's bar,
     so that no bar waits at 99 % while another stage computes. A stage of unknown length (``total`` 0) is
-    shown as busy."""
+    shown as busy. Between :meth:`open` and :meth:`close` (a job's life) only."""
 
     def __init__(self, names: dict[str, str] | None = None) -> None:
         self.names = names or {}
         self.bar = None
         self.stage: str | None = None
+        self._live = False
         self._moving = False
 
+    def open(self) -> None:
+        """A job starts: its stages get bars."""
+        self._live = True
+
     def show(self, p: Progress) -> None:
-        """Move to ``p``. napari's bar runs the event loop when it moves, so a nested call is skipped."""
-        if self._moving:
+        """Move to ``p``. napari's bar runs the event loop when it moves, so a nested call is skipped, and
+        the job may end meanwhile (then its bar is closed and nothing more is drawn)."""
+        if self._moving or not self._live:
             return
         self._moving = True
         try:
             if p.stage != self.stage:
-                self.close()
+                self._close_bar()
                 from napari.utils import progress
 
-                self.bar = progress(total=max(p.total, 0), desc=self.names.get(p.stage, p.stage))
-                self.stage = p.stage
-            if self.bar.total != p.total and p.total > 0:
-                self.bar.total = p.total
-            if p.message:
-                self.bar.set_description(f"{self.names.get(p.stage, p.stage)}: {p.message}"[:80])
-            self.bar.update(p.done - self.bar.n)
+                self.bar, self.stage = progress(total=max(p.total, 0), desc=self._name(p)), p.stage
+            bar = self.bar
+            if bar is not None and p.total > 0 and bar.total != p.total:
+                bar.total = p.total
+            if bar is not None and self.bar is bar:
+                bar.update(p.done - bar.n)
         finally:
             self._moving = False
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        self.bar, self.stage = None, None
+        """The job has ended (or its dock is gone): close the bar; no more bars until :meth:`open`."""
+        self._live = False
+        self._close_bar()
+
+    def _close_bar(self) -> None:
+        bar, self.bar, self.stage = self.bar, None, None
+        if bar is not None:
+            bar.close()
+
+    def _name(self, p: Progress) -> str:
+        return self.names.get(p.stage, p.stage)
 
 
 class JobRunner:
@@ -111,7 +126,8 @@ class JobRunner:
     A plain object: its callbacks reach the dock through Relays owned by ``owner``, so they stop with it.
     """
 
-    def __init__(self, owner: QWidget, button: QPushButton, *, what: str, stop_text: str = "Stop",
+    def __init__(self, owner: QWidget, button: QPushButton, *, what: str,
+                 on_failed: Callable[[str], None] | None = None, stop_text: str = "Stop",
                  stopped_text: str = "Stopped: nothing was added.", stage_names: dict[str, str] | None = None
                  ) -> None:
         self.owner, self.button, self.what = owner, button, what
@@ -123,9 +139,10 @@ class JobRunner:
         self.stages = StageBars(stage_names)
         owner.destroyed.connect(self.stages.close)  # a closed dock leaves no bar in the activity dock
         self.worker: ClosingWorker | None = None
+        self._ended: ClosingWorker | None = None
         self.outcome: Outcome | None = None
         self._on_done: Callable[[Any], None] = lambda _result: None
-        self._on_failed: Callable[[str], None] = lambda _message: None
+        self._on_failed = on_failed or (lambda _message: None)
         self._on_progress: Callable[[Progress], None] | None = None
 
     @property
@@ -140,21 +157,20 @@ class JobRunner:
             self.stop()
 
     def start(self, job: Generator[Progress, None, Any], busy_text: str, on_done: Callable[[Any], None], *,
-              on_failed: Callable[[str], None] | None = None,
               on_progress: Callable[[Progress], None] | None = None) -> ClosingWorker:
         """Run ``job`` on a worker thread and return the worker. ``on_done`` gets the job's value,
-        ``on_failed`` the one-line message of a failure (after it is shown), ``on_progress`` every record
-        that reaches the GUI (each with a payload, the others at most every THROTTLE_S per stage)."""
+        ``on_progress`` every record that reaches the GUI (each with a payload, the others at most every
+        THROTTLE_S per stage); a failure is shown, then handed to the runner's ``on_failed``."""
         if self.worker is not None:
             raise RuntimeError("a job is already running")
         self._on_done, self._on_progress = on_done, on_progress
-        self._on_failed = on_failed or (lambda _message: None)
         self.outcome = None
         worker = self.worker = ClosingWorker(guarded, job, self.what)
         worker.yielded.connect(Relay(Throttle(self._progress).forward, self.owner).forward)
         worker.returned.connect(Relay(self._returned, self.owner).forward)
         worker.finished.connect(Relay(self._finished, self.owner).forward)
         self.owner.destroyed.connect(worker.quit)
+        self.stages.open()
         self.button.setText(self.stop_text)
         self.bar.setRange(0, BAR_STEPS)
         self.bar.setValue(0)
@@ -177,16 +193,12 @@ class JobRunner:
         self._on_failed(message)
 
     def _progress(self, p: Progress) -> None:
-        if p.total > 0:
-            self.bar.setRange(0, BAR_STEPS)
-            self.bar.setValue(round(BAR_STEPS * min(max(p.fraction, 0.0), 1.0)))
-        else:
-            self.bar.setRange(0, 0)  # busy: a stage of unknown length
-        detail = p.message or (f"{p.done}/{p.total}" if p.total else "")
-        self.message.setText(f"{p.stage}: {detail}" if detail else p.stage)
+        show_progress(self.bar, self.message, p)
         if self._on_progress is not None:
             self._on_progress(p)
-        self.stages.show(p)  # last: napari's bar may run the event loop
+        # napari's bars run the event loop (processEvents) when they move: never inside the delivery of a
+        # worker's signal, where the worker could end and be dropped under it
+        QTimer.singleShot(0, partial(self.stages.show, p))
 
     def _returned(self, outcome: Outcome) -> None:
         self.outcome = outcome
@@ -198,7 +210,7 @@ class JobRunner:
             self._on_done(outcome.result)
 
     def _finished(self) -> None:
-        self.worker = None
+        self._ended, self.worker = self.worker, None  # the last worker stays referenced until the next
         self.stages.close()
         self.button.setText(self.idle_text)
         if self.outcome is None:
@@ -206,6 +218,19 @@ class JobRunner:
             self.bar.setRange(0, BAR_STEPS)
             self.bar.setValue(0)
             self.message.setText(self.stopped_text)
+
+
+def show_progress(bar: QProgressBar, label: QLabel, p: Progress, *, text: bool = True) -> None:
+    """Move a dock's progress bar (0..BAR_STEPS) to ``p``, busy for a stage of unknown length (``total`` 0),
+    and, when ``text``, say the stage and its detail in ``label``."""
+    if p.total > 0:
+        bar.setRange(0, BAR_STEPS)
+        bar.setValue(round(BAR_STEPS * min(max(p.fraction, 0.0), 1.0)))
+    else:
+        bar.setRange(0, 0)
+    if text:
+        detail = p.message or (f"{p.done}/{p.total}" if p.total else "")
+        label.setText(f"{p.stage}: {detail}" if detail else p.stage)
 
 
 class Throttle:

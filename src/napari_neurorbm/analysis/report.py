@@ -300,7 +300,7 @@ def iter_generate_and_compare(model: ModelFile, raster: Raster, n_frames: int | 
     n = len(test) if n_frames is None else n_frames
     rbm = model.rbm if device is None else model.rbm.to(pick_device(device))  # statistics run there too
     run = yield from iter_generate(rbm, n, tau=tau, chains=min(chains, n), init=init, data=train, seed=seed)
-    yield Progress("statistics", 0, 1, "comparing real and generated frames")
+    yield Progress("statistics", 0, 0, "comparing real and generated frames")  # of unknown length: busy
     in_time = contiguous(raster)
     rep = st.compare(train, test, run.frames, rbm, raster.bin_s, generated_segments=run.segment_starts,
                      recording_k=raster.binary.sum(axis=0, dtype=np.int64) if in_time else None,
