@@ -45,8 +45,8 @@ def dock(viewer, name: str):
 def load(qtbot, viewer, path):
     widget = dock(viewer, "Load & binarize")
     widget.set_source(path)
-    widget.bin_ms.setValue(0)  # the file's native 20 ms bins
-    widget.keep_every.setValue(10)  # 28k of the 283k frames: fast, and frames 200 ms apart
+    widget.form.bin_ms.value = ""  # the file's native 20 ms bins
+    widget.form.keep_every.value = 10  # 28k of the 283k frames: fast, and frames 200 ms apart
     return click_and_wait(qtbot, widget, widget.load_button, widget.loaded)
 
 
@@ -64,7 +64,7 @@ def train(qtbot, viewer):
 
 
 def same_sampling(widget) -> None:
-    """Sampling settings that the CLI calls below repeat: tau, chains, start, seed, cpu."""
+    """The Clamp dock's sampling settings that the CLI calls below repeat: tau, chains, start, seed, cpu."""
     widget.tau.setValue(TAU)
     widget.chains.setValue(CHAINS)
     widget.init.setCurrentText("training frames")
@@ -74,8 +74,9 @@ def same_sampling(widget) -> None:
 
 def generate(qtbot, viewer):
     widget = dock(viewer, "Generate")
-    widget.frames.setValue(FRAMES)
-    same_sampling(widget)
+    for name, value in {"frames": FRAMES, "tau": TAU, "chains": CHAINS, "init": "data", "seed": 0,
+                        "device": "cpu"}.items():  # the sampling settings that the CLI calls below repeat
+        widget.form[name].value = value
     return widget, click_and_wait(qtbot, widget, widget.generate_button, widget.generated)
 
 

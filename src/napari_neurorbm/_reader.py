@@ -49,7 +49,30 @@ def read_recording(path: str | list[str]) -> list[tuple]:
 
         show_error(str(exc))
         return NOTHING
+    raise_raster_when_added()
     return raster_layer_data(raster, session=session)
+
+
+def raise_raster_when_added() -> None:
+    """Make the binarized raster the active layer once napari has added the layers about to be returned
+    (napari activates each layer as it adds it, the area strip last), so the layer controls are the
+    raster's, not the strip's paint tools."""
+    import napari
+
+    from napari_neurorbm._qt.raster_layers import KEY, layers_of
+
+    viewer = napari.current_viewer()
+    if viewer is None:
+        return
+
+    def on_active(event) -> None:
+        layer = event.value
+        tag = None if layer is None else layer.metadata.get(KEY)
+        if isinstance(tag, dict) and tag.get("kind") == "areas" and tag.get("role") == "data":
+            viewer.layers.selection.events.active.disconnect(on_active)
+            viewer.layers.selection.active = layers_of(viewer, role="data", kind="binary")[-1]
+
+    viewer.layers.selection.events.active.connect(on_active)
 
 
 def _looks_binned(path: Path) -> bool:

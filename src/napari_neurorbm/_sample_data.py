@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from napari_neurorbm._reader import raise_raster_when_added
 from napari_neurorbm.data.binning import binarize, unchosen_width
 from napari_neurorbm.data.synthetic import synthetic_session
 
@@ -12,4 +13,5 @@ def synthetic_layers() -> list[tuple]:
     from napari_neurorbm._qt.raster_layers import raster_layer_data
 
     session = synthetic_session()
+    raise_raster_when_added()
     return raster_layer_data(binarize(session, unchosen_width(session)), session=session)

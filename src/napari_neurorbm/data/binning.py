@@ -181,9 +181,8 @@ def _rebin(
     session: Session, params: BinningConfig, start: float, stop: float, bin_s: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge native bins of a binned source (whole multiples only), within each segment, in the window."""
-    factor = bin_s / session.bin_s
-    m = round(factor)
-    if m < 1 or abs(factor - m) > 1e-6:
+    m = bins_per_frame(bin_s, session.bin_s)
+    if m is None:
         raise NeuroRBMError(
             f"a {bin_s * 1e3:g} ms bin is not a whole multiple of the source's {session.bin_s * 1e3:g} ms "
             f"bins: use {session.bin_s * 1e3:g} ms (its native bins) or a multiple of it"
@@ -205,6 +204,13 @@ def _rebin(
     if not pieces:
         return np.zeros((session.n_units, 0), np.uint8), np.zeros(0), np.zeros(1, np.int64)
     return np.concatenate(pieces, axis=1), np.concatenate(times), np.asarray(seg_starts, dtype=np.int64)
+
+
+def bins_per_frame(bin_s: float, native_s: float) -> int | None:
+    """How many native bins of ``native_s`` seconds make a bin of ``bin_s``; None if not a whole number."""
+    factor = bin_s / native_s
+    m = round(factor)
+    return m if m >= 1 and abs(factor - m) <= 1e-6 else None
 
 
 def _filter_units(
