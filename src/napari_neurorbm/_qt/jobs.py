@@ -120,18 +120,19 @@ class StageBars:
 
 
 class JobRunner:
-    """One job at a time for a dock, behind ``button`` (its own text, or ``stop_text`` while a job runs and a
-    click stops it). ``bar`` and ``message`` are the dock's progress bar and message line.
+    """One job at a time for a dock, behind ``button`` if it has one (its own text, or ``stop_text`` while a
+    job runs and a click stops it). ``bar`` and ``message`` are the dock's progress bar and message line.
 
     A plain object: its callbacks reach the dock through Relays owned by ``owner``, so they stop with it.
     """
 
-    def __init__(self, owner: QWidget, button: QPushButton, *, what: str,
+    def __init__(self, owner: QWidget, button: QPushButton | None = None, *, what: str,
                  on_failed: Callable[[str], None] | None = None, stop_text: str = "Stop",
                  stopped_text: str = "Stopped: nothing was added.", stage_names: dict[str, str] | None = None
                  ) -> None:
         self.owner, self.button, self.what = owner, button, what
-        self.idle_text, self.stop_text, self.stopped_text = button.text(), stop_text, stopped_text
+        self.idle_text = button.text() if button is not None else ""
+        self.stop_text, self.stopped_text = stop_text, stopped_text
         self.bar = QProgressBar()
         self.bar.setRange(0, BAR_STEPS)
         self.message = QLabel("")
@@ -140,6 +141,7 @@ class JobRunner:
         owner.destroyed.connect(self.stages.close)  # a closed dock leaves no bar in the activity dock
         self.worker: ClosingWorker | None = None
         self._ended: ClosingWorker | None = None
+        self._retired: list[ClosingWorker] = []
         self.outcome: Outcome | None = None
         self._on_done: Callable[[Any], None] = lambda _result: None
         self._on_failed = on_failed or (lambda _message: None)
@@ -166,17 +168,36 @@ class JobRunner:
         self._on_done, self._on_progress = on_done, on_progress
         self.outcome = None
         worker = self.worker = ClosingWorker(guarded, job, self.what)
-        worker.yielded.connect(Relay(Throttle(self._progress).forward, self.owner).forward)
-        worker.returned.connect(Relay(self._returned, self.owner).forward)
-        worker.finished.connect(Relay(self._finished, self.owner).forward)
+        current = partial(self._current, worker)
+        worker.yielded.connect(Relay(current(Throttle(self._progress).forward), self.owner).forward)
+        worker.returned.connect(Relay(current(self._returned), self.owner).forward)
+        worker.finished.connect(Relay(current(self._finished), self.owner).forward)
         self.owner.destroyed.connect(worker.quit)
         self.stages.open()
-        self.button.setText(self.stop_text)
+        if self.button is not None:
+            self.button.setText(self.stop_text)
         self.bar.setRange(0, BAR_STEPS)
         self.bar.setValue(0)
         self.message.setText(busy_text)
         worker.start()
         return worker
+
+    def restart(self, job: Generator[Progress, None, Any], busy_text: str, on_done: Callable[[Any], None]
+                ) -> ClosingWorker:
+        """Stop the running job, if any (nothing of it reaches the dock any more), and start ``job``."""
+        if self.worker is not None:
+            self.worker.quit()
+            self._retired = [w for w in self._retired if w.is_running] + [self.worker]  # alive till they end
+            self.worker = None
+            self.stages.close()
+        return self.start(job, busy_text, on_done)
+
+    def _current(self, worker: ClosingWorker, callback: Callable) -> Callable:
+        """``callback``, called only while ``worker`` is the runner's job (not one replaced by restart)."""
+        def call(*args: Any) -> None:
+            if worker is self.worker:
+                callback(*args)
+        return call
 
     def stop(self) -> None:
         """Stop the running job at its next yield; nothing it would have returned is delivered."""
@@ -212,7 +233,8 @@ class JobRunner:
     def _finished(self) -> None:
         self._ended, self.worker = self.worker, None  # the last worker stays referenced until the next
         self.stages.close()
-        self.button.setText(self.idle_text)
+        if self.button is not None:
+            self.button.setText(self.idle_text)
         if self.outcome is None:
             self.outcome = Outcome("stopped", self.stopped_text)
             self.bar.setRange(0, BAR_STEPS)
