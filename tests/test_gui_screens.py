@@ -97,7 +97,7 @@ def test_a_real_recording_walk_fits_at_both_sizes(make_napari_viewer, qtbot, rea
     load = widgets["Load & binarize"]
     show_dock(qtbot, load)
     load.set_source(str(path))
-    load.bin_ms.setValue(0)  # the file's native 10 ms bins
+    load.form.bin_ms.value = ""  # the file's native 10 ms bins
     with qtbot.waitSignal(load.loaded, timeout=WAIT):
         qtbot.mouseClick(load.load_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: load.worker is None, timeout=WAIT)
@@ -129,10 +129,10 @@ def test_a_real_recording_walk_fits_at_both_sizes(make_napari_viewer, qtbot, rea
     show_dock(qtbot, clamp)
     clamp.area_combo.setCurrentIndex(0)
     qtbot.mouseClick(clamp.area_button, Qt.MouseButton.LeftButton)
-    clamp.frames.setValue(400)
-    clamp.chains.setValue(4)
-    clamp.onset.setValue(20)
-    clamp.device.setCurrentText("cpu")
+    clamp.form.frames.value = 400
+    clamp.form.chains.value = 4
+    clamp.form.onset.value = 20
+    clamp.form.device.value = "cpu"
     with qtbot.waitSignal(clamp.shown, timeout=WAIT):
         qtbot.mouseClick(clamp.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: clamp.worker is None, timeout=WAIT)

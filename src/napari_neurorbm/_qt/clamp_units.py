@@ -6,10 +6,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Generator, Sequence
+from pathlib import Path
 
 import numpy as np
 
-from napari_neurorbm.analysis.generation import ClampResult, check_same_units, iter_clamp_experiment
+from napari_neurorbm.analysis.generation import (
+    ClampResult,
+    check_same_units,
+    export_clamp_experiment,
+    iter_clamp_experiment,
+)
+from napari_neurorbm.configs import ClampConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
@@ -72,20 +79,21 @@ def clamp_values(mode: str, raster: Raster, units: Sequence[int], frame: int) ->
 
 
 def clamp_job(model: ModelFile | None, raster: Raster | None, units: Sequence[int], mode: str, frame: int,
-              onset: int, n_frames: int, tau: int, chains: int, init: str, seed: int, n_sigma: float,
-              device: str = "auto") -> Generator[Progress, None, ClampResult]:
-    """Check the inputs, then run clamped and control chains (see ``iter_clamp_experiment``)."""
+              config: ClampConfig) -> Generator[Progress, None, ClampResult]:
+    """Check the inputs, then run clamped and control chains as ``config`` says (``iter_clamp_experiment``);
+    ``mode`` and ``frame`` say what the units are held at (:func:`clamp_values`)."""
     if model is None or raster is None:
         raise NeuroRBMError("load a recording and train or open a model first")
     check_same_units(model, raster)
     if not len(units):
         raise NeuroRBMError("choose the units to clamp first: click raster rows, pick an area or type ids")
     values = clamp_values(mode, raster, units, frame)
-    rbm = model.rbm.to(pick_device(device))
+    rbm = model.rbm.to(pick_device(config.device))
     train = raster.frames("train")
     return (yield from iter_clamp_experiment(
-        rbm, np.asarray(units), values, onset, n_frames, tau=tau, chains=chains, init=init,
-        data=train if len(train) else None, seed=seed, areas=raster.areas, n_sigma=n_sigma,
+        rbm, np.asarray(units), values, config.onset, config.frames, tau=config.tau, chains=config.chains,
+        init=config.init, data=train if len(train) else None, seed=config.seed, areas=raster.areas,
+        n_sigma=config.n_sigma,
     ))
 
 
@@ -121,6 +129,27 @@ def model_summary(model: ModelFile | None) -> dict | None:
     meta = model.metadata
     return {"n_visible": model.rbm.n_visible, "n_hidden": model.rbm.n_hidden,
             "update": meta.get("selected_update", meta.get("update"))}
+
+
+def export_experiment(result: ClampResult, job: dict, model: ModelFile | None, out: Path) -> list[Path]:
+    """Write a clamp experiment into ``out``: clamped/control rasters (npz), tables (CSV), all arrays (npz),
+    the parameters with what was clamped (JSON) and the figure (clamp_figure.png); the paths written.
+    ``job`` holds the raster, the units (rows), the value held and the pattern frame of the run."""
+    from napari_neurorbm.analysis.report import clamp_figure
+
+    raster, units = job["raster"], job["units"]
+    extra = {
+        "raster": raster.name, "value": job["value"],
+        "clamp_unit_ids": jsonable(raster.unit_ids[units]),
+        "clamp_areas": raster.areas[units].astype(str).tolist(),
+        "pattern_frame": job["pattern_frame"] if job["value"] == "pattern" else None,
+        "model": model_summary(model),
+    }
+    paths = export_clamp_experiment(result, out, bin_s=raster.bin_s, unit_ids=raster.unit_ids,
+                                    extra_params=extra)
+    figure = out / "clamp_figure.png"
+    clamp_figure(result, raster.bin_s).savefig(figure, dpi=110)
+    return [*paths, figure]
 
 
 def jsonable(x):

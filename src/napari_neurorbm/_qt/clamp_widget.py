@@ -8,8 +8,8 @@ units picked in another dock (e.g. a coupling pair) are the ones clamped here.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,14 +18,12 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QGridLayout,
+    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -36,17 +34,18 @@ from napari_neurorbm._qt.clamp_units import (
     clamp_job,
     describe_result,
     describe_units,
-    jsonable,
-    model_summary,
+    export_experiment,
     parse_units,
 )
-from napari_neurorbm._qt.docking import Dock
-from napari_neurorbm._qt.generate_widget import DEVICES, INITS
+from napari_neurorbm._qt.docking import Dock, let_go
+from napari_neurorbm._qt.forms import ConfigForm
+from napari_neurorbm._qt.jobs import JobRunner
 from napari_neurorbm._qt.layout import get_layout
-from napari_neurorbm._qt.model_runs import JobControl, JobFailed, model_raster, show_failure
-from napari_neurorbm._qt.raster_layers import layers_of, row_at
+from napari_neurorbm._qt.model_runs import model_raster
+from napari_neurorbm._qt.raster_layers import row_under
 from napari_neurorbm._qt.state import get_state
-from napari_neurorbm.analysis.generation import DEFAULT_CHAINS, ClampResult, export_clamp_experiment
+from napari_neurorbm.analysis.generation import ClampResult
+from napari_neurorbm.configs import ClampConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
 
@@ -72,13 +71,12 @@ class ClampWidget(Dock):
         self._anchor: int | None = None
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
+        self.form = ConfigForm(ClampConfig(), overrides={"chains": {"min": 2}, "frames": {"min": 2}})
         self.run_button = QPushButton("Run clamp")
-        self.run_button.clicked.connect(self._on_button)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        self.runs = JobControl(self, self.run_button, self.progress, self.message, "Run clamp")
+        self.run_button.clicked.connect(lambda: self.runner.toggle(self.run))
+        self.runner = JobRunner(self, self.run_button, what="the clamp experiment",
+                                on_failed=self.failed.emit)
+        self.progress, self.message = self.runner.bar, self.runner.message
         self.plots = ClampPlots()
         self.plots.setVisible(False)  # until there is a result
         self.export_button = QPushButton("Export…")
@@ -100,7 +98,7 @@ class ClampWidget(Dock):
         self.state.events.raster.connect(self._on_new_raster)
         self.state.events.selected_units.connect(self._describe_selection)
         self.viewer.mouse_drag_callbacks.append(self._on_mouse)
-        self.destroyed.connect(_forget_callback(napari_viewer, self._on_mouse))
+        self.destroyed.connect(partial(let_go, napari_viewer, [], self._on_mouse))
         self._on_raster(self.state.raster)
 
     # ---- form -----------------------------------------------------------------------------------
@@ -138,45 +136,19 @@ class ClampWidget(Dock):
         return box
 
     def _clamp_box(self) -> QGroupBox:
+        """What the units are held at (the dock's own choice), then the experiment's config (magicgui)."""
         box = QGroupBox("Clamp and chains")
-        grid = QGridLayout(box)
+        column = QVBoxLayout(box)
         self.value = QComboBox()
         self.value.addItems(list(VALUES))
         self.value.currentTextChanged.connect(lambda t: self.pattern_frame.setEnabled(VALUES[t] == "pattern"))
-        self.pattern_frame = QSpinBox(minimum=0, maximum=0)
+        self.pattern_frame = QSpinBox(minimum=0, maximum=0, enabled=False)
         self.pattern_frame.setToolTip("Frame (column) of the recording whose 0/1 values the units keep")
-        self.pattern_frame.setEnabled(False)
-        self.onset = QSpinBox(minimum=0, maximum=10_000_000, value=50)
-        self.onset.setToolTip("Frame of each chain from which the clamp is on (0: from the start)")
-        self.frames = QSpinBox(minimum=2, maximum=10_000_000, value=2000, singleStep=100)
-        self.frames.setToolTip("Frames per run in all, split over the chains; the control run is as long")
-        self.chains = QSpinBox(minimum=2, maximum=100_000, value=DEFAULT_CHAINS)
-        self.chains.setToolTip("Independent chains: their spread gives the noise of each change")
-        self.tau = QSpinBox(minimum=1, maximum=10_000, value=5)
-        self.tau.setToolTip("Gibbs sweeps between saved frames")
-        self.init = QComboBox()
-        self.init.addItems(list(INITS))
-        self.init.setToolTip("Start each chain from a random training frame or from random 0/1 states")
-        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
-        self.n_sigma = QDoubleSpinBox(decimals=1, minimum=0.5, maximum=10.0, value=3.0, singleStep=0.5)
-        self.n_sigma.setToolTip("A change counts when it exceeds this many standard errors across chains")
-        self.device = QComboBox()
-        self.device.addItems(DEVICES)
-        grid.addWidget(QLabel("Hold at"), 0, 0)
-        grid.addWidget(self.value, 0, 1, 1, 3)
-        pairs = (("Recorded frame", self.pattern_frame, "Onset frame", self.onset),
-                 ("Frames", self.frames, "Chains", self.chains),
-                 ("τ (sweeps)", self.tau, "Seed", self.seed),
-                 ("Start from", self.init, "Noise (SE)", self.n_sigma),
-                 ("Device", self.device, None, None))
-        for row, (a, wa, b, wb) in enumerate(pairs, start=1):
-            grid.addWidget(QLabel(a), row, 0)
-            grid.addWidget(wa, row, 1)
-            if b is not None:
-                grid.addWidget(QLabel(b), row, 2)
-                grid.addWidget(wb, row, 3)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
+        held = QFormLayout()
+        held.addRow("Hold at", self.value)
+        held.addRow("Recorded frame", self.pattern_frame)
+        column.addLayout(held)
+        column.addWidget(self.form.native)
         return box
 
     def _on_new_raster(self, raster: Raster | None) -> None:
@@ -248,17 +220,7 @@ class ClampWidget(Dock):
     def row_under(self, world_position: Sequence[float]) -> int | None:
         """Row of the current raster under a world position, on any raster or area strip shown."""
         raster = self.state.raster
-        if raster is None:
-            return None
-        for layer in layers_of(self.viewer, kind="binary") + layers_of(self.viewer, kind="areas"):
-            if not layer.visible:
-                continue
-            (_, x0), (_, x1) = layer.extent.world[:, -2:]
-            x = world_position[-1]
-            row = row_at(layer, world_position)
-            if row is not None and x0 <= x <= x1 and _n_rows(layer) == raster.n_units:
-                return row
-        return None
+        return None if raster is None else row_under(self.viewer, world_position, raster.n_units)
 
     def _select_area(self) -> None:
         raster = self.state.raster
@@ -283,28 +245,23 @@ class ClampWidget(Dock):
     @property
     def worker(self):
         """The running clamp job's worker, or None."""
-        return self.runs.worker
-
-    def _on_button(self) -> None:
-        self.runs.toggle(self.run)
+        return self.runner.worker
 
     def run(self) -> None:
         """Start the clamped and control chains on a worker thread."""
-        units = list(self.state.selected_units)
-        self._job = {
-            "raster": self.state.raster, "units": units, "value": VALUES[self.value.currentText()],
-            "pattern_frame": self.pattern_frame.value(), "onset": self.onset.value(),
-        }
-        job = clamp_job(self.state.model, self.state.raster, units, self._job["value"],
-                        self._job["pattern_frame"], self.onset.value(), self.frames.value(), self.tau.value(),
-                        self.chains.value(), INITS[self.init.currentText()], self.seed.value(),
-                        self.n_sigma.value(), self.device.currentText())
-        self.runs.start(job, "Running…", self._on_done)
-
-    def _on_done(self, result: ClampResult | JobFailed) -> None:
-        if isinstance(result, JobFailed):
-            self._fail(result.message)
+        try:
+            config = self.form.config()
+        except NeuroRBMError as exc:
+            self._fail(str(exc))
             return
+        units = list(self.state.selected_units)
+        self._job = {"raster": self.state.raster, "units": units, "value": VALUES[self.value.currentText()],
+                     "pattern_frame": self.pattern_frame.value(), "onset": config.onset}
+        job = clamp_job(self.state.model, self.state.raster, units, self._job["value"],
+                        self._job["pattern_frame"], config)
+        self.runner.start(job, "Running…", self._on_done)
+
+    def _on_done(self, result: ClampResult) -> None:
         raster = self._job["raster"]
         self.result = result
         clamped = model_raster(result.clamped.frames, result.clamped.segment_starts, raster, "clamped")
@@ -323,8 +280,7 @@ class ClampWidget(Dock):
         self.shown.emit(result)
 
     def _fail(self, message: str) -> None:
-        show_failure(message, self.message)
-        self.failed.emit(message)
+        self.runner.fail(message)
 
     # ---- export -----------------------------------------------------------------------------------
     def _pick_folder(self) -> None:
@@ -335,46 +291,17 @@ class ClampWidget(Dock):
     def export(self, folder: str | Path) -> list[Path]:
         """Write the experiment into ``folder``: clamped/control rasters (npz), tables (CSV), all arrays
         (npz), the figure (clamp_figure.png), the plots as shown (clamp_plots.png), parameters (JSON)."""
-        from napari_neurorbm.analysis.report import clamp_figure
-
         if self.result is None:
             self._fail("run a clamping experiment before exporting it")
             return []
-        raster, job = self._job["raster"], self._job
         out = Path(folder)
-        extra = {
-            "raster": raster.name, "value": job["value"],
-            "clamp_unit_ids": jsonable(raster.unit_ids[job["units"]]),
-            "clamp_areas": raster.areas[job["units"]].astype(str).tolist(),
-            "pattern_frame": job["pattern_frame"] if job["value"] == "pattern" else None,
-            "model": model_summary(self.state.model),
-        }
         try:
-            paths = export_clamp_experiment(self.result, out, bin_s=raster.bin_s, unit_ids=raster.unit_ids,
-                                            extra_params=extra)
-            figure = out / "clamp_figure.png"
-            clamp_figure(self.result, raster.bin_s).savefig(figure, dpi=110)
+            paths = export_experiment(self.result, self._job, self.state.model, out)
             shown = out / "clamp_plots.png"
             if not self.plots.grab().save(str(shown)):
                 raise OSError(f"cannot write {shown}")
         except (NeuroRBMError, OSError) as exc:
             self._fail(str(exc))
             return []
-        self.message.setText(f"Exported {len(paths) + 2} files to {out}")
-        return [*paths, figure, shown]
-
-
-def _n_rows(layer) -> int:
-    return int(layer.level_shapes[0][0] if getattr(layer, "multiscale", False) else layer.data.shape[0])
-
-
-def _forget_callback(viewer: napari.Viewer, callback):
-    """A slot that removes ``callback`` from the viewer's mouse callbacks (the viewer may be gone)."""
-    ref = weakref.ref(viewer)
-
-    def forget() -> None:
-        v = ref()
-        if v is not None and callback in v.mouse_drag_callbacks:
-            v.mouse_drag_callbacks.remove(callback)
-
-    return forget
+        self.message.setText(f"Exported {len(paths) + 1} files to {out}")
+        return [*paths, shown]

@@ -66,3 +66,12 @@ def _dock_of(widget: QWidget) -> QDockWidget | None:
     while parent is not None and not isinstance(parent, QDockWidget):
         parent = parent.parentWidget()
     return parent
+
+
+def let_go(viewer, listeners: list, mouse_callback, *_: object) -> None:
+    """Disconnect a closed dock from the viewer and the state, which outlive it: each (signal, slot) of
+    ``listeners`` and the dock's mouse callback."""
+    for signal, slot in listeners:
+        signal.disconnect(slot)
+    if mouse_callback in viewer.mouse_drag_callbacks:
+        viewer.mouse_drag_callbacks.remove(mouse_callback)

@@ -240,6 +240,17 @@ def layers_of(viewer: napari.Viewer, *, role: str | None = None, kind: str | Non
     return out
 
 
+def row_under(viewer: napari.Viewer, world_position, n_units: int) -> int | None:
+    """Row under a world position on any shown raster or area strip of ``n_units`` rows (None elsewhere)."""
+    x = world_position[-1]
+    for layer in layers_of(viewer, kind="binary") + layers_of(viewer, kind="areas"):
+        (_, x0), (_, x1) = layer.extent.world[:, -2:]
+        row = row_at(layer, world_position)
+        if layer.visible and row is not None and x0 <= x <= x1 and layer.level_shapes[0][0] == n_units:
+            return row
+    return None
+
+
 def row_at(layer, world_position) -> int | None:
     """Row of a raster or strip layer under a world position (None outside its rows).
 

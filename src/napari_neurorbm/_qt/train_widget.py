@@ -651,9 +651,9 @@ class TrainWidget(Dock):
     def _resumable(self, raster: Raster, config: TrainConfig) -> Trainer | Callable[[], Trainer]:
         trainer = self.trainer
         if trainer is not None and self._trainer_raster is raster:
-            trainer.config.minutes = config.minutes
+            trainer.config = trainer.config.replace(minutes=config.minutes)
             if config.updates > trainer.config.updates:
-                trainer.config.updates = config.updates
+                trainer.config = trainer.config.replace(updates=config.updates)
             elif self._complete and trainer.update >= trainer.config.updates:
                 raise NeuroRBMError(
                     f"the run is complete at update {trainer.update}; raise Updates above "
