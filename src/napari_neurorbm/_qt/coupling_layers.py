@@ -191,13 +191,15 @@ class CouplingLayers:
             self.mark(self.pair)
 
     def in_view(self, view: np.ndarray) -> bool:
-        """Whether the matrix is shown with its centre within ``view`` (world [[top, left], [bottom, right]]):
-        it is what is being looked at, not a sliver at the edge."""
+        """Whether the matrix is shown and is what is looked at in ``view`` (world [[top, left], [bottom,
+        right]]): at least half of it is in view, or it fills at least half of the view, not a sliver at the
+        edge."""
         image = self.layer("matrix")
         if image is None or not image.visible:
             return False
-        centre = np.asarray(image.extent.world)[:, -2:].mean(axis=0)
-        return bool(np.all(view[0] <= centre) and np.all(centre <= view[1]))
+        matrix = np.asarray(image.extent.world)[:, -2:]
+        common = np.clip(np.minimum(matrix[1], view[1]) - np.maximum(matrix[0], view[0]), 0, None).prod()
+        return bool(common >= 0.5 * min(np.prod(matrix[1] - matrix[0]), np.prod(view[1] - view[0])))
 
     def show_overlays(self, shown: bool) -> None:
         """Show or hide the colour bar and the label of the quantity."""
