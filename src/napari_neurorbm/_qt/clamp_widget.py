@@ -37,7 +37,7 @@ from napari_neurorbm._qt.clamp_units import (
     export_experiment,
     parse_units,
 )
-from napari_neurorbm._qt.docking import Dock, let_go
+from napari_neurorbm._qt.docking import JobDock, let_go
 from napari_neurorbm._qt.forms import ConfigForm
 from napari_neurorbm._qt.jobs import JobRunner
 from napari_neurorbm._qt.layout import get_layout
@@ -56,7 +56,7 @@ VALUES = {"1 (make them fire)": "1", "0 (silence them)": "0", "pattern of a reco
 ID_KINDS = ("unit ids", "rows")
 
 
-class ClampWidget(Dock):
+class ClampWidget(JobDock):
     """Choose units, the clamp value and onset; Run shows the clamped and control rasters and the changes."""
 
     shown = Signal(object)  # the ClampResult, once its layers and plots are shown
@@ -76,7 +76,6 @@ class ClampWidget(Dock):
         self.run_button.clicked.connect(lambda: self.runner.toggle(self.run))
         self.runner = JobRunner(self, self.run_button, what="the clamp experiment",
                                 on_failed=self.failed.emit)
-        self.progress, self.message = self.runner.bar, self.runner.message
         self.plots = ClampPlots()
         self.plots.setVisible(False)  # until there is a result
         self.export_button = QPushButton("Export…")
@@ -242,11 +241,6 @@ class ClampWidget(Dock):
         self.state.select(rows)
 
     # ---- running ----------------------------------------------------------------------------------
-    @property
-    def worker(self):
-        """The running clamp job's worker, or None."""
-        return self.runner.worker
-
     def run(self) -> None:
         """Start the clamped and control chains on a worker thread."""
         try:

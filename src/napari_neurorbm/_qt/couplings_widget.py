@@ -35,7 +35,7 @@ from napari_neurorbm._qt.couplings_job import (
 )
 from napari_neurorbm._qt.couplings_pair import PairBox
 from napari_neurorbm._qt.couplings_plots import CouplingPlots
-from napari_neurorbm._qt.docking import Dock, let_go
+from napari_neurorbm._qt.docking import JobDock, let_go
 from napari_neurorbm._qt.forms import ConfigForm
 from napari_neurorbm._qt.jobs import JobRunner
 from napari_neurorbm._qt.layout import get_layout
@@ -53,7 +53,7 @@ CONTRASTS = (("±99.5th percentile of |J|", True), ("±max |J|", False))
 CSV_FILTER = "CSV table (*.csv);;All files (*)"
 
 
-class CouplingsWidget(Dock):
+class CouplingsWidget(JobDock):
     """Compute the model's couplings on a worker; the matrix goes on the canvas, the area plots here."""
 
     computed = Signal(object)  # the CouplingsResult, once shown
@@ -97,19 +97,6 @@ class CouplingsWidget(Dock):
     def pair(self) -> tuple[int, int] | None:
         """The pair (row, column) shown in the info box and marked on the matrix."""
         return self.matrix.pair
-
-    @property
-    def worker(self):
-        """The running computation's worker, or None."""
-        return self.runner.worker
-
-    @property
-    def progress(self):
-        return self.runner.bar
-
-    @property
-    def message(self) -> QLabel:
-        return self.runner.message
 
     # ---- form -----------------------------------------------------------------------------------
     def _settings_box(self) -> QGroupBox:
