@@ -42,7 +42,12 @@ from napari_neurorbm._qt.raster_layers import MAX_NAMES, UNITS, layers_of
 from napari_neurorbm._qt.relay import Relay
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.analysis.areas import write_area_csv
-from napari_neurorbm.analysis.couplings import higher_order_indicator, iter_coupling_norms, iter_couplings
+from napari_neurorbm.analysis.couplings import (
+    CouplingsResult,
+    higher_order_indicator,
+    iter_coupling_norms,
+    iter_couplings,
+)
 from napari_neurorbm.configs import CouplingsConfig
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
@@ -65,17 +70,6 @@ TEXT_PLACES = {
     "row names": {"anchor": "upper_right"},
     "column names": {"anchor": "upper_left", "rotation": -90},
 }
-
-
-@dataclass(frozen=True)
-class CouplingsResult:
-    """Fields H and couplings J of ``model`` (rows in the raster's order), with the units' areas and ids."""
-
-    model: Any
-    H: np.ndarray
-    J: np.ndarray
-    areas: np.ndarray | None
-    unit_ids: np.ndarray
 
 
 @dataclass(frozen=True)
