@@ -19,7 +19,8 @@ from qtpy.QtCore import Qt, QThreadPool, QTimer
 from conftest import save_viewer_screenshot, save_widget_grab
 from napari_neurorbm._qt.raster_layers import add_raster_layers
 from napari_neurorbm._qt.state import get_state
-from napari_neurorbm._qt.train_widget import PICKED_BY_HAND, TrainWidget, checkpoint_models
+from napari_neurorbm._qt.train_models import PICKED_BY_HAND, checkpoint_models
+from napari_neurorbm._qt.train_widget import TrainWidget
 from napari_neurorbm.autosave import autosave_folder
 from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.synthetic import make_synthetic

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
+from napari.qt.threading import GeneratorWorker
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QLabel, QProgressBar, QPushButton, QWidget
-from superqt.utils import GeneratorWorker
 
 from napari_neurorbm._qt.relay import Relay
 from napari_neurorbm.errors import NeuroRBMError
@@ -66,7 +66,7 @@ class ClosingWorker(GeneratorWorker):
         try:
             return super().work()
         finally:
-            self._gen.close()  # superqt's GeneratorWorker keeps the job's generator as _gen
+            self._gen.close()  # superqt's GeneratorWorker (napari's base) keeps the job's generator as _gen
 
 
 class StageBars:

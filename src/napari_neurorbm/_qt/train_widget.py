@@ -15,15 +15,13 @@ offers to resume it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from napari.qt.threading import GeneratorWorker
 from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtGui import QFont
 from qtpy.QtWidgets import (
@@ -42,16 +40,23 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_neurorbm._qt.jobs import ClosingWorker
 from napari_neurorbm._qt.raster_layers import KEY, layers_of
 from napari_neurorbm._qt.state import get_state
+from napari_neurorbm._qt.train_job import Batch, RunAutosave, TrainFailed, train_job
+from napari_neurorbm._qt.train_models import (
+    best_update,
+    checkpoint_models,
+    checkpoint_test_lls,
+    model_at,
+    selected_update,
+)
 from napari_neurorbm._qt.train_plots import TrainCurves
 from napari_neurorbm.analysis.generation import check_same_units
 from napari_neurorbm.autosave import (
     DEFAULT_MINUTES,
-    Autosave,
     Unfinished,
     autosave_folder,
-    between_updates,
     check_minutes,
     find_unfinished,
     new_autosave_path,
@@ -65,11 +70,9 @@ from napari_neurorbm.rbm.training import TrainConfig, Trainer
 if TYPE_CHECKING:
     import napari
 
-BATCH_S = 0.05  # the worker hands records to the GUI at most this often (and Stop waits at most this long)
 REFRESH_S = 0.25  # the curves, labels and bars are repainted at most this often while training
 BAR_STAGES = {"train": "Training RBM", "select": "Model selection", "ptt": "Model selection (PTT)"}
 MODEL_FILTER = "RBM model (*.npz);;All files (*)"
-PICKED_BY_HAND = "chosen in the Train RBM widget"
 D = TrainConfig()
 
 # TrainConfig field -> (label, tooltip); the tooltips say what each is and what the paper used
@@ -110,156 +113,6 @@ AUTOSAVE_TIP = ("Autosave the running training every this many minutes (0 = off)
                 "same raster; a run that ends in the dock removes its file. Not a model parameter.")
 SPLIT_TIP = ("Fraction of frames held out to measure the test log-likelihood. It is the raster's own split, "
              "set when binarizing (Load & binarize); the paper holds out 0.3.")
-
-
-@dataclass(frozen=True)
-class Batch:
-    """What the worker hands to the GUI: the trainer, the update records since the last batch, the latest
-    progress record and, in a job's first batch only, the evaluations the trainer had before this job."""
-
-    trainer: Trainer
-    records: list[dict]
-    progress: Progress
-    past: list[dict] | None = None
-
-
-@dataclass(frozen=True)
-class TrainFailed:
-    """A run that ended on a NeuroRBMError (bad input, divergence); ``trainer`` is None if none was built."""
-
-    message: str
-    trainer: Trainer | None
-
-
-class RunAutosave(Autosave):
-    """The autosave of one run in the dock: every few minutes, and once more when the worker is stopped by
-    anything but the dock's Stop (napari closing cancels its tasks): that file is kept, for resuming."""
-
-    def __init__(self, path: Path, minutes: float) -> None:
-        super().__init__(path, minutes)
-        self.stopped_in_dock = False  # set before the dock's Stop: the run ends in the dock, no last write
-        self.kept = False  # the job wrote its last autosave on its way out: the file outlives the run
-
-    def last(self, trainer: Trainer, run: Generator | None, p: Progress | None) -> None:
-        """The job is closing mid-run (on the worker thread): unless the dock's Stop closed it, finish the
-        evaluation in progress, if any (so the file is exact), and write the file for good."""
-        if self.stopped_in_dock:
-            return
-        while run is not None and p is not None and not between_updates(p):
-            p = next(run, None)
-        self.write(trainer)
-        self.kept = True
-
-
-class TrainWorker(GeneratorWorker):
-    """A generator worker that closes its job on the worker thread when it ends, also when told to quit, so
-    that the job's clean-up (the last autosave) runs there and then, not later wherever it is collected."""
-
-    def work(self):
-        try:
-            return super().work()
-        finally:
-            self._gen.close()  # superqt's GeneratorWorker keeps the job's generator as _gen
-
-
-def train_job(
-    start: Trainer | Callable[[], Trainer], interval_s: float = BATCH_S, autosave: RunAutosave | None = None
-) -> Generator[Batch, None, Trainer | TrainFailed]:
-    """Build the trainer (``start`` is called on the worker) or take it, run it, yield :class:`Batch`es.
-    Between two updates (see :func:`~napari_neurorbm.autosave.between_updates`) ``autosave`` writes when
-    due; when the worker closes the job mid-run, it writes once more (see :meth:`RunAutosave.last`)."""
-    trainer, run, p = None, None, None
-    try:
-        trainer = start if isinstance(start, Trainer) else start()
-        first = Progress("train", trainer.update, trainer.config.updates, "starting")
-        yield Batch(trainer, [], first, past=[dict(h) for h in trainer.history])
-        records: list[dict] = []
-        last = time.monotonic()
-        run = trainer.run()
-        for p in run:
-            if p.stage == "train" and isinstance(p.payload, dict):
-                records.append(p.payload)
-            if autosave is not None and between_updates(p):
-                autosave.maybe(trainer)
-            if time.monotonic() - last >= interval_s:
-                yield Batch(trainer, records, p)
-                records, last = [], time.monotonic()
-        if p is not None:
-            yield Batch(trainer, records, p)
-    except GeneratorExit:
-        if autosave is not None and trainer is not None:
-            autosave.last(trainer, run, p)
-        raise
-    except NeuroRBMError as exc:
-        return TrainFailed(str(exc), trainer)
-    except RuntimeError as exc:  # e.g. out of GPU memory: one line for the user, not a traceback
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return TrainFailed(f"training failed: {first}", trainer)
-    return trainer
-
-
-def model_at(source: Trainer | ModelFile, update: int | None = None, chains: bool = True) -> ModelFile:
-    """The model file of checkpoint ``update`` (default: the source's own selection) of a run or a file.
-
-    A trainer's file holds its checkpoints plus its current and best models, as ``Trainer.save`` writes;
-    ``chains=False`` leaves out the persistent chains (while the worker is still moving them).
-    """
-    models = checkpoint_models(source)
-    default = selected_update(source)
-    update = default if update is None else int(update)
-    if update not in models:
-        raise NeuroRBMError(f"there is no checkpoint at update {update}")
-    if isinstance(source, Trainer):
-        meta = source.metadata()
-        meta["history"] = [dict(h) for h in meta["history"]]
-        saved = source.chains.to("cpu", torch.uint8).numpy() if chains else None
-    else:
-        meta, saved = dict(source.metadata), source.chains
-    if update != default:
-        meta.update(selected_update=update, selected_by=PICKED_BY_HAND)
-    return ModelFile(models[update], meta, sorted(models.items()), saved)
-
-
-def checkpoint_models(source: Trainer | ModelFile) -> dict:
-    """update -> model (on CPU) of every model a run or a file offers for selection."""
-    models = dict(source.checkpoints)
-    if isinstance(source, ModelFile):
-        models.setdefault(selected_update(source), source.rbm)
-        return models
-    models.setdefault(source.update, source.rbm.to("cpu").clone())
-    if source.best is not None:
-        models.setdefault(source.best.update, source.best.rbm)
-    return models
-
-
-def selected_update(source: Trainer | ModelFile) -> int:
-    """The update of the model a run or a file selects (a file without metadata: its last checkpoint)."""
-    if isinstance(source, Trainer):
-        return source.selected[0]
-    meta = source.metadata
-    fallback = max((u for u, _ in source.checkpoints), default=0)
-    return int(meta.get("selected_update", meta.get("update", fallback)))
-
-
-def best_update(source: Trainer | ModelFile) -> int | None:
-    """The update of maximal test LL, if the run monitored one."""
-    if isinstance(source, Trainer):
-        return None if source.best is None else source.best.update
-    best = source.metadata.get("best")
-    return None if not isinstance(best, dict) else best.get("update")
-
-
-def checkpoint_test_lls(source: Trainer | ModelFile) -> dict[int, float]:
-    """update -> test LL from the evaluations, overridden by the PTT model selection where it ran."""
-    if isinstance(source, ModelFile):
-        meta = source.metadata
-    else:
-        meta = {"history": source.history, "ptt": source.ptt}
-    out = {}
-    for rec in [*meta.get("history", []), *meta.get("ptt", [])]:
-        if rec.get("test_ll") is not None:
-            out[int(rec["update"])] = float(rec["test_ll"])
-    return out
 
 
 class _Run:
@@ -674,7 +527,7 @@ class TrainWidget(QWidget):
         from napari.qt.threading import create_worker
 
         worker = create_worker(
-            train_job, start, autosave=autosave, _start_thread=False, _worker_class=TrainWorker
+            train_job, start, autosave=autosave, _start_thread=False, _worker_class=ClosingWorker
         )
         slots = [
             (worker.yielded, self._on_batch),
