@@ -231,7 +231,7 @@ class TrainWidget(QWidget):
         self.unfinished_button.clicked.connect(self.resume_unfinished)
         self.unfinished_button.hide()
         layout.addWidget(self.unfinished_button)
-        self.status = QLabel("Load a recording, then Train.")
+        self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         # a fixed height: a new text must not move the plots below (a relayout repaints the whole dock)
@@ -399,6 +399,9 @@ class TrainWidget(QWidget):
 
     def _show_split(self, *_: object) -> None:
         raster = self.raster()
+        if self._source is None and self.worker is None:  # nothing trained or opened yet: say what is next
+            self.status.setText("Load a recording (Load & binarize), then Train." if raster is None else
+                                f"Train starts a new run on {raster.name}.")
         if raster is None:
             self.split.setText("No binarized raster yet: load one with Load & binarize.")
             return
