@@ -14,7 +14,7 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from napari_neurorbm._qt.forms import ConfigForm
-from napari_neurorbm._qt.jobs import JobRunner
+from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.model_runs import focus, held_out_raster, model_raster, remove_rasters, show_rasters
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm._qt.stats_plots import DOCK_NAME, StatsPanel
@@ -44,7 +44,7 @@ def generate_job(model: ModelFile | None, raster: Raster | None, config: Generat
                                                  device=config.device))
 
 
-class GenerateWidget(QWidget):
+class GenerateWidget(QWidget, RunnerParts):
     """Frames, τ, chains, start and seed; Generate runs the sampler, then shows the rasters and statistics."""
 
     generated = Signal(object)  # the generated Raster, once its layers and statistics are shown
@@ -72,21 +72,6 @@ class GenerateWidget(QWidget):
         self.state.events.model.connect(self._describe_model)
         self.state.events.raster.connect(self._on_new_raster)
         self._on_raster(self.state.raster)
-
-    @property
-    def worker(self):
-        """The running generation's worker, or None."""
-        return self.runner.worker
-
-    @property
-    def progress(self):
-        """The dock's progress bar."""
-        return self.runner.bar
-
-    @property
-    def message(self) -> QLabel:
-        """The dock's message line."""
-        return self.runner.message
 
     def _on_new_raster(self, raster: Raster | None) -> None:
         """Another recording: the generated run belongs to the old rows, so it goes."""

@@ -242,6 +242,27 @@ class JobRunner:
             self.message.setText(self.stopped_text)
 
 
+class RunnerParts:
+    """A dock's ``runner`` (a :class:`JobRunner`) seen as its own worker, progress bar and message line."""
+
+    runner: JobRunner
+
+    @property
+    def worker(self) -> ClosingWorker | None:
+        """The running job's worker, or None."""
+        return self.runner.worker
+
+    @property
+    def progress(self) -> QProgressBar:
+        """The dock's progress bar."""
+        return self.runner.bar
+
+    @property
+    def message(self) -> QLabel:
+        """The dock's message line."""
+        return self.runner.message
+
+
 def show_progress(bar: QProgressBar, label: QLabel, p: Progress, *, text: bool = True) -> None:
     """Move a dock's progress bar (0..BAR_STEPS) to ``p``, busy for a stage of unknown length (``total`` 0),
     and, when ``text``, say the stage and its detail in ``label``."""
