@@ -19,8 +19,9 @@ BATCH_S = 0.05  # the worker hands records to the GUI at most this often (and St
 
 @dataclass(frozen=True)
 class Batch:
-    """What the worker hands to the GUI: the trainer, the update records since the last batch, the latest
-    progress record and, in a job's first batch only, the evaluations the trainer had before this job."""
+    """What the worker hands to the GUI (as the payload of a Progress record, see :func:`batched`): the
+    trainer, the update records since the last batch, the latest progress record and, in a job's first
+    batch only, the evaluations the trainer had before this job."""
 
     trainer: Trainer
     records: list[dict]
@@ -56,17 +57,24 @@ class RunAutosave(Autosave):
         self.kept = True
 
 
+def batched(batch: Batch) -> Progress:
+    """The batch's latest progress record, carrying the batch."""
+    p = batch.progress
+    return Progress(p.stage, p.done, p.total, p.message, payload=batch)
+
+
 def train_job(
     start: Trainer | Callable[[], Trainer], interval_s: float = BATCH_S, autosave: RunAutosave | None = None
-) -> Generator[Batch, None, Trainer | TrainFailed]:
-    """Build the trainer (``start`` is called on the worker) or take it, run it, yield :class:`Batch`es.
+) -> Generator[Progress, None, Trainer | TrainFailed]:
+    """Build the trainer (``start`` is called on the worker) or take it, run it, yield :class:`Batch`es
+    (each as the payload of its latest progress record).
     Between two updates (see :func:`~napari_neurorbm.autosave.between_updates`) ``autosave`` writes when
     due; when the worker closes the job mid-run, it writes once more (see :meth:`RunAutosave.last`)."""
     trainer, run, p = None, None, None
     try:
         trainer = start if isinstance(start, Trainer) else start()
         first = Progress("train", trainer.update, trainer.config.updates, "starting")
-        yield Batch(trainer, [], first, past=[dict(h) for h in trainer.history])
+        yield batched(Batch(trainer, [], first, past=[dict(h) for h in trainer.history]))
         records: list[dict] = []
         last = time.monotonic()
         run = trainer.run()
@@ -76,10 +84,10 @@ def train_job(
             if autosave is not None and between_updates(p):
                 autosave.maybe(trainer)
             if time.monotonic() - last >= interval_s:
-                yield Batch(trainer, records, p)
+                yield batched(Batch(trainer, records, p))
                 records, last = [], time.monotonic()
         if p is not None:
-            yield Batch(trainer, records, p)
+            yield batched(Batch(trainer, records, p))
     except GeneratorExit:
         if autosave is not None and trainer is not None:
             autosave.last(trainer, run, p)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from qtpy.QtCore import Qt, QTimer, Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QFont
 from qtpy.QtWidgets import (
     QComboBox,
@@ -40,7 +40,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_neurorbm._qt.jobs import ClosingWorker
+from napari_neurorbm._qt.jobs import JobRunner, Outcome
 from napari_neurorbm._qt.raster_layers import KEY, layers_of
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm._qt.train_job import Batch, RunAutosave, TrainFailed, train_job
@@ -115,83 +115,9 @@ SPLIT_TIP = ("Fraction of frames held out to measure the test log-likelihood. It
              "set when binarizing (Load & binarize); the paper holds out 0.3.")
 
 
-class _Run:
-    """The running worker, its connections to the widget and its napari progress bar: a plain object, so
-    that the worker can still be stopped after the widget's Qt side is gone."""
-
-    def __init__(self) -> None:
-        self.worker = None
-        self.pbar = None
-        self.bar_stage = "train"
-        self.slots: list = []
-        self.autosave: RunAutosave | None = None
-        self._moving = False
-
-    def start(self, worker, slots: list, total: int, autosave: RunAutosave | None) -> None:
-        """Start the worker now and open the bar in the next turn of the event loop (opening it repaints)."""
-        for signal, slot in slots:
-            signal.connect(slot)
-        self.worker, self.slots, self.autosave = worker, slots, autosave
-        worker.start()
-        QTimer.singleShot(0, partial(self.open_bar, worker, total))
-
-    def open_bar(self, worker, total: int) -> None:
-        from napari.utils import progress
-
-        if self.worker is worker and self.pbar is None:
-            self.pbar, self.bar_stage = progress(total=total, desc=BAR_STAGES["train"]), "train"
-
-    def stop(self) -> None:
-        """The dock's Stop: the run ends in the dock (its model becomes the viewer's), at its next yield."""
-        if self.worker is not None:
-            if self.autosave is not None:
-                self.autosave.stopped_in_dock = True
-            self.worker.quit()
-
-    def advance_bar(self, p: Progress) -> None:
-        """Move the activity-dock bar to ``p.done``. napari's bar runs the event loop when it moves, so this
-        comes last in a slot and never nests: a batch handled meanwhile leaves the bar to the next one."""
-        if self.pbar is None or self._moving or p.stage not in BAR_STAGES:
-            return
-        self._moving = True
-        try:
-            if self.bar_stage != p.stage:  # the final model selection has a bar of its own
-                self.pbar.set_description(BAR_STAGES[p.stage])
-                self.pbar.n, self.bar_stage = 0, p.stage
-            if self.pbar.total != p.total:  # a time budget: the projected last update moves
-                self.pbar.total = p.total
-            self.pbar.update(p.done - self.pbar.n)
-        finally:
-            self._moving = False
-
-    def close_bar(self) -> None:
-        if self.pbar is not None:
-            self.pbar.close()
-            self.pbar = None
-
-    def ended(self) -> None:
-        """The worker has ended. A run that ended in the dock (done, failed, or the dock's Stop) has its
-        model there: its autosave goes; one stopped from outside (napari closing) keeps its last one."""
-        self.worker = None
-        if self.autosave is not None and not self.autosave.kept:
-            self.autosave.path.unlink(missing_ok=True)
-        self.autosave = None
-        self.close_bar()
-
-    def abandon(self) -> None:
-        """The widget is gone: cut the worker off from it and stop it at its next yield (a run that
-        autosaves writes its file once more on its way out, see :func:`train_job`); close the bar."""
-        if self.worker is not None:
-            for signal, slot in self.slots:
-                signal.disconnect(slot)
-            self.worker.quit()
-            self.worker = None
-        self.close_bar()
-
-
-def _teardown(hooks: list, run: _Run, *_: object) -> None:
-    """The widget is gone (e.g. the viewer closed): stop the worker and let go of the viewer's events."""
-    run.abandon()
+def _teardown(hooks: list, *_: object) -> None:
+    """The widget is gone (e.g. the viewer closed): let go of the viewer's events (the runner stops the
+    worker)."""
     for emitter, callback in hooks:
         emitter.disconnect(callback)
 
@@ -221,7 +147,7 @@ class TrainWidget(QWidget):
         self._clock: tuple[float, int] | None = None
         self._drawn = 0.0
         self._list_stale = False
-        self._run = _Run()
+        self._autosave: RunAutosave | None = None
         self._unfinished: Unfinished | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(self._raster_box())
@@ -231,11 +157,13 @@ class TrainWidget(QWidget):
         self.unfinished_button.clicked.connect(self.resume_unfinished)
         self.unfinished_button.hide()
         layout.addWidget(self.unfinished_button)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.runner = JobRunner(self, what="training", on_failed=self.failed.emit, stage_names=BAR_STAGES,
+                                texts=False)
+        self.status = self.runner.message
         self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         # a fixed height: a new text must not move the plots below (a relayout repaints the whole dock)
         self.status.setFixedHeight(3 * self.status.fontMetrics().lineSpacing() + 4)
+        layout.addWidget(self.runner.bar)
         layout.addWidget(self.status)
         self.curves = TrainCurves()
         layout.addWidget(self.curves, stretch=3)
@@ -258,7 +186,7 @@ class TrainWidget(QWidget):
         ]
         for emitter, callback in hooks:
             emitter.connect(callback)
-        self.destroyed.connect(partial(_teardown, hooks, self._run))
+        self.destroyed.connect(partial(_teardown, hooks))
         self._refresh_rasters()
         self._set_running(False)
         if self.state.model is not None:
@@ -430,7 +358,7 @@ class TrainWidget(QWidget):
     @property
     def worker(self):
         """The running training worker, or None."""
-        return self._run.worker
+        return self.runner.worker
 
     def train(self) -> None:
         """Start a new run on the picked raster with the form's hyperparameters."""
@@ -527,28 +455,19 @@ class TrainWidget(QWidget):
     def _start(
         self, start: Trainer | Callable[[], Trainer], total: int, autosave: RunAutosave | None
     ) -> None:
-        from napari.qt.threading import create_worker
-
-        worker = create_worker(
-            train_job, start, autosave=autosave, _start_thread=False, _worker_class=ClosingWorker
-        )
-        slots = [
-            (worker.yielded, self._on_batch),
-            (worker.returned, self._on_returned),
-            (worker.finished, self._on_finished),
-        ]
-        self._complete, self._failure, self._clock = False, None, None
-        self.status.setText("Preparing the training data…")
+        self._complete, self._failure, self._clock, self._autosave = False, None, None, autosave
         self._set_running(True)
-        self._run.start(worker, slots, total, autosave)
+        self.runner.start(train_job(start, autosave=autosave), "Preparing the training data…",
+                          self._on_returned, on_progress=self._on_batch, on_finished=self._on_finished)
         self._offer_unfinished()
         self.started.emit()
 
     def stop(self) -> None:
         """Stop at the next update; the run is kept and Resume continues it."""
         if self.worker is not None:
-            self.status.setText("Stopping…")
-            self._run.stop()
+            if self._autosave is not None:
+                self._autosave.stopped_in_dock = True  # the run ends in the dock: its model is kept here
+            self.runner.stop()
 
     def _set_running(self, running: bool) -> None:
         for widget in (self.train_button, self.resume_button, self.params_box, self.raster_combo,
@@ -556,7 +475,8 @@ class TrainWidget(QWidget):
             widget.setEnabled(not running)
         self.stop_button.setEnabled(running)
 
-    def _on_batch(self, batch: Batch) -> None:
+    def _on_batch(self, p: Progress) -> None:
+        batch: Batch = p.payload
         new_trainer = batch.trainer is not self.trainer
         self.trainer = self._source = batch.trainer
         if batch.past is not None:  # a job's first batch: the evaluations of the run so far
@@ -580,8 +500,6 @@ class TrainWidget(QWidget):
         self._draw()
         if self._list_stale:
             self._list_checkpoints()
-        # napari's bar repaints the window at once when it moves: half a period later, not on top of the plots
-        QTimer.singleShot(round(500 * REFRESH_S), partial(self._run.advance_bar, p))
 
     def _show_progress(self, p: Progress) -> None:
         if p.stage != "train":
@@ -620,8 +538,12 @@ class TrainWidget(QWidget):
         else:
             self._complete = True
 
-    def _on_finished(self) -> None:
-        self._run.ended()
+    def _on_finished(self, _outcome: Outcome) -> None:
+        """The worker has ended. A run that ended in the dock (done, failed, or the dock's Stop) has its
+        model there: its autosave goes; one stopped from outside (napari closing) keeps its last one."""
+        if self._autosave is not None and not self._autosave.kept:
+            self._autosave.path.unlink(missing_ok=True)
+        self._autosave = None
         self._offer_unfinished()
         self._set_running(False)
         trainer = self.trainer
@@ -761,11 +683,7 @@ class TrainWidget(QWidget):
         return model
 
     def _fail(self, message: str) -> None:
-        from napari.utils.notifications import show_error
-
-        self.status.setText(message)
-        show_error(message)
-        self.failed.emit(message)
+        self.runner.fail(message)
 
 
 def _number(edit: QLineEdit, what: str) -> float:
