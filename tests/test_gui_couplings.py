@@ -14,13 +14,13 @@ from qtpy.QtCore import Qt
 
 from conftest import save_viewer_screenshot, save_widget_grab
 from napari_neurorbm._qt.coupling_layers import COLORMAP_NAME, KEY
-from napari_neurorbm._qt.couplings_job import CouplingsResult
 from napari_neurorbm._qt.couplings_plots import cell_exponent, cell_text, power_of_ten
 from napari_neurorbm._qt.couplings_widget import CouplingsWidget
 from napari_neurorbm._qt.raster_layers import add_raster_layers, layers_of
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.analysis.areas import area_coupling_matrix, area_coupling_stats, area_table
 from napari_neurorbm.analysis.couplings import (
+    CouplingsResult,
     fields_and_couplings,
     higher_order_indicator,
     iter_coupling_norms,

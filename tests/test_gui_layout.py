@@ -9,11 +9,12 @@ from qtpy.QtGui import QFont, QFontMetricsF
 
 from conftest import save_canvas_screenshot
 from napari_neurorbm._qt.coupling_layers import KEY as J_KEY
-from napari_neurorbm._qt.couplings_job import QUANTITY, CouplingsResult
+from napari_neurorbm._qt.couplings_job import QUANTITY
 from napari_neurorbm._qt.labels import text_width
 from napari_neurorbm._qt.layout import ROLES, TITLES, get_layout
 from napari_neurorbm._qt.raster_layers import add_raster_layers, layers_of, scale_bar
 from napari_neurorbm._qt.state import get_state
+from napari_neurorbm.analysis.couplings import CouplingsResult
 from test_gui_raster_layers import make_raster
 
 pytestmark = pytest.mark.gui

@@ -37,9 +37,9 @@ from napari_neurorbm._qt.clamp_units import (
     export_experiment,
     parse_units,
 )
-from napari_neurorbm._qt.docking import JobDock, let_go
+from napari_neurorbm._qt.docking import Dock, let_go
 from napari_neurorbm._qt.forms import ConfigForm
-from napari_neurorbm._qt.jobs import JobRunner
+from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.layout import get_layout
 from napari_neurorbm._qt.model_runs import model_raster
 from napari_neurorbm._qt.raster_layers import row_under
@@ -56,7 +56,7 @@ VALUES = {"1 (make them fire)": "1", "0 (silence them)": "0", "pattern of a reco
 ID_KINDS = ("unit ids", "rows")
 
 
-class ClampWidget(JobDock):
+class ClampWidget(Dock, RunnerParts):
     """Choose units, the clamp value and onset; Run shows the clamped and control rasters and the changes."""
 
     shown = Signal(object)  # the ClampResult, once its layers and plots are shown

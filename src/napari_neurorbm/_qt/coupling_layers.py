@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from napari_neurorbm._qt.colors import area_colors
-from napari_neurorbm._qt.couplings_job import QUANTITY, CouplingsResult, area_blocks
+from napari_neurorbm._qt.couplings_job import QUANTITY, area_blocks
 from napari_neurorbm._qt.couplings_plots import DIVERGING_POSITIONS, DIVERGING_RGB, symmetric_limit
 from napari_neurorbm._qt.labels import LINE_PX, blank_unkept, thin
 from napari_neurorbm._qt.raster_layers import UNITS, layers_of
+from napari_neurorbm.analysis.couplings import CouplingsResult
 
 if TYPE_CHECKING:
     import napari

@@ -4,12 +4,16 @@ its result, R_ij of one pair, and the checks that tie a model's rows to the load
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_neurorbm.analysis.couplings import higher_order_indicator, iter_coupling_norms, iter_couplings
+from napari_neurorbm.analysis.couplings import (
+    CouplingsResult,
+    higher_order_indicator,
+    iter_coupling_norms,
+    iter_couplings,
+)
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 
@@ -19,17 +23,6 @@ if TYPE_CHECKING:
 R_SAMPLES = 1000  # Monte Carlo draws of the other spins for R_ij
 # what the matrix shows: the effective pair couplings of -H(s), s = ±1, in nats (docs/couplings.md)
 QUANTITY = "J_ij (nats)"
-
-
-@dataclass(frozen=True)
-class CouplingsResult:
-    """Fields H and couplings J of ``model`` (rows in the raster's order), with the units' areas and ids."""
-
-    model: Any
-    H: np.ndarray
-    J: np.ndarray
-    areas: np.ndarray | None
-    unit_ids: np.ndarray
 
 
 def couplings_job(

@@ -11,8 +11,9 @@ import numpy as np
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout
 
-from napari_neurorbm._qt.couplings_job import CouplingsResult, pair_indicator
+from napari_neurorbm._qt.couplings_job import pair_indicator
 from napari_neurorbm._qt.relay import Relay
+from napari_neurorbm.analysis.couplings import CouplingsResult
 
 if TYPE_CHECKING:
     from napari_neurorbm._qt.coupling_layers import CouplingLayers

@@ -27,21 +27,17 @@ from qtpy.QtWidgets import (
 )
 
 from napari_neurorbm._qt.colors import area_colors
-from napari_neurorbm._qt.couplings_job import (
-    CouplingsResult,
-    area_blocks,
-    couplings_job,
-    unit_labels,
-)
+from napari_neurorbm._qt.couplings_job import area_blocks, couplings_job, unit_labels
 from napari_neurorbm._qt.couplings_pair import PairBox
 from napari_neurorbm._qt.couplings_plots import CouplingPlots
-from napari_neurorbm._qt.docking import JobDock, let_go
+from napari_neurorbm._qt.docking import Dock, let_go
 from napari_neurorbm._qt.forms import ConfigForm
-from napari_neurorbm._qt.jobs import JobRunner
+from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.layout import get_layout
 from napari_neurorbm._qt.relay import Relay
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.analysis.areas import write_area_csv
+from napari_neurorbm.analysis.couplings import CouplingsResult
 from napari_neurorbm.configs import CouplingsConfig
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
@@ -53,7 +49,7 @@ CONTRASTS = (("±99.5th percentile of |J|", True), ("±max |J|", False))
 CSV_FILTER = "CSV table (*.csv);;All files (*)"
 
 
-class CouplingsWidget(JobDock):
+class CouplingsWidget(Dock, RunnerParts):
     """Compute the model's couplings on a worker; the matrix goes on the canvas, the area plots here."""
 
     computed = Signal(object)  # the CouplingsResult, once shown

@@ -8,23 +8,8 @@ content scrolls) and, when it first shows, tabs itself with the NeuroRBM docks a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from qtpy.QtCore import QSize
-from qtpy.QtWidgets import (
-    QDockWidget,
-    QFrame,
-    QLabel,
-    QMainWindow,
-    QProgressBar,
-    QScrollArea,
-    QStyle,
-    QVBoxLayout,
-    QWidget,
-)
-
-if TYPE_CHECKING:
-    from napari_neurorbm._qt.jobs import JobRunner
+from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QStyle, QVBoxLayout, QWidget
 
 MIN_HEIGHT = 200  # a dock can shrink to this; its body scrolls
 HINT = QSize(380, 640)  # asked for when there is room
@@ -58,26 +43,6 @@ class Dock(QWidget):
         if not self._tabbed:
             self._tabbed = True
             tab_with_siblings(self)
-
-
-class JobDock(Dock):
-    """A dock that runs its work on a :class:`~napari_neurorbm._qt.jobs.JobRunner` kept as ``self.runner``:
-    the runner's worker, progress bar and message line, under the names every dock uses."""
-
-    runner: JobRunner
-
-    @property
-    def worker(self):
-        """The running job's worker, or None."""
-        return self.runner.worker
-
-    @property
-    def progress(self) -> QProgressBar:
-        return self.runner.bar
-
-    @property
-    def message(self) -> QLabel:
-        return self.runner.message
 
 
 def tab_with_siblings(widget: QWidget) -> None:

@@ -15,7 +15,7 @@ from qtpy.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout
 
 from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm._qt.forms import ConfigForm
-from napari_neurorbm._qt.jobs import JobRunner
+from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.layout import get_layout
 from napari_neurorbm._qt.model_runs import held_out_raster, model_raster
 from napari_neurorbm._qt.state import get_state
@@ -46,7 +46,7 @@ def generate_job(model: ModelFile | None, raster: Raster | None, config: Generat
                                                  device=config.device))
 
 
-class GenerateWidget(Dock):
+class GenerateWidget(Dock, RunnerParts):
     """Frames, τ, chains, start and seed; Generate runs the sampler, then shows the rasters and statistics."""
 
     generated = Signal(object)  # the generated Raster, once its layers and statistics are shown
@@ -74,21 +74,6 @@ class GenerateWidget(Dock):
         self.state.events.model.connect(self._describe_model)
         self.state.events.raster.connect(self._on_new_raster)
         self._on_raster(self.state.raster)
-
-    @property
-    def worker(self):
-        """The running generation's worker, or None."""
-        return self.runner.worker
-
-    @property
-    def progress(self):
-        """The dock's progress bar."""
-        return self.runner.bar
-
-    @property
-    def message(self) -> QLabel:
-        """The dock's message line."""
-        return self.runner.message
 
     def _on_new_raster(self, raster: Raster | None) -> None:
         """Another recording: the generated run belongs to the old rows, so it goes."""

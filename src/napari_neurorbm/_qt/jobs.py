@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
+from napari.qt.threading import GeneratorWorker
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QLabel, QProgressBar, QPushButton, QWidget
-from superqt.utils import GeneratorWorker
 
 from napari_neurorbm._qt.relay import Relay
 from napari_neurorbm.errors import NeuroRBMError
@@ -66,7 +66,7 @@ class ClosingWorker(GeneratorWorker):
         try:
             return super().work()
         finally:
-            self._gen.close()  # superqt's GeneratorWorker keeps the job's generator as _gen
+            self._gen.close()  # superqt's GeneratorWorker (napari's base) keeps the job's generator as _gen
 
 
 class StageBars:
@@ -128,8 +128,8 @@ class JobRunner:
 
     def __init__(self, owner: QWidget, button: QPushButton | None = None, *, what: str,
                  on_failed: Callable[[str], None] | None = None, stop_text: str = "Stop",
-                 stopped_text: str = "Stopped: nothing was added.", stage_names: dict[str, str] | None = None
-                 ) -> None:
+                 stopped_text: str = "Stopped: nothing was added.", stage_names: dict[str, str] | None = None,
+                 texts: bool = True) -> None:
         self.owner, self.button, self.what = owner, button, what
         self.idle_text = button.text() if button is not None else ""
         self.stop_text, self.stopped_text = stop_text, stopped_text
@@ -138,7 +138,8 @@ class JobRunner:
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.stages = StageBars(stage_names)
-        owner.destroyed.connect(self.stages.close)  # a closed dock leaves no bar in the activity dock
+        self.texts = texts  # whether progress is written into the message line (else the dock writes it)
+        owner.destroyed.connect(self._abandon)
         self.worker: ClosingWorker | None = None
         self._ended: ClosingWorker | None = None
         self._retired: list[ClosingWorker] = []
@@ -146,6 +147,7 @@ class JobRunner:
         self._on_done: Callable[[Any], None] = lambda _result: None
         self._on_failed = on_failed or (lambda _message: None)
         self._on_progress: Callable[[Progress], None] | None = None
+        self._on_finished: Callable[[Outcome], None] = lambda _outcome: None
 
     @property
     def running(self) -> bool:
@@ -159,20 +161,22 @@ class JobRunner:
             self.stop()
 
     def start(self, job: Generator[Progress, None, Any], busy_text: str, on_done: Callable[[Any], None], *,
-              on_progress: Callable[[Progress], None] | None = None) -> ClosingWorker:
+              on_progress: Callable[[Progress], None] | None = None,
+              on_finished: Callable[[Outcome], None] | None = None) -> ClosingWorker:
         """Run ``job`` on a worker thread and return the worker. ``on_done`` gets the job's value,
         ``on_progress`` every record that reaches the GUI (each with a payload, the others at most every
-        THROTTLE_S per stage); a failure is shown, then handed to the runner's ``on_failed``."""
+        THROTTLE_S per stage), ``on_finished`` the outcome once the worker has ended; a failure is shown,
+        then handed to the runner's ``on_failed``."""
         if self.worker is not None:
             raise RuntimeError("a job is already running")
         self._on_done, self._on_progress = on_done, on_progress
+        self._on_finished = on_finished or (lambda _outcome: None)
         self.outcome = None
         worker = self.worker = ClosingWorker(guarded, job, self.what)
         current = partial(self._current, worker)
         worker.yielded.connect(Relay(current(Throttle(self._progress).forward), self.owner).forward)
         worker.returned.connect(Relay(current(self._returned), self.owner).forward)
         worker.finished.connect(Relay(current(self._finished), self.owner).forward)
-        self.owner.destroyed.connect(worker.quit)
         self.stages.open()
         if self.button is not None:
             self.button.setText(self.stop_text)
@@ -213,8 +217,16 @@ class JobRunner:
         show_error(message)
         self._on_failed(message)
 
+    def _abandon(self) -> None:
+        """The dock is gone: stop its job at the next yield (nothing reaches the dock any more), close
+        the bars."""
+        if self.worker is not None:
+            self.worker.quit()
+        self._ended, self.worker = self.worker, None
+        self.stages.close()
+
     def _progress(self, p: Progress) -> None:
-        show_progress(self.bar, self.message, p)
+        show_progress(self.bar, self.message, p, text=self.texts)
         if self._on_progress is not None:
             self._on_progress(p)
         # napari's bars run the event loop (processEvents) when they move: never inside the delivery of a
@@ -240,6 +252,28 @@ class JobRunner:
             self.bar.setRange(0, BAR_STEPS)
             self.bar.setValue(0)
             self.message.setText(self.stopped_text)
+        self._on_finished(self.outcome)
+
+
+class RunnerParts:
+    """A dock's ``runner`` (a :class:`JobRunner`) seen as its own worker, progress bar and message line."""
+
+    runner: JobRunner
+
+    @property
+    def worker(self) -> ClosingWorker | None:
+        """The running job's worker, or None."""
+        return self.runner.worker
+
+    @property
+    def progress(self) -> QProgressBar:
+        """The dock's progress bar."""
+        return self.runner.bar
+
+    @property
+    def message(self) -> QLabel:
+        """The dock's message line."""
+        return self.runner.message
 
 
 def show_progress(bar: QProgressBar, label: QLabel, p: Progress, *, text: bool = True) -> None:

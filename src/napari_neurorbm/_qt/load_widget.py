@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout
+from qtpy.QtWidgets import QGroupBox, QPushButton, QVBoxLayout
 
 from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm._qt.forms import ConfigForm
-from napari_neurorbm._qt.jobs import JobRunner
+from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.qc_plots import DOCK_NAME, QCPanel
 from napari_neurorbm._qt.raster_layers import add_raster_layers
 from napari_neurorbm._qt.source_picker import SourcePicker, session_choices
@@ -53,7 +53,7 @@ def load_job(path: str, session_id: int | None, params: BinningConfig, session: 
     return session, raster
 
 
-class LoadWidget(Dock):
+class LoadWidget(Dock, RunnerParts):
     """Choose a recording and its binarization; Load adds the count, binary and area-strip layers."""
 
     loaded = Signal(object)  # the new Raster, after its layers are in the viewer
@@ -77,21 +77,6 @@ class LoadWidget(Dock):
         for widget in (self.source, box, self.load_button, self.runner.bar, self.runner.message):
             layout.addWidget(widget)
         layout.addStretch(1)
-
-    @property
-    def worker(self):
-        """The running load's worker, or None."""
-        return self.runner.worker
-
-    @property
-    def progress(self):
-        """The dock's progress bar."""
-        return self.runner.bar
-
-    @property
-    def message(self) -> QLabel:
-        """The dock's message line."""
-        return self.runner.message
 
     @property
     def session_combo(self):

@@ -16,12 +16,14 @@ from __future__ import annotations
 import operator
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from psygnal import evented
 
+from napari_neurorbm.analysis.couplings import CouplingsResult
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.data.session import Session
+from napari_neurorbm.rbm.io import ModelFile
 
 if TYPE_CHECKING:
     import napari
@@ -43,17 +45,17 @@ class ViewerState:
     """What one viewer holds.
 
     session: the loaded recording. raster: its binarized Raster (defines the row order).
-    model: the RBM being looked at (a ``rbm.io.ModelFile``: ``.rbm``, ``.metadata``, ``.checkpoints``).
+    model: the RBM being looked at (``.rbm``, ``.metadata``, ``.checkpoints``).
     generated: a Raster sampled from the model, rows in the same order. couplings: the latest
-    effective-couplings result. selected_units: sorted raster rows, highlighted on every raster.
+    effective couplings of the model. selected_units: sorted raster rows, highlighted on every raster.
     Assigning a new raster clears the selection (its rows are other units).
     """
 
     session: Session | None = None
     raster: Raster | None = None
-    model: Any = None
+    model: ModelFile | None = None
     generated: Raster | None = None
-    couplings: Any = None
+    couplings: CouplingsResult | None = None
     selected_units: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
