@@ -91,6 +91,7 @@ class ClampWidget(Dock, RunnerParts):
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
         layout.addWidget(self.plots, stretch=1)
+        layout.addStretch()  # takes the room of the hidden plots, so the form stays packed at the top
         layout.addWidget(self.export_button)
         self.setMinimumWidth(320)
         self.state.events.model.connect(self._describe_model)
