@@ -38,6 +38,7 @@ from napari_neurorbm.data.raster import Raster
 
 if TYPE_CHECKING:
     import napari
+    from napari.layers import Shapes
 
     from napari_neurorbm._qt.state import ViewerState
 
@@ -146,7 +147,8 @@ class CanvasLayout:
             self.arrange()
 
     def focus(self, roles: Iterable[str]) -> None:
-        """Fit the view to the rasters of ``roles`` (strips and titles included)."""
+        """Fit the view to the rasters of ``roles`` with their strips, leaving screen room for their area
+        names and titles."""
         layers = [layer for role in roles for layer in layers_of(self.viewer, role=role) if layer.visible]
         self._fit(layers)
 
@@ -155,7 +157,7 @@ class CanvasLayout:
         ours = [layer for layer in self.viewer.layers if _tag(layer) or J_KEY in layer.metadata]
         self._fit([layer for layer in ours if layer.visible])
 
-    def add_onset_lines(self, raster: Raster, onset: int, role: str):
+    def add_onset_lines(self, raster: Raster, onset: int, role: str) -> Shapes:
         """Mark the clamp onset of every chain (segment) of the ``role`` raster with an orange line."""
         viewer = self.viewer
         binary = layers_of(viewer, role=role, kind="binary")[0]
