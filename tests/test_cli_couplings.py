@@ -75,8 +75,9 @@ def test_help_describes_every_option(capsys):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--min-area-units", "0"], "--min-area-units must be at least 1"),
-        (["--triplets", "-2"], "--triplets must be at least 0"),
+        (["--min-area-units", "0"],
+         "--min-area-units: the minimum units per area must be a positive integer, got 0"),
+        (["--triplets", "-2"], "--triplets: the number of triplets must be at least 0, got -2"),
     ],
 )
 def test_bad_options_are_one_line_errors(tmp_path, capsys, extra, message):

@@ -14,7 +14,8 @@ import pytest
 from qtpy.QtCore import QPoint, Qt
 
 from conftest import save_viewer_screenshot, save_widget_grab
-from napari_neurorbm._qt.clamp_widget import ClampWidget, parse_units
+from napari_neurorbm._qt.clamp_units import parse_units
+from napari_neurorbm._qt.clamp_widget import ClampWidget
 from napari_neurorbm._qt.raster_layers import add_raster_layers, layers_of
 from napari_neurorbm._qt.selection import NAME as SELECTION
 from napari_neurorbm._qt.state import get_state
@@ -156,9 +157,9 @@ def test_clamp_run_shows_rasters_changes_and_exports(dock, qtbot, recording, tmp
     area_rows = np.flatnonzero(raster.areas == raster.areas[0])
     clamped_rows = area_rows[:6]
     state.select(clamped_rows)
-    widget.onset.setValue(20)
-    widget.frames.setValue(1200)
-    widget.chains.setValue(6)
+    widget.form.onset.value = 20
+    widget.form.frames.value = 1200
+    widget.form.chains.value = 6
     result = run_clamp(qtbot, widget)
     assert widget.result is result and widget.export_button.isEnabled()
 
@@ -226,9 +227,9 @@ def test_pattern_clamp_holds_the_recorded_frame(dock, qtbot, recording):
     widget.value.setCurrentText("pattern of a recorded frame")
     assert widget.pattern_frame.isEnabled()
     widget.pattern_frame.setValue(frame)
-    widget.onset.setValue(0)
-    widget.frames.setValue(200)
-    widget.chains.setValue(2)
+    widget.form.onset.value = 0
+    widget.form.frames.value = 200
+    widget.form.chains.value = 2
     run_clamp(qtbot, widget)
     (clamped,) = layers_of(viewer, role="clamped", kind="binary")
     frames = np.asarray(clamped.data[0] if clamped.multiscale else clamped.data)
@@ -243,9 +244,9 @@ def test_bad_input_and_stop(dock, qtbot, notifications, tmp_path):
     assert "choose the units" in blocker.args[0]
     qtbot.waitUntil(lambda: widget.worker is None)
     get_state(viewer).select([1, 2])
-    widget.frames.setValue(100)
-    widget.chains.setValue(4)
-    widget.onset.setValue(30)  # chains of 25 frames
+    widget.form.frames.value = 100
+    widget.form.chains.value = 4
+    widget.form.onset.value = 30  # chains of 25 frames
     with qtbot.waitSignal(widget.failed, timeout=10_000) as blocker:
         widget.run()
     assert "onset" in blocker.args[0] and "\n" not in blocker.args[0]
@@ -254,9 +255,9 @@ def test_bad_input_and_stop(dock, qtbot, notifications, tmp_path):
     assert widget.export(tmp_path) == [] and not widget.export_button.isEnabled()
     assert not list(tmp_path.iterdir())
 
-    widget.frames.setValue(40_000)  # progress every 200 frames per chain, far from the end
-    widget.chains.setValue(2)
-    widget.onset.setValue(0)
+    widget.form.frames.value = 40_000  # progress every 200 frames per chain, far from the end
+    widget.form.chains.value = 2
+    widget.form.onset.value = 0
     qtbot.mouseClick(widget.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget.progress.value() > 0, timeout=30_000)
     qtbot.mouseClick(widget.run_button, Qt.MouseButton.LeftButton)

@@ -45,8 +45,8 @@ def dock(viewer, name: str):
 def load(qtbot, viewer, path):
     widget = dock(viewer, "Load & binarize")
     widget.set_source(path)
-    widget.bin_ms.setValue(0)  # the file's native 20 ms bins
-    widget.keep_every.setValue(10)  # 28k of the 283k frames: fast, and frames 200 ms apart
+    widget.form.bin_ms.value = ""  # the file's native 20 ms bins
+    widget.form.keep_every.value = 10  # 28k of the 283k frames: fast, and frames 200 ms apart
     return click_and_wait(qtbot, widget, widget.load_button, widget.loaded)
 
 
@@ -64,18 +64,19 @@ def train(qtbot, viewer):
 
 
 def same_sampling(widget) -> None:
-    """Sampling settings that the CLI calls below repeat: tau, chains, start, seed, cpu."""
-    widget.tau.setValue(TAU)
-    widget.chains.setValue(CHAINS)
-    widget.init.setCurrentText("training frames")
-    widget.seed.setValue(0)
-    widget.device.setCurrentText("cpu")
+    """The Clamp dock's sampling settings that the CLI calls below repeat: tau, chains, start, seed, cpu."""
+    widget.form.tau.value = TAU
+    widget.form.chains.value = CHAINS
+    widget.form.init.value = "data"  # training frames
+    widget.form.seed.value = 0
+    widget.form.device.value = "cpu"
 
 
 def generate(qtbot, viewer):
     widget = dock(viewer, "Generate")
-    widget.frames.setValue(FRAMES)
-    same_sampling(widget)
+    for name, value in {"frames": FRAMES, "tau": TAU, "chains": CHAINS, "init": "data", "seed": 0,
+                        "device": "cpu"}.items():  # the sampling settings that the CLI calls below repeat
+        widget.form[name].value = value
     return widget, click_and_wait(qtbot, widget, widget.generate_button, widget.generated)
 
 
@@ -85,8 +86,8 @@ def clamp(qtbot, viewer):
     widget.ids_edit.setText(", ".join(map(str, CLAMPED)))
     click(qtbot, widget.ids_button)
     widget.value.setCurrentText("1 (make them fire)")
-    widget.onset.setValue(ONSET)
-    widget.frames.setValue(CLAMP_FRAMES)
+    widget.form.onset.value = ONSET
+    widget.form.frames.value = CLAMP_FRAMES
     same_sampling(widget)
     return widget, click_and_wait(qtbot, widget, widget.run_button, widget.shown)
 

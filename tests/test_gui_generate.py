@@ -12,7 +12,7 @@ from qtpy.QtCore import Qt
 
 from conftest import save_viewer_screenshot, save_widget_grab
 from napari_neurorbm._qt.generate_widget import GenerateWidget
-from napari_neurorbm._qt.model_runs import TITLES
+from napari_neurorbm._qt.layout import TITLES
 from napari_neurorbm._qt.raster_layers import KEY, add_raster_layers, layers_of
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm._qt.stats_plots import StatsPanel
@@ -59,9 +59,9 @@ def test_generate_shows_rasters_side_by_side_and_statistics(dock, qtbot, recordi
     viewer, widget = dock
     _, raster, _ = recording
     state = get_state(viewer)
-    assert widget.frames.value() == raster.test_frames.size  # default: as many frames as the test set
-    widget.frames.setValue(800)
-    widget.chains.setValue(4)
+    assert widget.form.frames.value == raster.test_frames.size  # default: as many frames as the test set
+    widget.form.frames.value = 800
+    widget.form.chains.value = 4
     gen = click_generate(qtbot, widget)
     assert state.generated is gen and gen.counts.shape == (raster.n_units, 800)
     assert np.array_equal(gen.unit_ids, raster.unit_ids) and np.array_equal(gen.areas, raster.areas)
@@ -125,11 +125,11 @@ def test_generate_shows_rasters_side_by_side_and_statistics(dock, qtbot, recordi
 
 def test_regenerating_replaces_the_model_raster(dock, qtbot):
     viewer, widget = dock
-    widget.frames.setValue(300)
-    widget.chains.setValue(3)
-    widget.init.setCurrentText("random states")
+    widget.form.frames.value = 300
+    widget.form.chains.value = 3
+    widget.form.init.value = "random"
     first = click_generate(qtbot, widget)
-    widget.frames.setValue(500)
+    widget.form.frames.value = 500
     second = click_generate(qtbot, widget)
     assert first is not second and get_state(viewer).generated is second
     (model,) = layers_of(viewer, role="generated", kind="binary")
@@ -142,8 +142,8 @@ def test_regenerating_replaces_the_model_raster(dock, qtbot):
 
 def test_stop_leaves_nothing_half_done(dock, qtbot):
     viewer, widget = dock
-    widget.frames.setValue(200_000)  # progress every 1000 frames per chain, far from the end
-    widget.chains.setValue(2)
+    widget.form.frames.value = 200_000  # progress every 1000 frames per chain, far from the end
+    widget.form.chains.value = 2
     qtbot.mouseClick(widget.generate_button, Qt.MouseButton.LeftButton)
     assert widget.generate_button.text() == "Stop"
     qtbot.waitUntil(lambda: widget.progress.value() > 0, timeout=30_000)
@@ -160,8 +160,8 @@ def test_closing_the_viewer_stops_the_worker(make_napari_viewer, recording, qtbo
     get_state(viewer).model = load_model(path)
     widget = GenerateWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Generate")
-    widget.frames.setValue(200_000)
-    widget.chains.setValue(2)
+    widget.form.frames.value = 200_000
+    widget.form.chains.value = 2
     widget.generate()
     worker = widget.worker
     finished = []

@@ -61,7 +61,7 @@ def test_synthetic_nwb_loads_and_shows_rasters_strip_and_qc(dock, qtbot, synthet
     viewer, widget = dock
     state = get_state(viewer)
     widget.set_source(synthetic_nwb)
-    widget.keep_every.setValue(2)
+    widget.form.keep_every.value = 2
     raster = click_load(qtbot, widget)
     assert state.raster is raster and state.session is not None and state.session.n_units == 120
     assert raster.n_units == 120 and 2990 <= raster.n_frames <= 3000 and raster.bin_s == pytest.approx(0.02)
@@ -71,7 +71,7 @@ def test_synthetic_nwb_loads_and_shows_rasters_strip_and_qc(dock, qtbot, synthet
     assert binary.scale[1] == pytest.approx(0.04)  # 20 ms bins, every 2nd kept: 40 ms per column
     assert np.array_equal(binary.level_shapes[0], raster.counts.shape)
     strip = layers_of(viewer, kind="areas")[0]
-    assert viewer.layers.selection.active is strip
+    assert viewer.layers.selection.active is binary  # the raster's controls, not the strip's paint tools
     assert set(strip.features["area"]) == set(raster.areas) and strip.data.shape[0] == 120
     assert binary.metadata[KEY]["raster"] is raster
     assert widget.progress.value() == 1000 and "120 units in 4 areas" in widget.message.text()
@@ -91,18 +91,40 @@ def test_binarizing_again_reuses_the_loaded_session(dock, qtbot, synthetic_nwb) 
     widget.set_source(synthetic_nwb)
     first = click_load(qtbot, widget)
     session = get_state(viewer).session
-    widget.bin_ms.setValue(50.0)
-    widget.min_rate.setValue(1.0)
+    widget.form.bin_ms.value = "50"
+    widget.form.min_rate_hz.value = 1.0
     second = click_load(qtbot, widget)
     assert get_state(viewer).session is session and second is not first
     assert second.bin_s == pytest.approx(0.05) and len(layers_of(viewer, kind="binary")) == 1
     assert [name for name, _ in second.filter_report][-1].startswith("rate < 1")
 
 
+def test_binned_file_keeps_its_native_bins_and_a_width_that_does_not_fit_offers_them(
+    dock, qtbot, tmp_path
+) -> None:
+    _, widget = dock
+    path = tmp_path / "binned.npz"
+    counts = (np.random.default_rng(0).random((6, 400)) < 0.1).astype(np.uint8)
+    np.savez(path, counts=counts, bin_s=0.01, areas=np.array(["LGd"] * 2 + ["VISp"] * 4))
+    widget.set_source(path)
+    assert widget.form.bin_ms.value == "20"  # the default width, for spike times
+    raster = click_load(qtbot, widget)
+    assert raster.bin_s == pytest.approx(0.01)  # as drop-open and neurorbm binarize bin it
+    assert widget.form.bin_ms.value == "10"
+    widget.form.bin_ms.value = "15"
+    with qtbot.waitSignal(widget.failed, timeout=30_000) as blocker:
+        qtbot.mouseClick(widget.load_button, Qt.MouseButton.LeftButton)
+    assert "use 10 ms (its native bins)" in blocker.args[0] and "\n" not in blocker.args[0]
+    assert widget.form.bin_ms.value == "10" and "bin_ms" not in widget.form.chosen
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=10_000)
+    widget.form.bin_ms.value = "20"
+    assert click_load(qtbot, widget).bin_s == pytest.approx(0.02)  # a width the user chose is kept
+
+
 def test_real_recording_with_native_bins(dock, qtbot, real_data, screenshot_dir) -> None:
     viewer, widget = dock
     widget.set_source(real_data / STEINMETZ)
-    widget.bin_ms.setValue(0)  # "native bins"
+    widget.form.bin_ms.value = ""  # "native bins"
     raster = click_load(qtbot, widget)
     assert raster.bin_s == pytest.approx(0.01) and raster.n_frames == 10_000
     assert len(raster.segment_starts) == 250  # trials stay separate segments
@@ -122,10 +144,10 @@ def test_real_recording_with_native_bins(dock, qtbot, real_data, screenshot_dir)
     [
         (lambda w, tmp: (tmp / "broken.nwb").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64) and
          w.set_source(tmp / "broken.nwb"), "broken.nwb"),
-        (lambda w, tmp: w.bin_ms.setValue(300_000.0), "longer than"),
-        (lambda w, tmp: w.start_s.setText("abc"), "not a number"),
-        (lambda w, tmp: w.quality.setText("no_such_metric>=1"), "no_such_metric"),
-        (lambda w, tmp: w.areas.setText("XYZ"), "XYZ"),
+        (lambda w, tmp: setattr(w.form.bin_ms, "value", "300000"), "longer than"),
+        (lambda w, tmp: setattr(w.form.start_s, "value", "abc"), "not a number"),
+        (lambda w, tmp: setattr(w.form.quality, "value", "no_such_metric>=1"), "no_such_metric"),
+        (lambda w, tmp: setattr(w.form.areas, "value", "XYZ"), "XYZ"),
     ],
     ids=["corrupt-file", "bin-longer-than-recording", "bad-start", "unknown-metric", "no-unit-left"],
 )

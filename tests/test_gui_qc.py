@@ -84,7 +84,7 @@ def test_panel_redraws_when_the_raster_changes(make_napari_viewer, qtbot, screen
 def test_a_result_arriving_after_the_panel_closed_is_dropped(make_napari_viewer, qtbot, monkeypatch) -> None:
     import threading
 
-    from napari_neurorbm._qt import qc_plots
+    from napari_neurorbm._qt import qc_data
 
     release = threading.Event()
     calls = []
@@ -94,14 +94,14 @@ def test_a_result_arriving_after_the_panel_closed_is_dropped(make_napari_viewer,
         calls.append(raster)
         return qc_summary(raster, session)
 
-    monkeypatch.setattr(qc_plots, "qc_summary", held_summary)
+    monkeypatch.setattr(qc_data, "qc_summary", held_summary)
     viewer = make_napari_viewer()
     panel = QCPanel(viewer)
     state = get_state(viewer)
     session = spike_session()
     state.session = session
     state.raster = binarize(session, BinningParams(bin_ms=20.0, test_fraction=0.0))
-    worker = panel._worker
+    worker = panel.runner.worker
     panel.deleteLater()
     qtbot.wait(50)  # the panel and its plots are gone; the summary is still being computed
     with qtbot.waitSignal(worker.finished, timeout=10_000):

@@ -147,7 +147,8 @@ def test_hovering_strip_or_raster_shows_the_unit_area(make_napari_viewer, qtbot,
     viewer.reset_view()
     qtbot.wait(50)
     strip = next(layer for layer in layers if layer.metadata[KEY]["kind"] == "areas")
-    assert viewer.layers.selection.active is strip
+    assert viewer.layers.selection.active is layers_of(viewer, kind="binary")[0]  # the raster after a load
+    viewer.layers.selection.active = strip  # hovering the raster with the strip selected shows the areas
     dy, (y0, xs) = strip.scale[0], strip.translate
     text = hover(viewer, qtbot, (y0 + 50 * dy, xs))  # row 50 in the strip
     assert "area: CA1" in text and "unit_id: 150" in text and "row: 50" in text

@@ -19,7 +19,8 @@ from qtpy.QtCore import Qt, QThreadPool, QTimer
 from conftest import save_viewer_screenshot, save_widget_grab
 from napari_neurorbm._qt.raster_layers import add_raster_layers
 from napari_neurorbm._qt.state import get_state
-from napari_neurorbm._qt.train_widget import PICKED_BY_HAND, TrainWidget, checkpoint_models
+from napari_neurorbm._qt.train_models import PICKED_BY_HAND, checkpoint_models
+from napari_neurorbm._qt.train_widget import TrainWidget
 from napari_neurorbm.autosave import autosave_folder
 from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.synthetic import make_synthetic
@@ -96,7 +97,7 @@ def curve(item) -> tuple[np.ndarray, np.ndarray]:
 
 def snapshot(widget: TrainWidget) -> tuple[int, int, int]:
     """Points on the F-gap and test-LL curves, and the position of the activity dock's bar (-1: none)."""
-    bar = widget._run.pbar
+    bar = widget.runner.stages.bar
     shown = -1 if bar is None or bar not in progress._all_instances else bar.n
     return len(curve(widget.curves.gap_curve)[0]), len(curve(widget.curves.test_curve)[0]), shown
 
@@ -147,7 +148,7 @@ def test_train_fills_the_curves_live_and_checkpoints_are_selectable(dock, qtbot,
     assert trainer.update == 300 and "Done at update 300 of 300" in widget.status.text()
     assert any(0 < gaps < 300 and 0 < tests < 16 for gaps, tests, _ in seen)  # curves filled while training
     assert any(0 < bar < 300 for _, _, bar in seen) and max(bar for _, _, bar in seen) <= 300
-    assert widget._run.pbar is None and not progress._all_instances  # the bar left the activity dock
+    assert widget.runner.stages.bar is None and not progress._all_instances  # the bar left the activity dock
     gx, gy = curve(widget.curves.gap_curve)
     assert np.array_equal(gx, np.arange(1, 301)) and np.all(np.isfinite(gy))
     tx, ty = curve(widget.curves.test_curve)
@@ -379,7 +380,7 @@ def test_closing_the_viewer_stops_the_worker(dock, qtbot):
     widget.fields["updates"].setValue(1_000_000)
     click(qtbot, widget.train_button)
     qtbot.waitUntil(lambda: widget.trainer is not None and widget.trainer.update >= 20, timeout=RUN_S)
-    worker, trainer, run = widget.worker, widget.trainer, widget._run
+    worker, trainer, run = widget.worker, widget.trainer, widget.runner
     ended = []
     worker.finished.connect(lambda: ended.append(True))
     viewer.close()
@@ -387,7 +388,7 @@ def test_closing_the_viewer_stops_the_worker(dock, qtbot):
     stopped_at = trainer.update
     qtbot.wait(300)
     assert trainer.update == stopped_at < 1_000_000
-    assert run.worker is None and run.pbar is None
+    assert run.worker is None and run.stages.bar is None
     assert QThreadPool.globalInstance().activeThreadCount() == 0
 
 

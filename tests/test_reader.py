@@ -96,11 +96,13 @@ def test_napari_opens_files_and_sample_with_the_plugin(make_napari_viewer, nwb, 
     viewer.window.resize(1300, 800)
     viewer.open(str(nwb), plugin="napari-neurorbm")
     assert len(layers_of(viewer)) == 4 and get_state(viewer).raster is not None
-    assert layers_of(viewer, kind="areas")[0] is viewer.layers.selection.active  # hovering shows areas
+    # the raster is the active layer (its controls, not the strip's paint tools), also after the sample
+    assert layers_of(viewer, kind="binary")[0] is viewer.layers.selection.active
     first = get_state(viewer).raster
     viewer.layers.clear()
     viewer.open_sample("napari-neurorbm", "synthetic")
     assert len(layers_of(viewer, role="data")) == 4
+    assert layers_of(viewer, kind="binary")[0] is viewer.layers.selection.active
     assert get_state(viewer).raster is not first and get_state(viewer).raster.n_units == 200
     viewer.reset_view()
     qtbot.wait(100)

@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_neurorbm.data.binned import COUNT_KEYS
-from napari_neurorbm.data.binning import BinningParams, binarize
-from napari_neurorbm.data.session import Session
+from napari_neurorbm.data.binning import binarize, unchosen_width
 from napari_neurorbm.errors import NeuroRBMError
 
 MODEL_KEYS = {"W", "b", "c"}
@@ -33,28 +32,26 @@ def get_reader(path: str | list[str]) -> Callable | None:
 
 
 def read_recording(path: str | list[str]) -> list[tuple]:
-    """Open, binarize with the defaults and return the count, binary and area-strip layer tuples.
+    """Open, binarize as every entry point does by default (``unchosen_width``) and return the count, binary
+    and area-strip layer tuples.
 
     Bad input shows its one-line message as a napari notification and adds nothing.
     """
+    from napari_neurorbm._qt.layout import watch_current_viewer
     from napari_neurorbm._qt.raster_layers import raster_layer_data
     from napari_neurorbm.data.sources import open_source
 
     path = path[0] if isinstance(path, list | tuple) else path
     try:
         session = open_source(path)
-        raster = binarize(session, default_params(session))
+        raster = binarize(session, unchosen_width(session))
     except NeuroRBMError as exc:
         from napari.utils.notifications import show_error
 
         show_error(str(exc))
         return NOTHING
+    watch_current_viewer()
     return raster_layer_data(raster, session=session)
-
-
-def default_params(session: Session) -> BinningParams:
-    """The defaults of the CLI: native bins for a binned source, 20 ms bins for spike times."""
-    return BinningParams(bin_ms=None) if session.is_binned else BinningParams()
 
 
 def _looks_binned(path: Path) -> bool:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from napari_neurorbm.data.binning import BinningParams, binarize
+from napari_neurorbm.configs import BinningConfig
+from napari_neurorbm.data.binning import binarize
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.data.session import Session
 from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.progress import Progress
 
 QC_WIDTHS_MS = (5.0, 10.0, 20.0, 50.0, 100.0)
 
@@ -55,6 +58,12 @@ def qc_summary(raster: Raster, session: Session | None = None, widths_ms=QC_WIDT
     )
 
 
+def qc_job(raster: Raster, session: Session | None = None) -> Generator[Progress, None, QCData]:
+    """:func:`qc_summary` as a job for the QC dock's runner (one busy stage)."""
+    yield Progress("quality control", 0, 0, "firing rates, active units and bin widths")
+    return qc_summary(raster, session)
+
+
 def activity_by_width(raster: Raster, session: Session, widths_ms: np.ndarray) -> np.ndarray:
     """Mean P(active) of the raster's units over its time window, re-binned at each width."""
     rows = pd.Index(session.unit_ids).get_indexer(raster.unit_ids)
@@ -95,7 +104,7 @@ def _spike_activity(session: Session, rows: np.ndarray, widths_s: np.ndarray, st
 
 def _binned_activity(session: Session, raster: Raster, width_ms: float, start: float, stop: float) -> float:
     """Re-bin a binned session (whole multiples of its bins only) and average the raster's units."""
-    params = BinningParams(bin_ms=width_ms, start_s=start, stop_s=stop, test_fraction=0.0)
+    params = BinningConfig(bin_ms=width_ms, start_s=start, stop_s=stop, test_fraction=0.0)
     try:
         other = binarize(session, params)
     except NeuroRBMError:

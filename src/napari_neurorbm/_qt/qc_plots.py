@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QLabel, QVBoxLayout
 
 from napari_neurorbm._qt.colors import area_colors
-from napari_neurorbm._qt.qc_data import QCData, qc_summary
-from napari_neurorbm._qt.relay import Relay
+from napari_neurorbm._qt.docking import Dock
+from napari_neurorbm._qt.jobs import JobRunner
+from napari_neurorbm._qt.qc_data import QCData, qc_job
 from napari_neurorbm._qt.state import get_state
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 DOCK_NAME = "NeuroRBM QC"
 
 
-class QCPanel(QWidget):
+class QCPanel(Dock):
     """Four QC plots of the viewer's current raster, redrawn whenever ``state.raster`` changes."""
 
     updated = Signal()
@@ -31,7 +31,7 @@ class QCPanel(QWidget):
     def __init__(self, napari_viewer: napari.Viewer) -> None:
         super().__init__()
         self._state = get_state(napari_viewer)
-        self._worker = None
+        self.runner = JobRunner(self, what="quality control")
         self.summary = QLabel("Load a recording to see its quality-control plots.")
         self.summary.setWordWrap(True)
         self.plots = pg.GraphicsLayoutWidget()
@@ -42,10 +42,11 @@ class QCPanel(QWidget):
         self._columns = 0
         self._arrange(2)
         self._label_axes()
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         layout.addWidget(self.summary)
+        layout.addWidget(self.runner.message)
         layout.addWidget(self.plots, stretch=1)
-        self.setMinimumSize(360, 260)
+        self.body.setMinimumSize(360, 260)
         self._state.events.raster.connect(self._on_raster)
         if self._state.raster is not None:
             self._on_raster(self._state.raster)
@@ -80,23 +81,9 @@ class QCPanel(QWidget):
                 plot.getAxis(side).enableAutoSIPrefix(False)
 
     def _on_raster(self, raster: Raster | None) -> None:
-        if raster is None:
-            return
-        from napari.qt.threading import create_worker
-
-        if self._worker is not None:
-            self._worker.quit()
-        self._worker = create_worker(qc_summary, raster, self._state.session, _start_thread=False)
-        self._worker.returned.connect(Relay(partial(self._show_if_current, raster), self).forward)
-        self._worker.finished.connect(Relay(self._forget_worker, self).forward)
-        self._worker.start()
-
-    def _show_if_current(self, raster: Raster, qc: QCData) -> None:
-        if raster is self._state.raster:  # a slower, older computation does not overwrite a newer one
-            self.show_qc(qc)
-
-    def _forget_worker(self) -> None:
-        self._worker = None
+        """A new raster: its summary replaces any still being computed for an older one."""
+        if raster is not None:
+            self.runner.restart(qc_job(raster, self._state.session), "Computing the QC plots…", self.show_qc)
 
     def show_qc(self, qc: QCData) -> None:
         """Redraw every plot from ``qc``."""

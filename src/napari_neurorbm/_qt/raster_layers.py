@@ -32,8 +32,8 @@ COVER_COLS = 40  # the strip's hover cover over the raster, in strip-widths
 # napari's scale bar measures the horizontal axis (seconds) only if both displayed axes share a
 # dimensionality, so rows nominally use seconds too; they are never measured.
 UNITS = ("s", "s")
-MAX_NAMES = 40  # an area gets its name written beside the strip if it has 1/40 of the rows
-NAME_SPACE = 0.09  # area names start this fraction of the raster's width left of the strip
+NAME_SPACE = 0.09  # room left of a raster's strip for its area names, as a fraction of the raster's width
+NAME_PAD = 0.005  # area names end this fraction of the raster's width left of the strip
 TRANSPARENT = np.zeros(4)
 
 
@@ -144,21 +144,24 @@ def area_strip_data(
 
 
 def area_names_data(raster: Raster, *, role: str, label: str, strip: dict) -> tuple[np.ndarray, dict, str]:
-    """Points tuple: each area's name, in its colour, left of the strip at the middle of its rows."""
+    """Points tuple: each area's name, in its colour, ending left of the strip at the middle of its rows.
+
+    The ``label`` feature is what is written: the layout owner (:mod:`.layout`) blanks the names that would
+    overlap at the current zoom, the biggest areas (``rows``) keeping theirs.
+    """
     (dy, step), (y0, x_strip) = strip["scale"], strip["translate"]
-    min_rows = raster.n_units / MAX_NAMES
-    blocks = [(a, s, e) for a, s, e in raster.area_blocks() if e - s >= min_rows]
+    blocks = raster.area_blocks()
     colours = area_colors(raster.areas)
-    x = x_strip - NAME_SPACE * step * COVER_COLS
-    where = np.array([[y0 + dy * (s + e) / 2, x] for _, s, e in blocks]).reshape(-1, 2)
+    x = x_strip - step / 2 - NAME_PAD * step * COVER_COLS  # the strip's pixel is centred on its translate
+    where = np.array([[y0 + dy * (s + e - 1) / 2, x] for _, s, e in blocks]).reshape(-1, 2)
     names = [a for a, _, _ in blocks]
     meta = {
         "name": f"area names · {label}",
-        "features": pd.DataFrame({"area": names}),
+        "features": pd.DataFrame({"area": names, "rows": [e - s for _, s, e in blocks], "label": names}),
         "text": {
-            "string": "{area}",
+            "string": "{label}",
             "size": 9,
-            "anchor": "upper_left",
+            "anchor": "upper_right",
             "color": np.array([colours[a] for a in names]).reshape(-1, 4),
         },
         "size": 1,
@@ -185,13 +188,17 @@ def count_ceiling(counts: np.ndarray, q: float = 99.5) -> int:
 def add_raster_layers(
     viewer: napari.Viewer, raster: Raster, *, role: str = "data", label: str | None = None, **where
 ) -> list:
-    """Add (or replace) the layers of ``raster`` for ``role``; the strip becomes the selected layer.
+    """Add (or replace) the layers of ``raster`` for ``role``.
 
     Rasters other than the data raster default to the data raster's row height and go below the
-    rasters already shown, so rows line up and nothing overlaps.
+    rasters already shown, so rows line up and nothing overlaps, until the layout owner (:mod:`.layout`)
+    places them; it also chooses the active layer and the view.
     """
     from napari.layers import Layer
 
+    from napari_neurorbm._qt.state import get_state
+
+    get_state(viewer)  # the viewer's layout owner places what is added here
     old = layers_of(viewer, role=role)
     index = min((viewer.layers.index(layer) for layer in old), default=len(viewer.layers))
     for layer in old:
@@ -206,8 +213,6 @@ def add_raster_layers(
         viewer.layers.insert(min(index, len(viewer.layers)), layer)
         index = viewer.layers.index(layer) + 1
         added.append(layer)
-    viewer.layers.selection.active = next(layer for layer in added if _kind(layer) == "areas")
-    scale_bar(viewer).visible = True
     return added
 
 
@@ -235,9 +240,15 @@ def layers_of(viewer: napari.Viewer, *, role: str | None = None, kind: str | Non
     return out
 
 
-def _kind(layer) -> str | None:
-    tag = layer.metadata.get(KEY)
-    return tag.get("kind") if isinstance(tag, dict) else None
+def row_under(viewer: napari.Viewer, world_position, n_units: int) -> int | None:
+    """Row under a world position on any shown raster or area strip of ``n_units`` rows (None elsewhere)."""
+    x = world_position[-1]
+    for layer in layers_of(viewer, kind="binary") + layers_of(viewer, kind="areas"):
+        (_, x0), (_, x1) = layer.extent.world[:, -2:]
+        row = row_at(layer, world_position)
+        if layer.visible and row is not None and x0 <= x <= x1 and layer.level_shapes[0][0] == n_units:
+            return row
+    return None
 
 
 def row_at(layer, world_position) -> int | None:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import operator
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from psygnal import evented
 
+from napari_neurorbm.analysis.couplings import CouplingsResult
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.data.session import Session
+from napari_neurorbm.rbm.io import ModelFile
 
 if TYPE_CHECKING:
     import napari
@@ -43,17 +45,17 @@ class ViewerState:
     """What one viewer holds.
 
     session: the loaded recording. raster: its binarized Raster (defines the row order).
-    model: the RBM being looked at (a ``rbm.io.ModelFile``: ``.rbm``, ``.metadata``, ``.checkpoints``).
+    model: the RBM being looked at (``.rbm``, ``.metadata``, ``.checkpoints``).
     generated: a Raster sampled from the model, rows in the same order. couplings: the latest
-    effective-couplings result. selected_units: sorted raster rows, highlighted on every raster.
+    effective couplings of the model. selected_units: sorted raster rows, highlighted on every raster.
     Assigning a new raster clears the selection (its rows are other units).
     """
 
     session: Session | None = None
     raster: Raster | None = None
-    model: Any = None
+    model: ModelFile | None = None
     generated: Raster | None = None
-    couplings: Any = None
+    couplings: CouplingsResult | None = None
     selected_units: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
@@ -77,16 +79,19 @@ _STATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def get_state(viewer: napari.Viewer) -> ViewerState:
     """The state of ``viewer``, created on first use and dropped with the viewer.
 
-    It draws the selection on every raster, and adopts a data raster added to the viewer by other means
+    It draws the selection on every raster, places every layer through its layout owner
+    (``state.layout``, see :mod:`.layout`), and adopts a data raster added to the viewer by other means
     (the reader, the sample data) so that every widget can work on it.
     """
     viewer = getattr(viewer, "__wrapped__", viewer)  # napari hands plugin widgets a proxy of the viewer
     state = _STATES.get(viewer)
     if state is None:
+        from napari_neurorbm._qt.layout import CanvasLayout
         from napari_neurorbm._qt.selection import SelectionOverlay
 
         state = _STATES[viewer] = ViewerState()
         state._overlay = SelectionOverlay(viewer, state)
+        state.layout = CanvasLayout(viewer, state)
         ref = weakref.ref(state)
         viewer.layers.events.inserted.connect(lambda event: _adopt(ref(), event.value))
         for layer in viewer.layers:

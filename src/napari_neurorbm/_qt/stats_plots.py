@@ -22,6 +22,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm.analysis import statistics as st
 
 DOCK_NAME = "NeuroRBM statistics"
@@ -67,7 +68,7 @@ class PlotGrid(pg.GraphicsLayoutWidget):
             self._arrange(len(self._plots) if wide else 2)
 
 
-class StatsPanel(QWidget):
+class StatsPanel(Dock):
     """Tabs of comparison plots; :meth:`show_report` fills them from a StatsReport."""
 
     updated = Signal()
@@ -106,11 +107,11 @@ class StatsPanel(QWidget):
         self.tabs.addTab(PlotGrid([self.plots[k] for k in ("p_k", "energy", "conditional")]), "Activity")
         in_time = ("autocorr", "window_0", "window_1", "transition")
         self.tabs.addTab(PlotGrid([self.plots[k] for k in in_time]), "In time")
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
         layout.addWidget(self.tabs, stretch=1)
-        self.setMinimumSize(380, 300)
+        self.body.setMinimumSize(380, 300)
         self._label_axes()
 
     def _pca_plots(self) -> tuple[pg.PlotItem, pg.PlotItem, pg.PlotItem]:

@@ -15,16 +15,14 @@ offers to resume it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from napari.qt.threading import GeneratorWorker
-from qtpy.QtCore import Qt, QTimer, Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QFont
 from qtpy.QtWidgets import (
     QComboBox,
@@ -39,19 +37,26 @@ from qtpy.QtWidgets import (
     QPushButton,
     QSpinBox,
     QVBoxLayout,
-    QWidget,
 )
 
+from napari_neurorbm._qt.docking import Dock
+from napari_neurorbm._qt.jobs import JobRunner, Outcome
 from napari_neurorbm._qt.raster_layers import KEY, layers_of
 from napari_neurorbm._qt.state import get_state
+from napari_neurorbm._qt.train_job import Batch, RunAutosave, TrainFailed, train_job
+from napari_neurorbm._qt.train_models import (
+    best_update,
+    checkpoint_models,
+    checkpoint_test_lls,
+    model_at,
+    selected_update,
+)
 from napari_neurorbm._qt.train_plots import TrainCurves
 from napari_neurorbm.analysis.generation import check_same_units
 from napari_neurorbm.autosave import (
     DEFAULT_MINUTES,
-    Autosave,
     Unfinished,
     autosave_folder,
-    between_updates,
     check_minutes,
     find_unfinished,
     new_autosave_path,
@@ -65,11 +70,9 @@ from napari_neurorbm.rbm.training import TrainConfig, Trainer
 if TYPE_CHECKING:
     import napari
 
-BATCH_S = 0.05  # the worker hands records to the GUI at most this often (and Stop waits at most this long)
 REFRESH_S = 0.25  # the curves, labels and bars are repainted at most this often while training
 BAR_STAGES = {"train": "Training RBM", "select": "Model selection", "ptt": "Model selection (PTT)"}
 MODEL_FILTER = "RBM model (*.npz);;All files (*)"
-PICKED_BY_HAND = "chosen in the Train RBM widget"
 D = TrainConfig()
 
 # TrainConfig field -> (label, tooltip); the tooltips say what each is and what the paper used
@@ -112,238 +115,14 @@ SPLIT_TIP = ("Fraction of frames held out to measure the test log-likelihood. It
              "set when binarizing (Load & binarize); the paper holds out 0.3.")
 
 
-@dataclass(frozen=True)
-class Batch:
-    """What the worker hands to the GUI: the trainer, the update records since the last batch, the latest
-    progress record and, in a job's first batch only, the evaluations the trainer had before this job."""
-
-    trainer: Trainer
-    records: list[dict]
-    progress: Progress
-    past: list[dict] | None = None
-
-
-@dataclass(frozen=True)
-class TrainFailed:
-    """A run that ended on a NeuroRBMError (bad input, divergence); ``trainer`` is None if none was built."""
-
-    message: str
-    trainer: Trainer | None
-
-
-class RunAutosave(Autosave):
-    """The autosave of one run in the dock: every few minutes, and once more when the worker is stopped by
-    anything but the dock's Stop (napari closing cancels its tasks): that file is kept, for resuming."""
-
-    def __init__(self, path: Path, minutes: float) -> None:
-        super().__init__(path, minutes)
-        self.stopped_in_dock = False  # set before the dock's Stop: the run ends in the dock, no last write
-        self.kept = False  # the job wrote its last autosave on its way out: the file outlives the run
-
-    def last(self, trainer: Trainer, run: Generator | None, p: Progress | None) -> None:
-        """The job is closing mid-run (on the worker thread): unless the dock's Stop closed it, finish the
-        evaluation in progress, if any (so the file is exact), and write the file for good."""
-        if self.stopped_in_dock:
-            return
-        while run is not None and p is not None and not between_updates(p):
-            p = next(run, None)
-        self.write(trainer)
-        self.kept = True
-
-
-class TrainWorker(GeneratorWorker):
-    """A generator worker that closes its job on the worker thread when it ends, also when told to quit, so
-    that the job's clean-up (the last autosave) runs there and then, not later wherever it is collected."""
-
-    def work(self):
-        try:
-            return super().work()
-        finally:
-            self._gen.close()  # superqt's GeneratorWorker keeps the job's generator as _gen
-
-
-def train_job(
-    start: Trainer | Callable[[], Trainer], interval_s: float = BATCH_S, autosave: RunAutosave | None = None
-) -> Generator[Batch, None, Trainer | TrainFailed]:
-    """Build the trainer (``start`` is called on the worker) or take it, run it, yield :class:`Batch`es.
-    Between two updates (see :func:`~napari_neurorbm.autosave.between_updates`) ``autosave`` writes when
-    due; when the worker closes the job mid-run, it writes once more (see :meth:`RunAutosave.last`)."""
-    trainer, run, p = None, None, None
-    try:
-        trainer = start if isinstance(start, Trainer) else start()
-        first = Progress("train", trainer.update, trainer.config.updates, "starting")
-        yield Batch(trainer, [], first, past=[dict(h) for h in trainer.history])
-        records: list[dict] = []
-        last = time.monotonic()
-        run = trainer.run()
-        for p in run:
-            if p.stage == "train" and isinstance(p.payload, dict):
-                records.append(p.payload)
-            if autosave is not None and between_updates(p):
-                autosave.maybe(trainer)
-            if time.monotonic() - last >= interval_s:
-                yield Batch(trainer, records, p)
-                records, last = [], time.monotonic()
-        if p is not None:
-            yield Batch(trainer, records, p)
-    except GeneratorExit:
-        if autosave is not None and trainer is not None:
-            autosave.last(trainer, run, p)
-        raise
-    except NeuroRBMError as exc:
-        return TrainFailed(str(exc), trainer)
-    except RuntimeError as exc:  # e.g. out of GPU memory: one line for the user, not a traceback
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return TrainFailed(f"training failed: {first}", trainer)
-    return trainer
-
-
-def model_at(source: Trainer | ModelFile, update: int | None = None, chains: bool = True) -> ModelFile:
-    """The model file of checkpoint ``update`` (default: the source's own selection) of a run or a file.
-
-    A trainer's file holds its checkpoints plus its current and best models, as ``Trainer.save`` writes;
-    ``chains=False`` leaves out the persistent chains (while the worker is still moving them).
-    """
-    models = checkpoint_models(source)
-    default = selected_update(source)
-    update = default if update is None else int(update)
-    if update not in models:
-        raise NeuroRBMError(f"there is no checkpoint at update {update}")
-    if isinstance(source, Trainer):
-        meta = source.metadata()
-        meta["history"] = [dict(h) for h in meta["history"]]
-        saved = source.chains.to("cpu", torch.uint8).numpy() if chains else None
-    else:
-        meta, saved = dict(source.metadata), source.chains
-    if update != default:
-        meta.update(selected_update=update, selected_by=PICKED_BY_HAND)
-    return ModelFile(models[update], meta, sorted(models.items()), saved)
-
-
-def checkpoint_models(source: Trainer | ModelFile) -> dict:
-    """update -> model (on CPU) of every model a run or a file offers for selection."""
-    models = dict(source.checkpoints)
-    if isinstance(source, ModelFile):
-        models.setdefault(selected_update(source), source.rbm)
-        return models
-    models.setdefault(source.update, source.rbm.to("cpu").clone())
-    if source.best is not None:
-        models.setdefault(source.best.update, source.best.rbm)
-    return models
-
-
-def selected_update(source: Trainer | ModelFile) -> int:
-    """The update of the model a run or a file selects (a file without metadata: its last checkpoint)."""
-    if isinstance(source, Trainer):
-        return source.selected[0]
-    meta = source.metadata
-    fallback = max((u for u, _ in source.checkpoints), default=0)
-    return int(meta.get("selected_update", meta.get("update", fallback)))
-
-
-def best_update(source: Trainer | ModelFile) -> int | None:
-    """The update of maximal test LL, if the run monitored one."""
-    if isinstance(source, Trainer):
-        return None if source.best is None else source.best.update
-    best = source.metadata.get("best")
-    return None if not isinstance(best, dict) else best.get("update")
-
-
-def checkpoint_test_lls(source: Trainer | ModelFile) -> dict[int, float]:
-    """update -> test LL from the evaluations, overridden by the PTT model selection where it ran."""
-    if isinstance(source, ModelFile):
-        meta = source.metadata
-    else:
-        meta = {"history": source.history, "ptt": source.ptt}
-    out = {}
-    for rec in [*meta.get("history", []), *meta.get("ptt", [])]:
-        if rec.get("test_ll") is not None:
-            out[int(rec["update"])] = float(rec["test_ll"])
-    return out
-
-
-class _Run:
-    """The running worker, its connections to the widget and its napari progress bar: a plain object, so
-    that the worker can still be stopped after the widget's Qt side is gone."""
-
-    def __init__(self) -> None:
-        self.worker = None
-        self.pbar = None
-        self.bar_stage = "train"
-        self.slots: list = []
-        self.autosave: RunAutosave | None = None
-        self._moving = False
-
-    def start(self, worker, slots: list, total: int, autosave: RunAutosave | None) -> None:
-        """Start the worker now and open the bar in the next turn of the event loop (opening it repaints)."""
-        for signal, slot in slots:
-            signal.connect(slot)
-        self.worker, self.slots, self.autosave = worker, slots, autosave
-        worker.start()
-        QTimer.singleShot(0, partial(self.open_bar, worker, total))
-
-    def open_bar(self, worker, total: int) -> None:
-        from napari.utils import progress
-
-        if self.worker is worker and self.pbar is None:
-            self.pbar, self.bar_stage = progress(total=total, desc=BAR_STAGES["train"]), "train"
-
-    def stop(self) -> None:
-        """The dock's Stop: the run ends in the dock (its model becomes the viewer's), at its next yield."""
-        if self.worker is not None:
-            if self.autosave is not None:
-                self.autosave.stopped_in_dock = True
-            self.worker.quit()
-
-    def advance_bar(self, p: Progress) -> None:
-        """Move the activity-dock bar to ``p.done``. napari's bar runs the event loop when it moves, so this
-        comes last in a slot and never nests: a batch handled meanwhile leaves the bar to the next one."""
-        if self.pbar is None or self._moving or p.stage not in BAR_STAGES:
-            return
-        self._moving = True
-        try:
-            if self.bar_stage != p.stage:  # the final model selection has a bar of its own
-                self.pbar.set_description(BAR_STAGES[p.stage])
-                self.pbar.n, self.bar_stage = 0, p.stage
-            if self.pbar.total != p.total:  # a time budget: the projected last update moves
-                self.pbar.total = p.total
-            self.pbar.update(p.done - self.pbar.n)
-        finally:
-            self._moving = False
-
-    def close_bar(self) -> None:
-        if self.pbar is not None:
-            self.pbar.close()
-            self.pbar = None
-
-    def ended(self) -> None:
-        """The worker has ended. A run that ended in the dock (done, failed, or the dock's Stop) has its
-        model there: its autosave goes; one stopped from outside (napari closing) keeps its last one."""
-        self.worker = None
-        if self.autosave is not None and not self.autosave.kept:
-            self.autosave.path.unlink(missing_ok=True)
-        self.autosave = None
-        self.close_bar()
-
-    def abandon(self) -> None:
-        """The widget is gone: cut the worker off from it and stop it at its next yield (a run that
-        autosaves writes its file once more on its way out, see :func:`train_job`); close the bar."""
-        if self.worker is not None:
-            for signal, slot in self.slots:
-                signal.disconnect(slot)
-            self.worker.quit()
-            self.worker = None
-        self.close_bar()
-
-
-def _teardown(hooks: list, run: _Run, *_: object) -> None:
-    """The widget is gone (e.g. the viewer closed): stop the worker and let go of the viewer's events."""
-    run.abandon()
+def _teardown(hooks: list, *_: object) -> None:
+    """The widget is gone (e.g. the viewer closed): let go of the viewer's events (the runner stops the
+    worker)."""
     for emitter, callback in hooks:
         emitter.disconnect(callback)
 
 
-class TrainWidget(QWidget):
+class TrainWidget(Dock):
     """Train an RBM on the viewer's binarized raster, watch its log-likelihood, pick a checkpoint."""
 
     started = Signal()
@@ -368,9 +147,9 @@ class TrainWidget(QWidget):
         self._clock: tuple[float, int] | None = None
         self._drawn = 0.0
         self._list_stale = False
-        self._run = _Run()
+        self._autosave: RunAutosave | None = None
         self._unfinished: Unfinished | None = None
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self.body)
         layout.addWidget(self._raster_box())
         layout.addWidget(self._params_box())
         layout.addLayout(self._run_row())
@@ -378,11 +157,13 @@ class TrainWidget(QWidget):
         self.unfinished_button.clicked.connect(self.resume_unfinished)
         self.unfinished_button.hide()
         layout.addWidget(self.unfinished_button)
-        self.status = QLabel("Load a recording, then Train.")
-        self.status.setWordWrap(True)
+        self.runner = JobRunner(self, what="training", on_failed=self.failed.emit, stage_names=BAR_STAGES,
+                                texts=False)
+        self.status = self.runner.message
         self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         # a fixed height: a new text must not move the plots below (a relayout repaints the whole dock)
         self.status.setFixedHeight(3 * self.status.fontMetrics().lineSpacing() + 4)
+        layout.addWidget(self.runner.bar)
         layout.addWidget(self.status)
         self.curves = TrainCurves()
         layout.addWidget(self.curves, stretch=3)
@@ -405,7 +186,7 @@ class TrainWidget(QWidget):
         ]
         for emitter, callback in hooks:
             emitter.connect(callback)
-        self.destroyed.connect(partial(_teardown, hooks, self._run))
+        self.destroyed.connect(partial(_teardown, hooks))
         self._refresh_rasters()
         self._set_running(False)
         if self.state.model is not None:
@@ -546,6 +327,9 @@ class TrainWidget(QWidget):
 
     def _show_split(self, *_: object) -> None:
         raster = self.raster()
+        if self._source is None and self.worker is None:  # nothing trained or opened yet: say what is next
+            self.status.setText("Load a recording (Load & binarize), then Train." if raster is None else
+                                f"Train starts a new run on {raster.name}.")
         if raster is None:
             self.split.setText("No binarized raster yet: load one with Load & binarize.")
             return
@@ -574,7 +358,7 @@ class TrainWidget(QWidget):
     @property
     def worker(self):
         """The running training worker, or None."""
-        return self._run.worker
+        return self.runner.worker
 
     def train(self) -> None:
         """Start a new run on the picked raster with the form's hyperparameters."""
@@ -651,9 +435,9 @@ class TrainWidget(QWidget):
     def _resumable(self, raster: Raster, config: TrainConfig) -> Trainer | Callable[[], Trainer]:
         trainer = self.trainer
         if trainer is not None and self._trainer_raster is raster:
-            trainer.config.minutes = config.minutes
+            trainer.config = trainer.config.replace(minutes=config.minutes)
             if config.updates > trainer.config.updates:
-                trainer.config.updates = config.updates
+                trainer.config = trainer.config.replace(updates=config.updates)
             elif self._complete and trainer.update >= trainer.config.updates:
                 raise NeuroRBMError(
                     f"the run is complete at update {trainer.update}; raise Updates above "
@@ -671,28 +455,19 @@ class TrainWidget(QWidget):
     def _start(
         self, start: Trainer | Callable[[], Trainer], total: int, autosave: RunAutosave | None
     ) -> None:
-        from napari.qt.threading import create_worker
-
-        worker = create_worker(
-            train_job, start, autosave=autosave, _start_thread=False, _worker_class=TrainWorker
-        )
-        slots = [
-            (worker.yielded, self._on_batch),
-            (worker.returned, self._on_returned),
-            (worker.finished, self._on_finished),
-        ]
-        self._complete, self._failure, self._clock = False, None, None
-        self.status.setText("Preparing the training data…")
+        self._complete, self._failure, self._clock, self._autosave = False, None, None, autosave
         self._set_running(True)
-        self._run.start(worker, slots, total, autosave)
+        self.runner.start(train_job(start, autosave=autosave), "Preparing the training data…",
+                          self._on_returned, on_progress=self._on_batch, on_finished=self._on_finished)
         self._offer_unfinished()
         self.started.emit()
 
     def stop(self) -> None:
         """Stop at the next update; the run is kept and Resume continues it."""
         if self.worker is not None:
-            self.status.setText("Stopping…")
-            self._run.stop()
+            if self._autosave is not None:
+                self._autosave.stopped_in_dock = True  # the run ends in the dock: its model is kept here
+            self.runner.stop()
 
     def _set_running(self, running: bool) -> None:
         for widget in (self.train_button, self.resume_button, self.params_box, self.raster_combo,
@@ -700,7 +475,8 @@ class TrainWidget(QWidget):
             widget.setEnabled(not running)
         self.stop_button.setEnabled(running)
 
-    def _on_batch(self, batch: Batch) -> None:
+    def _on_batch(self, p: Progress) -> None:
+        batch: Batch = p.payload
         new_trainer = batch.trainer is not self.trainer
         self.trainer = self._source = batch.trainer
         if batch.past is not None:  # a job's first batch: the evaluations of the run so far
@@ -724,8 +500,6 @@ class TrainWidget(QWidget):
         self._draw()
         if self._list_stale:
             self._list_checkpoints()
-        # napari's bar repaints the window at once when it moves: half a period later, not on top of the plots
-        QTimer.singleShot(round(500 * REFRESH_S), partial(self._run.advance_bar, p))
 
     def _show_progress(self, p: Progress) -> None:
         if p.stage != "train":
@@ -764,8 +538,12 @@ class TrainWidget(QWidget):
         else:
             self._complete = True
 
-    def _on_finished(self) -> None:
-        self._run.ended()
+    def _on_finished(self, _outcome: Outcome) -> None:
+        """The worker has ended. A run that ended in the dock (done, failed, or the dock's Stop) has its
+        model there: its autosave goes; one stopped from outside (napari closing) keeps its last one."""
+        if self._autosave is not None and not self._autosave.kept:
+            self._autosave.path.unlink(missing_ok=True)
+        self._autosave = None
         self._offer_unfinished()
         self._set_running(False)
         trainer = self.trainer
@@ -905,11 +683,7 @@ class TrainWidget(QWidget):
         return model
 
     def _fail(self, message: str) -> None:
-        from napari.utils.notifications import show_error
-
-        self.status.setText(message)
-        show_error(message)
-        self.failed.emit(message)
+        self.runner.fail(message)
 
 
 def _number(edit: QLineEdit, what: str) -> float:

@@ -7,13 +7,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.configs import CouplingsConfig
 from napari_neurorbm.errors import NeuroRBMError
 
+MIN_UNITS = CouplingsConfig.min_units  # areas with fewer units are left out
 STAT_COLUMNS = ["area", "n_units", "n_pairs", "mean", "std", "skewness", "n_positive", "n_negative",
                 "ei_ratio"]
 
 
-def area_groups(areas: np.ndarray, min_units: int = 30) -> list[tuple[str, np.ndarray]]:
+def area_groups(areas: np.ndarray, min_units: int = MIN_UNITS) -> list[tuple[str, np.ndarray]]:
     """(area, row indices) for every area with at least `min_units` units, in order of first appearance."""
     if min_units < 1:
         raise NeuroRBMError(f"the minimum number of units per area must be at least 1, got {min_units}")
@@ -24,7 +26,7 @@ def area_groups(areas: np.ndarray, min_units: int = 30) -> list[tuple[str, np.nd
 
 
 def area_coupling_matrix(J: np.ndarray, areas: np.ndarray,
-                         min_units: int = 30) -> tuple[np.ndarray, np.ndarray]:
+                         min_units: int = MIN_UNITS) -> tuple[np.ndarray, np.ndarray]:
     """Eq. (15): J_AB = Σ_{i∈A, j∈B, j≠i} J_ij / (n_A (n_B - δ_AB)) for the areas with ≥ `min_units` units.
 
     Returns (area names in row order, J_AB float64); a within-area entry of a one-unit area is NaN.
@@ -43,7 +45,8 @@ def area_coupling_matrix(J: np.ndarray, areas: np.ndarray,
     return np.array([name for name, _ in groups], dtype=str), J_area
 
 
-def within_area_couplings(J: np.ndarray, areas: np.ndarray, min_units: int = 30) -> dict[str, np.ndarray]:
+def within_area_couplings(J: np.ndarray, areas: np.ndarray,
+                          min_units: int = MIN_UNITS) -> dict[str, np.ndarray]:
     """The J_ij of the pairs i < j inside each area with ≥ `min_units` units (what Fig. 5a histograms)."""
     J = _check(J, areas)
     out = {}
@@ -53,7 +56,7 @@ def within_area_couplings(J: np.ndarray, areas: np.ndarray, min_units: int = 30)
     return out
 
 
-def within_area_pairs(areas: np.ndarray, min_units: int = 30, max_pairs: int | None = None,
+def within_area_pairs(areas: np.ndarray, min_units: int = MIN_UNITS, max_pairs: int | None = None,
                       seed: int = 0) -> dict[str, np.ndarray]:
     """Pairs i < j inside each area with ≥ `min_units` units (at most `max_pairs`, drawn at random).
 
@@ -80,7 +83,7 @@ def skewness(x: np.ndarray) -> float:
     return float(np.mean(d**3) / m2**1.5) if m2 > 0 else float("nan")
 
 
-def area_coupling_stats(J: np.ndarray, areas: np.ndarray, min_units: int = 30) -> pd.DataFrame:
+def area_coupling_stats(J: np.ndarray, areas: np.ndarray, min_units: int = MIN_UNITS) -> pd.DataFrame:
     """Per area (≥ `min_units` units): n_units, n_pairs, mean, std, skewness, n_positive, n_negative and the
     E/I ratio #positive / #negative of its within-area couplings (inf when none is negative)."""
     rows = []
@@ -97,7 +100,7 @@ def area_coupling_stats(J: np.ndarray, areas: np.ndarray, min_units: int = 30) -
     return pd.DataFrame(rows, columns=STAT_COLUMNS)
 
 
-def area_table(J: np.ndarray, areas: np.ndarray, min_units: int = 30) -> pd.DataFrame:
+def area_table(J: np.ndarray, areas: np.ndarray, min_units: int = MIN_UNITS) -> pd.DataFrame:
     """One row per area: its within-area statistics, then its row of J_AB in columns named 'J[B]'."""
     names, J_area = area_coupling_matrix(J, areas, min_units)
     table = area_coupling_stats(J, areas, min_units).set_index("area")
@@ -106,7 +109,7 @@ def area_table(J: np.ndarray, areas: np.ndarray, min_units: int = 30) -> pd.Data
     return table
 
 
-def write_area_csv(path: str | Path, J: np.ndarray, areas: np.ndarray, min_units: int = 30) -> Path:
+def write_area_csv(path: str | Path, J: np.ndarray, areas: np.ndarray, min_units: int = MIN_UNITS) -> Path:
     """Write area_table as CSV (first column 'area'); returns the path."""
     path = Path(path)
     try:

@@ -23,6 +23,7 @@ import torch
 
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
+from napari_neurorbm.rbm.io import ModelFile
 from napari_neurorbm.rbm.model import RBM, pick_device
 
 ArrayLike = np.ndarray | torch.Tensor | Sequence[float]
@@ -402,3 +403,15 @@ def random_triplets(n_visible: int, n: int, seed: int = 0) -> np.ndarray:
         ok = (t[:, 0] != t[:, 1]) & (t[:, 0] != t[:, 2]) & (t[:, 1] != t[:, 2])
         tri = np.concatenate([tri, t[ok]])
     return np.sort(tri[:n], axis=1)
+
+
+@dataclass(frozen=True)
+class CouplingsResult:
+    """Fields H and couplings J of ``model`` (rows in the raster's order), with the units' areas and ids:
+    what the Couplings dock computes and the viewer's shared state holds."""
+
+    model: ModelFile
+    H: np.ndarray
+    J: np.ndarray
+    areas: np.ndarray | None
+    unit_ids: np.ndarray

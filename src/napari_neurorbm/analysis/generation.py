@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from napari_neurorbm.configs import INITS, ClampConfig, GenerateConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, relabel
@@ -22,8 +23,7 @@ from napari_neurorbm.rbm.io import ModelFile
 from napari_neurorbm.rbm.model import RBM, pick_device
 from napari_neurorbm.rbm.sampling import Bernoulli, Clamp, Sweeper
 
-INITS = ("data", "random")
-DEFAULT_CHAINS = 10
+GEN = GenerateConfig()  # the defaults of generation and clamping
 _BUFFER_BYTES = 64 * 2**20  # device memory for frames waiting to be copied to the host
 
 
@@ -170,9 +170,9 @@ def _sweeps(rbm: RBM, v: torch.Tensor, tau: int, sweeper: Sweeper, clamp: Clamp 
             clamp.apply(v)
 
 
-def iter_generate(rbm: RBM, n_frames: int, tau: int = 5, chains: int = DEFAULT_CHAINS, init: str = "data",
+def iter_generate(rbm: RBM, n_frames: int, tau: int = GEN.tau, chains: int = GEN.chains, init: str = GEN.init,
                   data: np.ndarray | None = None, clamp: Clamp | None = None, clamp_onset: int = 0,
-                  seed: int = 0, device: str | torch.device | None = None
+                  seed: int = GEN.seed, device: str | torch.device | None = None
                   ) -> Generator[Progress, None, GeneratedRun]:
     """Generate ``n_frames`` frames in all (split over ``chains`` chains), one every ``tau`` Gibbs sweeps.
 
@@ -295,9 +295,10 @@ def _post_onset_rates(run: GeneratedRun, onset: int) -> np.ndarray:
     return np.stack([run.chain(c)[onset:].mean(axis=0, dtype=np.float64) for c in range(run.n_chains)])
 
 
-def iter_clamp_experiment(rbm: RBM, units, values, onset: int, n_frames: int, tau: int = 5,
-                          chains: int = DEFAULT_CHAINS, init: str = "data", data: np.ndarray | None = None,
-                          seed: int = 0, areas: np.ndarray | None = None, n_sigma: float = 3.0,
+def iter_clamp_experiment(rbm: RBM, units, values, onset: int, n_frames: int, tau: int = GEN.tau,
+                          chains: int = GEN.chains, init: str = GEN.init, data: np.ndarray | None = None,
+                          seed: int = GEN.seed, areas: np.ndarray | None = None,
+                          n_sigma: float = ClampConfig.n_sigma,
                           device: str | torch.device | None = None
                           ) -> Generator[Progress, None, ClampResult]:
     """Run clamped chains and control chains from the same starting states and compare them after the onset.

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from napari_neurorbm.analysis import statistics as st
 from napari_neurorbm.analysis.generation import (
-    DEFAULT_CHAINS,
+    GEN,
     ClampResult,
     GeneratedRun,
     check_same_units,
@@ -286,9 +286,9 @@ def _html(rep: st.StatsReport, params: dict, images: list[str]) -> str:
     )
 
 
-def iter_generate_and_compare(model: ModelFile, raster: Raster, n_frames: int | None = None, *, tau: int = 5,
-                              chains: int = DEFAULT_CHAINS, init: str = "data", seed: int = 0,
-                              device: str | None = None, n_triplets: int = 20_000
+def iter_generate_and_compare(model: ModelFile, raster: Raster, n_frames: int | None = None, *,
+                              tau: int = GEN.tau, chains: int = GEN.chains, init: str = GEN.init,
+                              seed: int = GEN.seed, device: str | None = None, n_triplets: int = 20_000
                               ) -> Generator[Progress, None, tuple[GeneratedRun, st.StatsReport]]:
     """Generate ``n_frames`` (default: as many as the raster's test frames; chains start from its train frames
     or random states) and compare train, test, generated and independent frames, and K(t) of the recording
@@ -300,7 +300,7 @@ def iter_generate_and_compare(model: ModelFile, raster: Raster, n_frames: int | 
     n = len(test) if n_frames is None else n_frames
     rbm = model.rbm if device is None else model.rbm.to(pick_device(device))  # statistics run there too
     run = yield from iter_generate(rbm, n, tau=tau, chains=min(chains, n), init=init, data=train, seed=seed)
-    yield Progress("statistics", 0, 1, "comparing real and generated frames")
+    yield Progress("statistics", 0, 0, "comparing real and generated frames")  # of unknown length: busy
     in_time = contiguous(raster)
     rep = st.compare(train, test, run.frames, rbm, raster.bin_s, generated_segments=run.segment_starts,
                      recording_k=raster.binary.sum(axis=0, dtype=np.int64) if in_time else None,
@@ -313,8 +313,8 @@ def iter_generate_and_compare(model: ModelFile, raster: Raster, n_frames: int | 
 
 
 def iter_write_report(model: ModelFile | str | Path, raster: Raster | str | Path, out_dir: str | Path, *,
-                      n_frames: int | None = None, tau: int = 5, chains: int = DEFAULT_CHAINS, seed: int = 0,
-                      device: str | None = None, n_triplets: int = 20_000
+                      n_frames: int | None = None, tau: int = GEN.tau, chains: int = GEN.chains,
+                      seed: int = GEN.seed, device: str | None = None, n_triplets: int = 20_000
                       ) -> Generator[Progress, None, Path]:
     """:func:`iter_generate_and_compare`, then write fig3.png, fig6.png, generated.npz, summary.json and
     index.html into ``out_dir``; returns the path of index.html."""

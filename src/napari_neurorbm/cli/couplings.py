@@ -10,6 +10,8 @@ import numpy as np
 from napari_neurorbm.analysis.areas import area_coupling_matrix, write_area_csv
 from napari_neurorbm.analysis.couplings import iter_couplings, strongest_triplets
 from napari_neurorbm.cli._common import run_shown
+from napari_neurorbm.cli._options import add_config_options, config_from_args
+from napari_neurorbm.configs import CouplingsConfig
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.rbm.io import load_model
 
@@ -30,13 +32,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--out", required=True, metavar="COUPLINGS.npz",
                    help="output npz: H, J; areas, area_names, J_area (when the model has areas); "
                         "triplets, J3 (with --triplets)")
-    p.add_argument("--min-area-units", type=int, default=30, metavar="M",
-                   help="areas with fewer units are left out of the area matrix and table (default 30)")
-    p.add_argument("--triplets", type=int, default=0, metavar="K",
-                   help="also find the K strongest three-body couplings J_ijk among candidate triplets "
-                        "(default 0: none)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                   help="where to compute: auto takes a CUDA GPU when there is one (default auto)")
+    add_config_options(p, CouplingsConfig)
     p.add_argument("--csv", metavar="AREA_TABLE.csv",
                    help="also write the area table: per-area statistics of the within-area couplings "
                         "(n, mean, skewness, E/I ratio) and each area's row of J_area")
@@ -44,10 +40,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.min_area_units < 1:
-        raise NeuroRBMError(f"--min-area-units must be at least 1, got {args.min_area_units}")
-    if args.triplets < 0:
-        raise NeuroRBMError(f"--triplets must be at least 0, got {args.triplets}")
+    cfg = config_from_args(args, CouplingsConfig())
     out = Path(args.out)
     if not out.parent.is_dir():
         raise NeuroRBMError(f"the folder for --out does not exist: {out.parent}")
@@ -56,21 +49,21 @@ def run(args: argparse.Namespace) -> int:
     if args.csv and areas is None:
         raise NeuroRBMError(f"{args.model} has no areas in its metadata, so there is no area table for --csv")
     rbm = model.rbm
-    H, J = run_shown(iter_couplings(rbm.W, rbm.b, rbm.c, device=args.device))
+    H, J = run_shown(iter_couplings(rbm.W, rbm.b, rbm.c, device=cfg.device))
     result = {"H": H, "J": J}
     if areas is not None:
-        names, J_area = area_coupling_matrix(J, areas, args.min_area_units)
+        names, J_area = area_coupling_matrix(J, areas, cfg.min_units)
         result.update(areas=areas, area_names=names, J_area=J_area)
-    if args.triplets:
-        triplets, J3 = strongest_triplets(rbm.W, rbm.b, rbm.c, J, args.triplets, device=args.device)
+    if cfg.triplets:
+        triplets, J3 = strongest_triplets(rbm.W, rbm.b, rbm.c, J, cfg.triplets, device=cfg.device)
         result.update(triplets=triplets, J3=J3)
     written = _save(out, result)
     if args.csv:
-        write_area_csv(args.csv, J, areas, args.min_area_units)
+        write_area_csv(args.csv, J, areas, cfg.min_units)
     n_areas = len(result.get("area_names", []))
     print(f"wrote {written}: H and J for {len(H)} units"
-          + (f", J_area for {n_areas} areas with >= {args.min_area_units} units" if areas is not None else "")
-          + (f", {len(result['J3'])} triplets" if args.triplets else ""))
+          + (f", J_area for {n_areas} areas with >= {cfg.min_units} units" if areas is not None else "")
+          + (f", {len(result['J3'])} triplets" if cfg.triplets else ""))
     return 0
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from napari_neurorbm.analysis.generation import DEFAULT_CHAINS
 from napari_neurorbm.analysis.report import iter_write_report
 from napari_neurorbm.cli._common import run_shown
+from napari_neurorbm.cli._options import add_config_options, config_from_args
+from napari_neurorbm.configs import GenerateConfig
 from napari_neurorbm.errors import NeuroRBMError
 
 
@@ -29,16 +30,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the report (created if missing)")
     p.add_argument("--frames", type=int, metavar="N",
                    help="generated frames, over all chains (default: as many as the raster's test frames)")
-    p.add_argument("--tau", type=int, default=5, metavar="TAU",
-                   help="Gibbs sweeps between saved frames (default 5)")
-    p.add_argument("--chains", type=int, default=DEFAULT_CHAINS, metavar="C",
-                   help=f"independent chains (default {DEFAULT_CHAINS})")
+    add_config_options(p, GenerateConfig, skip=("frames", "init"))
     p.add_argument("--triplets", type=int, default=20_000, metavar="T",
                    help="number of random triplets for the 3-point correlations (default 20000)")
-    p.add_argument("--seed", type=int, default=0, metavar="S",
-                   help="seed of sampling, subsampling and triplets (default 0)")
-    p.add_argument("--device", default="auto", metavar="DEV",
-                   help="auto (a GPU when there is one), cpu, cuda or mps (default auto)")
     p.set_defaults(run=run)
 
 
@@ -48,8 +42,9 @@ def run(args: argparse.Namespace) -> int:
         raise NeuroRBMError(f"--out {args.out} is a file; give a folder")
     if args.triplets < 1:
         raise NeuroRBMError(f"--triplets must be at least 1, got {args.triplets}")
-    index = run_shown(iter_write_report(args.model, args.raster, out, n_frames=args.frames, tau=args.tau,
-                                        chains=args.chains, seed=args.seed, device=args.device,
+    cfg = config_from_args(args, GenerateConfig())
+    index = run_shown(iter_write_report(args.model, args.raster, out, n_frames=args.frames, tau=cfg.tau,
+                                        chains=cfg.chains, seed=cfg.seed, device=cfg.device,
                                         n_triplets=args.triplets))
     print(f"wrote {index}")
     return 0

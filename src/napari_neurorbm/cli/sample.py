@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from napari_neurorbm.analysis.generation import (
-    DEFAULT_CHAINS,
-    INITS,
     check_same_units,
     export_clamp_experiment,
     iter_clamp_experiment,
@@ -18,6 +16,8 @@ from napari_neurorbm.analysis.generation import (
     make_clamp,
 )
 from napari_neurorbm.cli._common import out_path, run_shown
+from napari_neurorbm.cli._options import add_config_options, config_from_args
+from napari_neurorbm.configs import ClampConfig, GenerateConfig
 from napari_neurorbm.data.raster import Raster, read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.rbm.io import ModelFile, load_model
@@ -39,32 +39,18 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         ),
     )
     p.add_argument("model", metavar="MODEL.npz", help="a model file written by neurorbm train")
-    p.add_argument("--frames", type=int, required=True, metavar="N",
-                   help="total number of frames to write, over all chains")
-    p.add_argument("--tau", type=int, default=5, metavar="TAU",
-                   help="Gibbs sweeps between saved frames (default 5, the paper's choice)")
-    p.add_argument("--chains", type=int, default=DEFAULT_CHAINS, metavar="C",
-                   help=f"independent chains; each writes about N/C frames (default {DEFAULT_CHAINS})")
-    p.add_argument("--init", choices=INITS, metavar="{data,random}",
-                   help="start each chain from a random frame of --data's train split (data) or from "
-                   "units on/off with probability 1/2 (random); default: data when --data is given, "
-                   "else random")
+    add_config_options(p, GenerateConfig)
     p.add_argument("--data", metavar="RASTER.npz",
                    help="the binned raster the model was trained on (starting frames; areas, unit ids "
                    "and bin width when the model file lacks them)")
     p.add_argument("--clamp", action="append", metavar="UNITS=VALUE",
                    help="hold visible units at VALUE (0 or 1): UNITS is a comma list of indices in the "
                    "model's order, e.g. --clamp 3,17,42=1; repeat the option for units with the other value")
-    p.add_argument("--clamp-onset", type=int, default=0, metavar="T0",
-                   help="frame of each chain from which the clamp is on (default 0: from the start)")
     p.add_argument("--experiment", metavar="DIR",
                    help="with --clamp: also run control chains from the same starts and write "
                    "clamped.npz, control.npz, clamp_units.csv, clamp_areas.csv, clamp_experiment.npz, "
                    "clamp_params.json and clamp.png to DIR")
-    p.add_argument("--seed", type=int, default=0, metavar="S",
-                   help="seed of the starting states and the sampling (default 0)")
-    p.add_argument("--device", default="auto", metavar="DEV",
-                   help="auto (a GPU when there is one), cpu, cuda or mps (default auto)")
+    add_config_options(p, ClampConfig, only=("onset", "n_sigma"))
     p.add_argument("--out", required=True, metavar="GEN.npz", help="the generated raster to write")
     p.set_defaults(run=run)
 
@@ -101,29 +87,28 @@ def _labels(model: ModelFile, data: Raster | None) -> tuple[float, np.ndarray | 
 
 def run(args: argparse.Namespace) -> int:
     out = out_path(args.out)
+    cfg = config_from_args(args, ClampConfig(init="data" if args.data is not None else "random"))
     model = load_model(args.model)
     data = None if args.data is None else read_raster(args.data)
     if data is not None:
         check_same_units(model, data, Path(args.data).name)
-    init = args.init or ("data" if data is not None else "random")
-    if init == "data" and data is None:
+    if cfg.init == "data" and data is None:
         raise NeuroRBMError("--init data needs --data RASTER.npz to take starting frames from")
     if args.experiment and not args.clamp:
         raise NeuroRBMError("--experiment needs --clamp (the experiment compares clamped and control chains)")
     bin_s, areas, ids = _labels(model, data)
-    common = {"n_frames": args.frames, "tau": args.tau, "chains": args.chains, "init": init,
-              "seed": args.seed, "data": None if data is None else data.frames("train"),
-              "device": args.device}
+    common = {"n_frames": cfg.frames, "tau": cfg.tau, "chains": cfg.chains, "init": cfg.init,
+              "seed": cfg.seed, "data": None if data is None else data.frames("train"), "device": cfg.device}
     if args.clamp:
         units, values = parse_clamps(args.clamp, model.rbm.n_visible)
         if args.experiment:
-            result = run_shown(iter_clamp_experiment(model.rbm, units, values, args.clamp_onset, areas=areas,
-                                                     **common))
+            result = run_shown(iter_clamp_experiment(model.rbm, units, values, cfg.onset, areas=areas,
+                                                     n_sigma=cfg.n_sigma, **common))
             _write_experiment(result, Path(args.experiment), bin_s, ids, args)
             gen = result.clamped
         else:
             clamp = make_clamp(units, values, model.rbm.n_visible)
-            gen = run_shown(iter_generate(model.rbm, clamp=clamp, clamp_onset=args.clamp_onset, **common))
+            gen = run_shown(iter_generate(model.rbm, clamp=clamp, clamp_onset=cfg.onset, **common))
     else:
         gen = run_shown(iter_generate(model.rbm, **common))
     settings = ", ".join(f"{k}={v}" for k, v in gen.params().items())
@@ -132,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         written = gen.to_raster(bin_s, areas, ids, name).save(out)
     except OSError as exc:
         raise NeuroRBMError(f"cannot write {out}: {exc.strerror or exc}") from None
-    print(f"generated {gen.n_frames} frames in {gen.n_chains} chains (tau {gen.tau}, init {init}); "
+    print(f"generated {gen.n_frames} frames in {gen.n_chains} chains (tau {gen.tau}, init {cfg.init}); "
           f"activity {gen.frames.mean():.4f} per unit and frame")
     if data is not None:
         print(f"data      activity {data.binary.mean():.4f} per unit and frame")

@@ -18,100 +18,12 @@ from types import FrameType
 from napari_neurorbm.analysis.generation import check_same_units
 from napari_neurorbm.autosave import DEFAULT_MINUTES, Autosave, between_updates, check_minutes
 from napari_neurorbm.cli._common import out_path
+from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.data.raster import Raster, read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 from napari_neurorbm.rbm.io import load_model
 from napari_neurorbm.rbm.training import TrainConfig, Trainer
-
-D = TrainConfig()
-
-# option -> (TrainConfig field, type, help)
-OPTIONS = {
-    "--hidden": ("n_hidden", int, f"hidden units N_h (default {D.n_hidden}, the paper's choice)"),
-    "--gibbs-steps": (
-        "k",
-        int,
-        f"block Gibbs sweeps of the persistent chains per update, k of PCD-k (default {D.k})",
-    ),
-    "--batch": (
-        "batch",
-        int,
-        f"training frames per minibatch (default {D.batch}; capped at the training set)",
-    ),
-    "--chains": ("chains", int, f"persistent chains for the model term of the gradient (default {D.chains})"),
-    "--updates": (
-        "updates",
-        int,
-        f"total parameter updates of the run; with --resume, the run continues up to "
-        f"this number (default {D.updates})",
-    ),
-    "--minutes": (
-        "minutes",
-        float,
-        "time budget: train for this wall time, then pick the best checkpoint; the budget includes "
-        "monitoring and model selection (0 = none; with --updates, whichever comes first)",
-    ),
-    "--lr": (
-        "lr",
-        float,
-        f"learning rate: step of plain SGD on the minibatch-mean log-likelihood gradient, or "
-        f"Adam's step with --optimizer adam (default {D.lr})",
-    ),
-    "--lr-decay": (
-        "lr_decay",
-        float,
-        f"decay time of the SGD step in updates: lr / sqrt(1 + update / N); 0 = a constant step "
-        f"(default {D.lr_decay:g})",
-    ),
-    "--optimizer": ("optimizer", str, f"sgd or adam (default {D.optimizer})"),
-    "--seed": ("seed", int, f"seed of initial weights, chains, minibatches and sampling (default {D.seed})"),
-    "--device": ("device", str, "auto (a GPU when there is one), cpu, cuda or mps (default auto)"),
-    "--test-fraction": (
-        "test_fraction",
-        float,
-        f"fraction of frames held out for the test log-likelihood when "
-        f"the raster has no split of its own (default {D.test_fraction})",
-    ),
-    "--eval-every": (
-        "eval_every",
-        int,
-        f"compute the train and test log-likelihood every N updates and keep the "
-        f"best model by test LL; 0 = no monitoring, the last model is kept (default {D.eval_every})",
-    ),
-    "--checkpoints": (
-        "checkpoints",
-        int,
-        f"about this many log-spaced checkpoints are kept for model selection "
-        f"and PTT (default {D.checkpoints})",
-    ),
-    "--log-z": (
-        "log_z",
-        str,
-        "log Z at each evaluation: exact (a layer of <= 20 units), ais, or auto (exact when 2^(smaller "
-        "layer) x (larger layer) <= 2^24, e.g. <= 13 hidden units for 2000 neurons, else ais; default)",
-    ),
-    "--eval-share": (
-        "eval_share",
-        float,
-        f"AIS evaluations are postponed while they have taken more than this share of the run's time "
-        f"(default {D.eval_share}; 1 = evaluate on schedule whatever it costs)",
-    ),
-    "--ais-chains": ("ais_chains", int, f"AIS chains at each evaluation (default {D.ais_chains})"),
-    "--ais-betas": ("ais_betas", int, f"AIS inverse temperatures at each evaluation (default {D.ais_betas})"),
-    "--ptt-sweeps": (
-        "ptt_sweeps",
-        int,
-        "sweeps of the final PTT pass along the checkpoints that re-estimates their log Z and picks the "
-        f"best model (used with AIS evaluations; 0 = skip it; default {D.ptt_sweeps})",
-    ),
-}
-
-# switches that turn a part of the default recipe off: flag -> (TrainConfig field, help)
-SWITCHES = (
-    ("--no-center", "centered", "use the raw gradient instead of the one centred on the data means"),
-    ("--no-normalize", "normalize", "step along the gradient as it is instead of rescaling it to length lr"),
-)
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -132,11 +44,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         ),
     )
     p.add_argument("raster", metavar="RASTER.npz", help="binned raster written by neurorbm binarize")
-    for flag, (_, typ, text) in OPTIONS.items():
-        metavar = {int: "N", float: "X", str: "NAME"}[typ]
-        p.add_argument(flag, type=typ, default=None, metavar=metavar, help=text)
-    for flag, field, text in SWITCHES:
-        p.add_argument(flag, dest=field, action="store_const", const=False, default=None, help=text)
+    add_config_options(p, TrainConfig)
     p.add_argument(
         "--out", metavar="MODEL.npz", help="model file to write (default with --resume: that file)"
     )
@@ -155,13 +63,6 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         f"-9 loses at most that much; --resume continues from it (default {DEFAULT_MINUTES:g}; 0 = off)",
     )
     p.set_defaults(run=run)
-
-
-def _config(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
-    given = {field: getattr(args, flag[2:].replace("-", "_")) for flag, (field, _, _) in OPTIONS.items()}
-    given.update({field: getattr(args, field) for _, field, _ in SWITCHES})
-    values = {**base.__dict__, **{k: v for k, v in given.items() if v is not None}}
-    return TrainConfig(**values).validate()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -200,8 +101,8 @@ def _trainer(args: argparse.Namespace) -> tuple[Trainer, Raster]:
     resumed = None if args.resume is None else load_model(args.resume)
     base = TrainConfig() if resumed is None else TrainConfig.from_dict(resumed.metadata.get("config", {}))
     if resumed is not None:
-        base.n_hidden = resumed.rbm.n_hidden
-    config = _config(args, base)
+        base = base.replace(n_hidden=resumed.rbm.n_hidden)
+    config = config_from_args(args, base).validate()
     raster = read_raster(args.raster, test_fraction=config.test_fraction, seed=config.seed)
     if resumed is None:
         return Trainer.from_raster(raster, config), raster

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Generator
-from dataclasses import dataclass
 
 import numpy as np
 
+from napari_neurorbm.configs import BinningConfig, QualityRule
 from napari_neurorbm.data.raster import Raster, split_frames
 from napari_neurorbm.data.session import Session
 from napari_neurorbm.errors import NeuroRBMError
@@ -19,50 +19,24 @@ LAST_AREAS = ("unknown", "root", "")
 SPIKE_CHUNK = 1 << 18  # spikes binned per step: temporaries stay in cache (2 MB each), which is twice as fast
 
 
-@dataclass(frozen=True)
-class QualityRule:
-    """Keep units whose metric passes ``metric op value`` (e.g. presence_ratio >= 0.9); NaN never passes."""
-
-    metric: str
-    op: str
-    value: float
-
-    @classmethod
-    def parse(cls, text: str) -> QualityRule:
-        for op in (">=", "<=", ">", "<"):
-            if op in text:
-                name, _, value = text.partition(op)
-                try:
-                    return cls(name.strip(), op, float(value))
-                except ValueError:
-                    break
-        raise NeuroRBMError(f"quality rule '{text}' is not of the form metric>=value")
-
-    def __str__(self) -> str:
-        return f"{self.metric}{self.op}{self.value:g}"
+BinningParams = BinningConfig  # the name the core's callers know it by
+__all__ = ["BinningParams", "QualityRule", "binarize", "iter_binarize"]  # the config classes live in configs
+DEFAULT_BINNING = BinningConfig()
 
 
-@dataclass(frozen=True)
-class BinningParams:
-    """How to turn a session into a binary raster. ``bin_ms=None`` keeps a binned source's native bins."""
-
-    bin_ms: float | None = 20.0
-    start_s: float | None = None
-    stop_s: float | None = None
-    keep_every: int = 1
-    min_rate_hz: float = 0.0
-    areas: tuple[str, ...] | None = None
-    quality: tuple[QualityRule, ...] = ()
-    test_fraction: float = 0.3
-    seed: int = 0
-
-
-def binarize(session: Session, params: BinningParams = BinningParams()) -> Raster:
+def binarize(session: Session, params: BinningConfig = DEFAULT_BINNING) -> Raster:
     """Bin and binarize a session (see :func:`iter_binarize`)."""
     return drain(iter_binarize(session, params))
 
 
-def iter_binarize(session: Session, params: BinningParams) -> Generator[Progress, None, Raster]:
+def unchosen_width(session: Session, params: BinningConfig = DEFAULT_BINNING) -> BinningConfig:
+    """``params`` for ``session`` when nobody chose the bin width (drop-open, the sample data, the CLI without
+    --bin-ms, a Load form left at its default): a binned source keeps its native bins, spike times take
+    ``params.bin_ms``."""
+    return params.replace(bin_ms=None) if session.is_binned else params
+
+
+def iter_binarize(session: Session, params: BinningConfig) -> Generator[Progress, None, Raster]:
     """Generator form of :func:`binarize` that yields progress while binning spikes."""
     start, stop, bin_s = _window(session, params)
     if session.is_binned:
@@ -95,7 +69,7 @@ def iter_binarize(session: Session, params: BinningParams) -> Generator[Progress
     )
 
 
-def _window(session: Session, params: BinningParams) -> tuple[float, float, float]:
+def _window(session: Session, params: BinningConfig) -> tuple[float, float, float]:
     start = session.start_s if params.start_s is None else float(params.start_s)
     stop = session.stop_s if params.stop_s is None else float(params.stop_s)
     if not (np.isfinite(start) and np.isfinite(stop)):
@@ -204,15 +178,14 @@ def _take_rows(counts: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def _rebin(
-    session: Session, params: BinningParams, start: float, stop: float, bin_s: float
+    session: Session, params: BinningConfig, start: float, stop: float, bin_s: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge native bins of a binned source (whole multiples only), within each segment, in the window."""
-    factor = bin_s / session.bin_s
-    m = round(factor)
-    if m < 1 or abs(factor - m) > 1e-6:
+    m = bins_per_frame(bin_s, session.bin_s)
+    if m is None:
         raise NeuroRBMError(
-            f"a {bin_s * 1e3:g} ms bin is not a whole multiple "
-            f"of the source's {session.bin_s * 1e3:g} ms bins"
+            f"a {bin_s * 1e3:g} ms bin is not a whole multiple of the source's {session.bin_s * 1e3:g} ms "
+            f"bins: use {session.bin_s * 1e3:g} ms (its native bins) or a multiple of it"
         )
     bounds = np.r_[session.segment_starts, session.counts.shape[1]]
     pieces, times, seg_starts = [], [], []
@@ -233,8 +206,15 @@ def _rebin(
     return np.concatenate(pieces, axis=1), np.concatenate(times), np.asarray(seg_starts, dtype=np.int64)
 
 
+def bins_per_frame(bin_s: float, native_s: float) -> int | None:
+    """How many native bins of ``native_s`` seconds make a bin of ``bin_s``; None if not a whole number."""
+    factor = bin_s / native_s
+    m = round(factor)
+    return m if m >= 1 and abs(factor - m) <= 1e-6 else None
+
+
 def _filter_units(
-    session: Session, active: np.ndarray, rates: np.ndarray, params: BinningParams
+    session: Session, active: np.ndarray, rates: np.ndarray, params: BinningConfig
 ) -> tuple[np.ndarray, list[tuple[str, int]]]:
     """Indices of the units that pass every filter, and how many each filter dropped.
 

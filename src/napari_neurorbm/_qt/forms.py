@@ -1,0 +1,151 @@
+"""Dock forms made from the typed configs (:mod:`napari_neurorbm.configs`) with magicgui, napari's own way to
+build plugin widgets: one widget per field, with the field's bounds, unit, choices and help (as a tooltip).
+
+A number is a spin box, a choice a combo box, a switch a check box; an optional number, a list of areas and
+quality rules are text fields where empty means None (the spec's ``none`` text is shown greyed). The form
+hands back a validated config; a value that does not parse or is out of bounds is a one-line NeuroRBMError.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, Generic, TypeVar
+
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox, Widget
+
+from napari_neurorbm.configs import Config, FieldInfo, split_list
+from napari_neurorbm.errors import NeuroRBMError
+
+C = TypeVar("C", bound=Config)
+INT_MAX = 2**31 - 1
+FLOAT_MAX = 1e12
+
+
+class ConfigForm(Container, Generic[C]):
+    """A magicgui Container with one widget per field of ``base``'s config class (or of ``only``), named as
+    the field (``form.tau``). ``overrides`` maps a field to magicgui options that replace the spec's (e.g.
+    ``{"frames": {"max": 10_000}}``). :attr:`chosen` holds the fields a user changed since the form was last
+    filled by the program."""
+
+    def __init__(self, base: C, *, only: Iterable[str] | None = None,
+                 overrides: dict[str, dict[str, Any]] | None = None, label_width: int | None = None) -> None:
+        self.base = base
+        wanted = None if only is None else list(only)
+        infos = {i.name: i for i in type(base).fields()}
+        if wanted is not None and set(wanted) - set(infos):
+            raise ValueError(f"{type(base).__name__} has no field {sorted(set(wanted) - set(infos))}")
+        self.infos = [infos[n] for n in wanted] if wanted is not None else list(infos.values())
+        overrides = overrides or {}
+        widgets = [field_widget(i, getattr(base, i.name), overrides.get(i.name, {})) for i in self.infos]
+        super().__init__(widgets=widgets, labels=True)
+        self.chosen: set[str] = set()
+        self._filling = False
+        for info in self.infos:
+            self[info.name].changed.connect(lambda _value, name=info.name: self._note(name))
+
+    def config(self) -> C:
+        """The config of the form's values (fields not in the form keep ``base``'s), validated."""
+        values = {i.name: parse(i, self[i.name].value) for i in self.infos}
+        return self.base.replace(**values).validate()
+
+    def fill(self, config: C | None = None, **values: Any) -> None:
+        """Show ``config``'s values (and then ``values``) as the program's, not the user's choice."""
+        source = {} if config is None else {i.name: getattr(config, i.name) for i in self.infos}
+        source.update(values)
+        self._filling = True
+        try:
+            for name, value in source.items():
+                self[name].value = shown(self._info(name), value)
+                self.chosen.discard(name)
+        finally:
+            self._filling = False
+
+    def _info(self, name: str) -> FieldInfo:
+        return next(i for i in self.infos if i.name == name)
+
+    def _note(self, name: str) -> None:
+        if not self._filling:
+            self.chosen.add(name)
+
+
+def field_widget(info: FieldInfo, value: Any, options: dict[str, Any]) -> Widget:
+    """The magicgui widget of one config field, showing ``value``."""
+    spec = info.spec
+    common = {"name": info.name, "label": _label(info), "tooltip": spec.help[:1].upper() + spec.help[1:]}
+    kind, base = info.base_type, None
+    if spec.choices is not None:
+        labels = spec.labels or {}
+        choices = [(labels.get(c, str(c)), c) for c in spec.choices]
+        base = ComboBox, {"choices": choices, "value": value}
+    elif kind is bool:
+        base = CheckBox, {"value": value, "text": ""}
+    elif kind in (int, float) and not info.optional:
+        low = spec.low if spec.low is not None else (-INT_MAX if kind is int else -FLOAT_MAX)
+        high = spec.high if spec.high is not None else (INT_MAX if kind is int else FLOAT_MAX)
+        step = spec.step or 1
+        if kind is int:
+            base = SpinBox, {"min": int(low), "max": int(high), "step": int(step), "value": value}
+        else:
+            base = FloatSpinBox, {"min": low, "max": high, "step": step, "value": value}
+    else:
+        base = LineEdit, {"value": shown(info, value)}
+    cls, opts = base
+    widget = cls(**{**common, **opts, **options})
+    _decorate(widget, info, value)
+    return widget
+
+
+def _label(info: FieldInfo) -> str:
+    text = info.spec.label
+    return text[:1].upper() + text[1:] + (f" ({info.spec.unit})" if info.spec.unit and info.optional else "")
+
+
+def _decorate(widget: Widget, info: FieldInfo, value: Any) -> None:
+    """What magicgui does not set: a spin box's unit and decimals, a text field's meaning when empty."""
+    native = widget.native
+    if isinstance(widget, FloatSpinBox):
+        native.setDecimals(_decimals(value, info.spec.step))
+        widget.value = value
+    if isinstance(widget, SpinBox | FloatSpinBox) and info.spec.unit:
+        native.setSuffix(f" {info.spec.unit}")
+    if isinstance(widget, LineEdit) and info.spec.none:
+        native.setPlaceholderText(info.spec.none)
+
+
+def _decimals(value: float, step: float | None) -> int:
+    """Enough decimals to show the default and the step (2 at least, 8 at most)."""
+    smallest = min((abs(x) for x in (value, step) if x), default=1.0)
+    return min(8, max(2, 1 - math.floor(math.log10(smallest))))
+
+
+def shown(info: FieldInfo, value: Any) -> Any:
+    """A field value as its widget shows it: text fields show None as empty and tuples comma separated."""
+    if info.spec.choices is not None or info.base_type is bool:
+        return value
+    if info.base_type in (int, float) and not info.optional:
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def parse(info: FieldInfo, value: Any) -> Any:
+    """A widget's value as the field's type (an empty text field: None); a NeuroRBMError when it does not
+    parse."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if info.base_type is tuple:
+        return split_list(info, text) or (None if info.optional else ())
+    if not text and info.optional:
+        return None
+    if info.base_type in (int, float):
+        try:
+            number = float(text)
+            return int(number) if info.base_type is int and number.is_integer() else number
+        except ValueError:
+            raise NeuroRBMError(f"the {info.spec.label} '{text}' is not a number") from None
+    return text

@@ -1,0 +1,86 @@
+"""Forms made from the configs with magicgui, and the CLI options made from the same configs: every field is
+in both with the same default; the form hands back a validated config."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from napari_neurorbm._qt.forms import ConfigForm
+from napari_neurorbm.cli import build_parser
+from napari_neurorbm.cli._options import config_from_args, option
+from napari_neurorbm.configs import (
+    BinningConfig,
+    ClampConfig,
+    CouplingsConfig,
+    GenerateConfig,
+    QualityRule,
+    TrainConfig,
+)
+from napari_neurorbm.errors import NeuroRBMError
+
+pytestmark = pytest.mark.gui
+
+COMMANDS = {BinningConfig: "binarize", TrainConfig: "train", GenerateConfig: "sample", ClampConfig: "sample",
+            CouplingsConfig: "couplings"}
+
+
+def command_parser(name: str) -> argparse.ArgumentParser:
+    sub = next(a for a in build_parser(name)._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
+
+
+@pytest.mark.parametrize("cls", list(COMMANDS), ids=lambda c: c.__name__)
+def test_every_field_is_in_the_cli_and_the_form_with_the_same_default(cls, qtbot) -> None:
+    parser = command_parser(COMMANDS[cls])
+    flags = {flag: action for action in parser._actions for flag in action.option_strings}
+    form = ConfigForm(cls())
+    for info in cls.fields():
+        action = flags[option(info)]
+        assert action.dest == info.name and action.help.startswith(info.spec.help), info.name
+        assert form[info.name].tooltip.lower().startswith(info.spec.help[:20].lower()), info.name
+    # nothing given on the command line and an untouched form both mean the config's defaults
+    args = parser.parse_args(["SOURCE" for a in parser._actions if not a.option_strings]
+                             + [a for a in flags if flags[a].required for a in (a, "x")])
+    assert config_from_args(args, cls()) == cls() == form.config()
+
+
+def test_spin_boxes_carry_the_bounds_units_and_help(qtbot) -> None:
+    form = ConfigForm(ClampConfig(), only=["onset", "n_sigma", "init"])
+    assert [w.name for w in form] == ["onset", "n_sigma", "init"]
+    assert form.onset.min == 0 and form.n_sigma.min == 0.5 and form.n_sigma.max == 10.0
+    assert form.n_sigma.native.suffix() == " SE" and "standard errors" in form.n_sigma.tooltip
+    assert form.init.native.currentText() == "training frames"
+    form.init.value = "random"
+    form.n_sigma.value = 4.5
+    assert form.config() == ClampConfig(init="random", n_sigma=4.5) and form.chosen == {"init", "n_sigma"}
+
+
+def test_text_fields_parse_to_the_field_types(qtbot) -> None:
+    form = ConfigForm(BinningConfig())
+    assert form.bin_ms.value == "20" and form.start_s.native.placeholderText() == "start of recording"
+    form.bin_ms.value = ""
+    form.start_s.value = " 2.5 "
+    form.areas.value = "VISp, CA1"
+    form.quality.value = "snr>1; presence_ratio>=0.9"
+    assert form.config() == BinningConfig(
+        bin_ms=None, start_s=2.5, areas=("VISp", "CA1"),
+        quality=(QualityRule("snr", ">", 1.0), QualityRule("presence_ratio", ">=", 0.9)))
+    form.start_s.value = "abc"
+    with pytest.raises(NeuroRBMError, match="the start time 'abc' is not a number"):
+        form.config()
+
+
+def test_fill_is_the_programs_choice_and_bad_values_are_one_line_errors(qtbot) -> None:
+    form = ConfigForm(TrainConfig(), only=["updates", "lr", "weight_std"],
+                      overrides={"updates": {"max": 50_000}})
+    assert form.updates.max == 50_000 and form.weight_std.value == pytest.approx(1e-4)
+    form.fill(TrainConfig(lr=0.5), updates=300)
+    assert form.chosen == set() and form.config() == TrainConfig(lr=0.5, updates=300)
+    form.lr.value = 0.0
+    with pytest.raises(NeuroRBMError, match="learning rate") as info:
+        form.config()
+    assert "\n" not in str(info.value) and form.chosen == {"lr"}
+    with pytest.raises(ValueError, match="no field"):
+        ConfigForm(TrainConfig(), only=["nope"])
