@@ -39,7 +39,7 @@ def test_train_config_keeps_its_defaults() -> None:
         "n_hidden": 128, "k": 10, "batch": 2000, "chains": 2000, "lr": 1.6, "updates": 10000, "seed": 0,
         "device": "auto", "test_fraction": 0.3, "eval_every": 50, "checkpoints": 50, "optimizer": "sgd",
         "lr_decay": 100.0, "centered": True, "normalize": True, "log_z": "auto", "ais_chains": 128,
-        "ais_betas": 500, "ptt_sweeps": 0, "weight_std": 1e-4, "minutes": 0.0, "eval_share": 0.08,
+        "ais_betas": 500, "ptt_sweeps": 0, "weight_std": 1e-4, "minutes": 0.0, "eval_share": 0.1,
     }
 
 
