@@ -53,10 +53,10 @@ def load(qtbot, viewer, path):
 def train(qtbot, viewer):
     widget = dock(viewer, "Train RBM")
     for name, value in TRAIN.items():
-        widget.fields[name].setValue(value)
-    widget.optimizer.setCurrentText("adam")
-    widget.lr.setText("0.01")
-    widget.device.setCurrentText("cpu")
+        widget.form.fields[name].setValue(value)
+    widget.form.optimizer.setCurrentText("adam")
+    widget.form.lr.setText("0.01")
+    widget.form.device.setCurrentText("cpu")
     with qtbot.waitSignal(widget.stopped, timeout=WAIT):
         click(qtbot, widget.train_button)
     assert widget.worker is None

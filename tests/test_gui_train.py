@@ -60,10 +60,10 @@ def open_dock(make_napari_viewer, recording=None, show: bool = True) -> tuple:
     widget = TrainWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Train RBM", area="right")
     for name, value in SMALL.items():
-        widget.fields[name].setValue(value)
-    widget.optimizer.setCurrentText("adam")
-    widget.lr.setText("0.02")
-    widget.device.setCurrentText("cpu")
+        widget.form.fields[name].setValue(value)
+    widget.form.optimizer.setCurrentText("adam")
+    widget.form.lr.setText("0.02")
+    widget.form.device.setCurrentText("cpu")
     return viewer, widget
 
 
@@ -119,18 +119,19 @@ def test_form_shows_the_paper_defaults_with_tooltips_and_the_raster_split(make_n
     session, raster = recording
     add_raster_layers(viewer, raster, session=session)
     widget = TrainWidget(viewer)
-    values = {name: spin.value() for name, spin in widget.fields.items()}
+    values = {name: spin.value() for name, spin in widget.form.fields.items()}
     assert values["n_hidden"] == 128 and values["k"] == 10 and values["batch"] == 2000
-    assert values["chains"] == 2000 and widget.optimizer.currentText() == "sgd"
-    assert widget.device.currentText() == "auto" and float(widget.lr.text()) > 0
-    tips = [spin.toolTip() for spin in widget.fields.values()]
-    tips += [widget.lr.toolTip(), widget.optimizer.toolTip(), widget.device.toolTip(), widget.split.toolTip()]
+    assert values["chains"] == 2000 and widget.form.optimizer.currentText() == "sgd"
+    assert widget.form.device.currentText() == "auto" and float(widget.form.lr.text()) > 0
+    tips = [spin.toolTip() for spin in widget.form.fields.values()]
+    form = widget.form
+    tips += [form.lr.toolTip(), form.optimizer.toolTip(), form.device.toolTip(), widget.split.toolTip()]
     assert all(len(tip) > 40 for tip in tips)
     assert sum("Paper" in tip or "paper" in tip for tip in tips) >= len(tips) - 1
-    assert "Paper: 128" in widget.fields["n_hidden"].toolTip()
-    assert "Paper: 10." in widget.fields["k"].toolTip()
-    assert widget.minutes.text() == "0" and widget.config().minutes == 0 and widget.autosave.text() == "5"
-    assert "Time budget" in widget.minutes.toolTip() and str(autosave_folder()) in widget.autosave.toolTip()
+    assert "Paper: 128" in widget.form.fields["n_hidden"].toolTip()
+    assert "Paper: 10." in widget.form.fields["k"].toolTip()
+    assert form.minutes.text() == "0" and widget.config().minutes == 0 and form.autosave.text() == "5"
+    assert "Time budget" in form.minutes.toolTip() and str(autosave_folder()) in form.autosave.toolTip()
     assert widget.raster() is get_state(viewer).raster is raster and widget.raster_combo.count() == 1
     assert "30 units × 3000 frames" in widget.raster_combo.currentText()
     assert "Test fraction 0.30: 900 test and 2100 training frames" in widget.split.text()
@@ -190,10 +191,10 @@ def test_train_fills_the_curves_live_and_checkpoints_are_selectable(dock, qtbot,
 def test_stop_keeps_the_run_and_resume_continues_from_the_same_update(dock, qtbot, screenshot_dir):
     viewer, widget = dock
     state = get_state(viewer)
-    widget.fields["updates"].setValue(100_000)
-    widget.fields["checkpoints"].setValue(60)
+    widget.form.fields["updates"].setValue(100_000)
+    widget.form.fields["checkpoints"].setValue(60)
     click(qtbot, widget.train_button)
-    assert not widget.train_button.isEnabled() and not widget.params_box.isEnabled()
+    assert not widget.train_button.isEnabled() and not widget.form.isEnabled()
     stop_after(qtbot, widget, 60)
     trainer = widget.trainer
     stopped_at = trainer.update
@@ -242,8 +243,8 @@ def test_save_then_load_round_trips_and_the_loaded_run_resumes(dock, make_napari
         widget.checkpoints.item(i).text() for i in range(widget.checkpoints.count())]
     assert np.allclose(curve(widget2.curves.test_curve)[1], curve(widget.curves.test_curve)[1])
     assert widget2.curves.reference.value() == pytest.approx(trainer.independent_test_ll)
-    assert widget2.fields["n_hidden"].value() == 8 and widget2.optimizer.currentText() == "adam"
-    widget2.fields["updates"].setValue(400)
+    assert widget2.form.fields["n_hidden"].value() == 8 and widget2.form.optimizer.currentText() == "adam"
+    widget2.form.fields["updates"].setValue(400)
     run_to_end(qtbot, widget2, widget2.resume_button)
     resumed = widget2.trainer
     assert resumed.update == 400 and [h["update"] for h in resumed.history][-1] == 400
@@ -257,7 +258,7 @@ def test_a_raster_loaded_during_training_does_not_get_the_runs_model(dock, recor
     viewer, widget = dock
     state = get_state(viewer)
     session, raster = recording
-    widget.fields["updates"].setValue(100_000)
+    widget.form.fields["updates"].setValue(100_000)
     click(qtbot, widget.train_button)
     qtbot.waitUntil(lambda: widget.trainer is not None and widget.trainer.update >= 20, timeout=RUN_S)
     other = binarize(session, BinningParams(bin_ms=50.0))
@@ -271,15 +272,16 @@ def test_a_raster_loaded_during_training_does_not_get_the_runs_model(dock, recor
 
 
 BAD_INPUT = [
-    (lambda w: w.fields["n_hidden"].setValue(0), "hidden units must be a positive integer, got 0"),
-    (lambda w: w.lr.setText("fast"), "learning rate 'fast' is not a number"),
-    (lambda w: w.lr.setText("0"), "learning rate must be a positive"),
-    (lambda w: w.fields["chains"].setValue(0), "persistent chains must be a positive integer"),
-    (lambda w: w.minutes.setText("soon"), "the time budget 'soon' is not a number"),
-    (lambda w: w.minutes.setText("-1"), "the time budget must be >= 0 minutes (0 = none), got -1.0"),
-    (lambda w: w.autosave.setText("often"), "the autosave interval 'often' is not a number"),
-    (lambda w: w.autosave.setText("-2"), "the autosave interval must be >= 0 minutes (0 = off), got -2.0"),
-    (lambda w: w.device.setCurrentText("cuda"), "PyTorch sees no CUDA GPU"),  # raised on the worker
+    (lambda w: w.form.fields["n_hidden"].setValue(0), "hidden units must be a positive integer, got 0"),
+    (lambda w: w.form.lr.setText("fast"), "learning rate 'fast' is not a number"),
+    (lambda w: w.form.lr.setText("0"), "learning rate must be a positive"),
+    (lambda w: w.form.fields["chains"].setValue(0), "persistent chains must be a positive integer"),
+    (lambda w: w.form.minutes.setText("soon"), "the time budget 'soon' is not a number"),
+    (lambda w: w.form.minutes.setText("-1"), "the time budget must be >= 0 minutes (0 = none), got -1.0"),
+    (lambda w: w.form.autosave.setText("often"), "the autosave interval 'often' is not a number"),
+    (lambda w: w.form.autosave.setText("-2"),
+     "the autosave interval must be >= 0 minutes (0 = off), got -2.0"),
+    (lambda w: w.form.device.setCurrentText("cuda"), "PyTorch sees no CUDA GPU"),  # raised on the worker
 ]
 
 
@@ -288,9 +290,9 @@ def test_bad_hyperparameters_are_one_line_notifications(dock, qtbot, notificatio
     good = widget.config()
     cases = [c for c in BAD_INPUT if not ("CUDA" in c[1] and torch.cuda.is_available())]
     for i, (setup, expected) in enumerate(cases):
-        widget.set_config(good)
-        widget.device.setCurrentText("cpu")
-        widget.autosave.setText("5")
+        widget.form.set_config(good)
+        widget.form.device.setCurrentText("cpu")
+        widget.form.autosave.setText("5")
         setup(widget)
         click(qtbot, widget.train_button)
         qtbot.waitUntil(lambda: widget.worker is None and widget.train_button.isEnabled(), timeout=RUN_S)
@@ -351,9 +353,9 @@ def test_the_event_loop_keeps_turning_while_training(make_napari_viewer, recordi
     that would measure this machine's CPU, not whether training or the widget's slots block the loop.
     """
     _, widget = open_dock(make_napari_viewer, recording, show=False)
-    widget.optimizer.setCurrentText("sgd")
-    widget.lr.setText("0.05")
-    widget.fields["updates"].setValue(1500)
+    widget.form.optimizer.setCurrentText("sgd")
+    widget.form.lr.setText("0.05")
+    widget.form.fields["updates"].setValue(1500)
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(10)
@@ -377,7 +379,7 @@ def test_the_event_loop_keeps_turning_while_training(make_napari_viewer, recordi
 
 def test_closing_the_viewer_stops_the_worker(dock, qtbot):
     viewer, widget = dock
-    widget.fields["updates"].setValue(1_000_000)
+    widget.form.fields["updates"].setValue(1_000_000)
     click(qtbot, widget.train_button)
     qtbot.waitUntil(lambda: widget.trainer is not None and widget.trainer.update >= 20, timeout=RUN_S)
     worker, trainer, run = widget.worker, widget.trainer, widget.runner
@@ -400,8 +402,8 @@ def autosaves() -> list[Path]:
 def test_a_running_training_is_autosaved_and_a_run_that_ends_removes_its_file(dock, recording, qtbot):
     viewer, widget = dock
     _, raster = recording
-    widget.fields["updates"].setValue(100_000)
-    widget.autosave.setText("0.002")  # every 0.12 s
+    widget.form.fields["updates"].setValue(100_000)
+    widget.form.autosave.setText("0.002")  # every 0.12 s
     click(qtbot, widget.train_button)
     qtbot.waitUntil(lambda: len(autosaves()) == 1 and widget.trainer.update >= 40, timeout=RUN_S)
     saved = load_model(autosaves()[0])
@@ -417,7 +419,7 @@ def test_closing_napari_mid_run_keeps_an_autosave_that_a_new_dock_resumes_exactl
     make_napari_viewer, recording, qtbot, screenshot_dir
 ):
     viewer, widget = open_dock(make_napari_viewer, recording)
-    widget.fields["updates"].setValue(600)
+    widget.form.fields["updates"].setValue(600)
     click(qtbot, widget.train_button)
     qtbot.waitUntil(lambda: widget.trainer is not None and widget.trainer.update >= 20, timeout=RUN_S)
     worker, trainer = widget.worker, widget.trainer

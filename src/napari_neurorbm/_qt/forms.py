@@ -29,7 +29,7 @@ class ConfigForm(Container, Generic[C]):
     filled by the program."""
 
     def __init__(self, base: C, *, only: Iterable[str] | None = None,
-                 overrides: dict[str, dict[str, Any]] | None = None, label_width: int | None = None) -> None:
+                 overrides: dict[str, dict[str, Any]] | None = None) -> None:
         self.base = base
         wanted = None if only is None else list(only)
         infos = {i.name: i for i in type(base).fields()}

@@ -27,15 +27,12 @@ from qtpy.QtGui import QFont
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
 )
 
@@ -43,6 +40,7 @@ from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm._qt.jobs import JobRunner, Outcome
 from napari_neurorbm._qt.raster_layers import KEY, layers_of
 from napari_neurorbm._qt.state import get_state
+from napari_neurorbm._qt.train_form import TrainForm
 from napari_neurorbm._qt.train_job import Batch, RunAutosave, TrainFailed, train_job
 from napari_neurorbm._qt.train_models import (
     best_update,
@@ -54,10 +52,7 @@ from napari_neurorbm._qt.train_models import (
 from napari_neurorbm._qt.train_plots import TrainCurves
 from napari_neurorbm.analysis.generation import check_same_units
 from napari_neurorbm.autosave import (
-    DEFAULT_MINUTES,
     Unfinished,
-    autosave_folder,
-    check_minutes,
     find_unfinished,
     new_autosave_path,
 )
@@ -73,44 +68,6 @@ if TYPE_CHECKING:
 REFRESH_S = 0.25  # the curves, labels and bars are repainted at most this often while training
 BAR_STAGES = {"train": "Training RBM", "select": "Model selection", "ptt": "Model selection (PTT)"}
 MODEL_FILTER = "RBM model (*.npz);;All files (*)"
-D = TrainConfig()
-
-# TrainConfig field -> (label, tooltip); the tooltips say what each is and what the paper used
-INT_FIELDS = {
-    "n_hidden": ("Hidden units", f"Number of hidden units N_h, the model's capacity. Paper: {D.n_hidden}, "
-                 "the largest value whose test log-likelihood does not overfit (its Fig. 2)."),
-    "k": ("Gibbs steps k", "Block-Gibbs sweeps (v → h → v) of the persistent chains per update: the k of "
-          f"PCD-k. Paper: {D.k}."),
-    "batch": ("Minibatch", "Training frames per gradient estimate (capped at the training set). "
-              f"Paper: {D.batch}."),
-    "chains": ("Chains", "Persistent Markov chains that estimate the model term of the gradient. "
-               f"Paper: {D.chains}."),
-    "updates": ("Updates", "Total parameter updates of the run; Resume continues up to this number. The "
-                "paper's runs are long (its Fig. 2 spans several decades of updates); "
-                f"{D.updates} is a first look."),
-    "seed": ("Seed", "Seeds the initial weights, the chains, the minibatch order and the sampling: the same "
-             "seed gives the same run on CPU. The paper gives none."),
-    "eval_every": ("Eval every", "Compute the train and test log-likelihood every N updates and keep the "
-                   "model of maximal test LL, as the paper does for model selection (Fig. 2). 0 = no "
-                   f"monitoring: the last model is kept. Default {D.eval_every}."),
-    "checkpoints": ("Checkpoints", "About this many log-spaced snapshots of the model along training, kept "
-                    "for model selection and for PTT (the paper's log Z method). "
-                    f"Default {D.checkpoints}."),
-}
-LR_TIP = ("Learning rate: the length of the first SGD step in parameter space (the gradient is centred "
-          "on the data means and normalised; the step decays as lr / sqrt(1 + update / "
-          f"{D.lr_decay:g})), or Adam's step. The paper does not state its value; {D.lr:g} was the fastest "
-          "to a good model on the recordings measured (docs/training.md).")
-OPTIMIZER_TIP = ("sgd: plain gradient ascent, the paper's PCD. adam: adaptive steps, often faster on small "
-                 "data.")
-DEVICE_TIP = ("auto: a CUDA GPU when PyTorch sees one, else the CPU. cuda fails when there is no GPU. "
-              "Not a model parameter.")
-MINUTES_TIP = ("Time budget of the run in minutes of wall time (0 = none): training stops when it is spent, "
-               "or at Updates, whichever comes first; the budget includes the evaluations and the final "
-               "model selection.")
-AUTOSAVE_TIP = ("Autosave the running training every this many minutes (0 = off) into {folder}. If napari "
-                "closes or crashes during a run, the dock offers to resume it the next time it opens on the "
-                "same raster; a run that ends in the dock removes its file. Not a model parameter.")
 SPLIT_TIP = ("Fraction of frames held out to measure the test log-likelihood. It is the raster's own split, "
              "set when binarizing (Load & binarize); the paper holds out 0.3.")
 
@@ -151,7 +108,8 @@ class TrainWidget(Dock):
         self._unfinished: Unfinished | None = None
         layout = QVBoxLayout(self.body)
         layout.addWidget(self._raster_box())
-        layout.addWidget(self._params_box())
+        self.form = TrainForm()
+        layout.addWidget(self.form)
         layout.addLayout(self._run_row())
         self.unfinished_button = QPushButton()
         self.unfinished_button.clicked.connect(self.resume_unfinished)
@@ -207,35 +165,6 @@ class TrainWidget(Dock):
         column.addWidget(self.split)
         return box
 
-    def _params_box(self) -> QGroupBox:
-        box = QGroupBox("Hyperparameters (paper defaults; hover for details)")
-        grid = QGridLayout(box)
-        self.fields: dict[str, QSpinBox] = {}
-        cells = []
-        for name, (label, tip) in INT_FIELDS.items():
-            spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=getattr(D, name))
-            self.fields[name] = spin
-            cells.append((label, spin, tip))
-        self.lr = QLineEdit(f"{D.lr:g}")
-        self.minutes = QLineEdit(f"{D.minutes:g}")
-        self.autosave = QLineEdit(f"{DEFAULT_MINUTES:g}")
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(["sgd", "adam"])
-        self.device = QComboBox()
-        self.device.addItems(["auto", "cpu", "cuda"])
-        cells[5:5] = [("Minutes", self.minutes, MINUTES_TIP), ("Learning rate", self.lr, LR_TIP),
-                      ("Optimizer", self.optimizer, OPTIMIZER_TIP)]
-        autosave_tip = AUTOSAVE_TIP.format(folder=autosave_folder())
-        cells += [("Device", self.device, DEVICE_TIP), ("Autosave min", self.autosave, autosave_tip)]
-        for i, (label, field, tip) in enumerate(cells):
-            text = QLabel(label)
-            for widget in (text, field):
-                widget.setToolTip(tip)
-            grid.addWidget(text, i // 2, 2 * (i % 2))
-            grid.addWidget(field, i // 2, 2 * (i % 2) + 1)
-        self.params_box = box
-        return box
-
     def _run_row(self) -> QHBoxLayout:
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Start a new run from the paper's initial model (independent neurons)")
@@ -267,37 +196,15 @@ class TrainWidget(Dock):
         return row
 
     def config(self) -> TrainConfig:
-        """The hyperparameters of the form (NeuroRBMError naming the first impossible value)."""
-        lr = _number(self.lr, "the learning rate")
-        minutes = _number(self.minutes, "the time budget")
+        """The form's hyperparameters, with the picked raster's own test fraction (NeuroRBMError naming the
+        first impossible value)."""
         raster = self.raster()
-        test_fraction = raster.test_frames.size / raster.n_frames if raster is not None else D.test_fraction
-        return TrainConfig(
-            **{name: spin.value() for name, spin in self.fields.items()},
-            lr=lr,
-            minutes=minutes,
-            optimizer=self.optimizer.currentText(),
-            device=self.device.currentText(),
-            test_fraction=round(test_fraction, 6),
-        ).validate()
-
-    def set_config(self, config: TrainConfig) -> None:
-        """Show ``config`` in the form (e.g. the configuration of a loaded model file)."""
-        for name, spin in self.fields.items():
-            spin.setValue(int(getattr(config, name)))
-        self.lr.setText(f"{config.lr:g}")
-        self.minutes.setText(f"{config.minutes:g}")
-        self.optimizer.setCurrentText(config.optimizer)
-        if self.device.findText(config.device) >= 0:
-            self.device.setCurrentText(config.device)
-
-    def autosave_minutes(self) -> float:
-        """The Autosave field: minutes between two autosaves of a running training (0 = off)."""
-        return check_minutes(_number(self.autosave, "the autosave interval"))
+        test_fraction = raster.test_frames.size / raster.n_frames if raster is not None else None
+        return self.form.config(test_fraction)
 
     def _run_autosave(self, raster: Raster, path: Path | None = None) -> RunAutosave | None:
         """The autosave of a run on ``raster`` (into ``path``, else a new file), or None when it is off."""
-        minutes = self.autosave_minutes()
+        minutes = self.form.autosave_minutes()
         return None if minutes == 0 else RunAutosave(path or new_autosave_path(raster.name), minutes)
 
     # ---- rasters ----------------------------------------------------------------------------------
@@ -470,7 +377,7 @@ class TrainWidget(Dock):
             self.runner.stop()
 
     def _set_running(self, running: bool) -> None:
-        for widget in (self.train_button, self.resume_button, self.params_box, self.raster_combo,
+        for widget in (self.train_button, self.resume_button, self.form, self.raster_combo,
                        self.load_button, self.save_button):
             widget.setEnabled(not running)
         self.stop_button.setEnabled(running)
@@ -633,7 +540,7 @@ class TrainWidget(Dock):
         self._history = [dict(h) for h in model.metadata.get("history", [])]
         self._gap_updates, self._gaps = [], []  # a live indicator: files do not keep it for every update
         config = TrainConfig.from_dict(model.metadata.get("config", {}))
-        self.set_config(replace(config, n_hidden=model.rbm.n_hidden))
+        self.form.set_config(replace(config, n_hidden=model.rbm.n_hidden))
         self.curves.reset()
         self.curves.show_reference(model.metadata.get("independent_test_ll"))
         self._draw()
@@ -684,11 +591,3 @@ class TrainWidget(Dock):
 
     def _fail(self, message: str) -> None:
         self.runner.fail(message)
-
-
-def _number(edit: QLineEdit, what: str) -> float:
-    """The float in a text field, or a one-line NeuroRBMError naming the field."""
-    try:
-        return float(edit.text())
-    except ValueError:
-        raise NeuroRBMError(f"{what} '{edit.text()}' is not a number") from None
