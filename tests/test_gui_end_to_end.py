@@ -53,10 +53,10 @@ def load(qtbot, viewer, path):
 def train(qtbot, viewer):
     widget = dock(viewer, "Train RBM")
     for name, value in TRAIN.items():
-        widget.form.fields[name].setValue(value)
-    widget.form.optimizer.setCurrentText("adam")
-    widget.form.lr.setText("0.01")
-    widget.form.device.setCurrentText("cpu")
+        widget.form[name].value = value
+    widget.form.optimizer.value = "adam"
+    widget.form.lr.value = "0.01"
+    widget.form.device.value = "cpu"
     with qtbot.waitSignal(widget.stopped, timeout=WAIT):
         click(qtbot, widget.train_button)
     assert widget.worker is None

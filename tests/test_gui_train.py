@@ -22,13 +22,16 @@ from napari_neurorbm._qt.state import get_state
 from napari_neurorbm._qt.train_models import PICKED_BY_HAND, checkpoint_models
 from napari_neurorbm._qt.train_widget import TrainWidget
 from napari_neurorbm.autosave import autosave_folder
+from napari_neurorbm.cli import main
 from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.synthetic import make_synthetic
+from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import drain
 from napari_neurorbm.rbm.io import ModelFile, load_model
 from napari_neurorbm.rbm.training import Trainer
 
 pytestmark = pytest.mark.gui
+INT_FIELDS = ("n_hidden", "k", "batch", "chains", "updates", "seed", "eval_every", "checkpoints")
 SMALL = {"n_hidden": 8, "k": 5, "batch": 500, "chains": 500, "updates": 300, "eval_every": 20,
          "checkpoints": 12, "seed": 0}
 RUN_S = 60_000  # ms: generous limits for a shared 2-core machine
@@ -60,10 +63,10 @@ def open_dock(make_napari_viewer, recording=None, show: bool = True) -> tuple:
     widget = TrainWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Train RBM", area="right")
     for name, value in SMALL.items():
-        widget.form.fields[name].setValue(value)
-    widget.form.optimizer.setCurrentText("adam")
-    widget.form.lr.setText("0.02")
-    widget.form.device.setCurrentText("cpu")
+        widget.form[name].value = value
+    widget.form.optimizer.value = "adam"
+    widget.form.lr.value = "0.02"
+    widget.form.device.value = "cpu"
     return viewer, widget
 
 
@@ -119,22 +122,20 @@ def test_form_shows_the_paper_defaults_with_tooltips_and_the_raster_split(make_n
     session, raster = recording
     add_raster_layers(viewer, raster, session=session)
     widget = TrainWidget(viewer)
-    values = {name: spin.value() for name, spin in widget.form.fields.items()}
-    assert values["n_hidden"] == 128 and values["k"] == 10 and values["batch"] == 2000
-    assert values["chains"] == 2000 and widget.form.optimizer.currentText() == "sgd"
-    assert widget.form.device.currentText() == "auto" and float(widget.form.lr.text()) > 0
-    tips = [spin.toolTip() for spin in widget.form.fields.values()]
     form = widget.form
-    tips += [form.lr.toolTip(), form.optimizer.toolTip(), form.device.toolTip(), widget.split.toolTip()]
+    assert form.n_hidden.value == 128 and form.k.value == 10 and form.batch.value == 2000
+    assert form.chains.value == 2000 and form.optimizer.value == "sgd"
+    assert form.device.value == "auto" and float(form.lr.value) > 0
+    tips = [form[name].tooltip for name in INT_FIELDS]
+    tips += [form.lr.tooltip, form.optimizer.tooltip, form.device.tooltip, widget.rasters.split.toolTip()]
     assert all(len(tip) > 40 for tip in tips)
     assert sum("Paper" in tip or "paper" in tip for tip in tips) >= len(tips) - 1
-    assert "Paper: 128" in widget.form.fields["n_hidden"].toolTip()
-    assert "Paper: 10." in widget.form.fields["k"].toolTip()
-    assert form.minutes.text() == "0" and widget.config().minutes == 0 and form.autosave.text() == "5"
-    assert "Time budget" in form.minutes.toolTip() and str(autosave_folder()) in form.autosave.toolTip()
-    assert widget.raster() is get_state(viewer).raster is raster and widget.raster_combo.count() == 1
-    assert "30 units × 3000 frames" in widget.raster_combo.currentText()
-    assert "Test fraction 0.30: 900 test and 2100 training frames" in widget.split.text()
+    assert "Paper: 128" in form.n_hidden.tooltip and "Paper: 10." in form.k.tooltip
+    assert form.minutes.value == "0" and widget.config().minutes == 0 and widget.autosave.value == "5"
+    assert "Time budget" in form.minutes.tooltip and str(autosave_folder()) in widget.autosave.tooltip
+    assert widget.raster() is get_state(viewer).raster is raster and widget.rasters.combo.count() == 1
+    assert "30 units × 3000 frames" in widget.rasters.combo.currentText()
+    assert "Test fraction 0.30: 900 test and 2100 training frames" in widget.rasters.split.text()
     assert widget.config().test_fraction == pytest.approx(0.3)
     assert widget.train_button.isEnabled() and not widget.stop_button.isEnabled()
 
@@ -191,10 +192,10 @@ def test_train_fills_the_curves_live_and_checkpoints_are_selectable(dock, qtbot,
 def test_stop_keeps_the_run_and_resume_continues_from_the_same_update(dock, qtbot, screenshot_dir):
     viewer, widget = dock
     state = get_state(viewer)
-    widget.form.fields["updates"].setValue(100_000)
-    widget.form.fields["checkpoints"].setValue(60)
+    widget.form.updates.value = 100_000
+    widget.form.checkpoints.value = 60
     click(qtbot, widget.train_button)
-    assert not widget.train_button.isEnabled() and not widget.form.isEnabled()
+    assert not widget.train_button.isEnabled() and not widget.form.native.isEnabled()
     stop_after(qtbot, widget, 60)
     trainer = widget.trainer
     stopped_at = trainer.update
@@ -235,7 +236,7 @@ def test_save_then_load_round_trips_and_the_loaded_run_resumes(dock, make_napari
     viewer2, widget2 = open_dock(make_napari_viewer, recording)
     loaded = widget2.load_model_file(path)
     state2 = get_state(viewer2)
-    assert state2.model is loaded and same_model(loaded.rbm, saved_model.rbm)
+    assert state2.model is loaded and same_model(loaded.rbm, saved_model.rbm) and loaded.state is not None
     assert loaded.metadata["selected_update"] == picked and loaded.metadata["history"] == trainer.history
     assert widget2.checkpoint_updates() == widget.checkpoint_updates()
     assert widget2.checkpoints.currentItem().data(Qt.ItemDataRole.UserRole) == picked
@@ -243,8 +244,8 @@ def test_save_then_load_round_trips_and_the_loaded_run_resumes(dock, make_napari
         widget.checkpoints.item(i).text() for i in range(widget.checkpoints.count())]
     assert np.allclose(curve(widget2.curves.test_curve)[1], curve(widget.curves.test_curve)[1])
     assert widget2.curves.reference.value() == pytest.approx(trainer.independent_test_ll)
-    assert widget2.form.fields["n_hidden"].value() == 8 and widget2.form.optimizer.currentText() == "adam"
-    widget2.form.fields["updates"].setValue(400)
+    assert widget2.form.n_hidden.value == 8 and widget2.form.optimizer.value == "adam"
+    widget2.form.updates.value = 400
     run_to_end(qtbot, widget2, widget2.resume_button)
     resumed = widget2.trainer
     assert resumed.update == 400 and [h["update"] for h in resumed.history][-1] == 400
@@ -254,11 +255,41 @@ def test_save_then_load_round_trips_and_the_loaded_run_resumes(dock, make_napari
     save_widget_grab(widget2, screenshot_dir, "train_widget_loaded_and_resumed")
 
 
+def test_a_saved_stopped_run_continues_exactly_in_a_new_dock_and_with_the_cli(
+    dock, make_napari_viewer, recording, qtbot, tmp_path
+):
+    """Save writes the run's resumable state (as the CLI's --out file and the autosave do): the dock's Resume
+    and `neurorbm train --resume` both continue it as if it had never stopped."""
+    _, widget = dock
+    widget.form.updates.value = 100_000
+    click(qtbot, widget.train_button)
+    stop_after(qtbot, widget, 60)
+    stopped, target = widget.trainer.update, widget.trainer.update + 40
+    path = widget.save_model_file(tmp_path / "stopped.npz")
+    saved = load_model(path)
+    assert saved.state is not None and saved.metadata["update"] == stopped
+    np.testing.assert_array_equal(saved.chains, widget.trainer.chains.numpy())
+    raster_path = recording[1].save(tmp_path / "raster.npz")
+    assert main(["train", str(raster_path), "--resume", str(path), "--updates", str(target),
+                 "--autosave-minutes", "0", "--out", str(tmp_path / "cli.npz")]) == 0
+    from_cli = load_model(tmp_path / "cli.npz")
+    _, widget2 = open_dock(make_napari_viewer, recording)
+    widget2.load_model_file(path)
+    widget2.form.updates.value = target
+    run_to_end(qtbot, widget2, widget2.resume_button)
+    resumed = widget2.trainer
+    assert resumed.update == target and same_model(dict(from_cli.checkpoints)[target], resumed.rbm)
+    np.testing.assert_array_equal(from_cli.chains, resumed.chains.numpy())
+    whole = Trainer.from_raster(recording[1], resumed.config)  # the same run, never stopped
+    drain(whole.run())
+    assert same_model(whole.rbm, resumed.rbm) and torch.equal(whole.chains, resumed.chains)
+
+
 def test_a_raster_loaded_during_training_does_not_get_the_runs_model(dock, recording, qtbot, tmp_path):
     viewer, widget = dock
     state = get_state(viewer)
     session, raster = recording
-    widget.form.fields["updates"].setValue(100_000)
+    widget.form.updates.value = 100_000
     click(qtbot, widget.train_button)
     qtbot.waitUntil(lambda: widget.trainer is not None and widget.trainer.update >= 20, timeout=RUN_S)
     other = binarize(session, BinningParams(bin_ms=50.0))
@@ -271,18 +302,20 @@ def test_a_raster_loaded_during_training_does_not_get_the_runs_model(dock, recor
         assert f["W"].shape == (raster.n_units, 8) and int(f["ckpt_updates"][-1]) == widget.trainer.update
 
 
-BAD_INPUT = [
-    (lambda w: w.form.fields["n_hidden"].setValue(0), "hidden units must be a positive integer, got 0"),
-    (lambda w: w.form.lr.setText("fast"), "learning rate 'fast' is not a number"),
-    (lambda w: w.form.lr.setText("0"), "learning rate must be a positive"),
-    (lambda w: w.form.fields["chains"].setValue(0), "persistent chains must be a positive integer"),
-    (lambda w: w.form.minutes.setText("soon"), "the time budget 'soon' is not a number"),
-    (lambda w: w.form.minutes.setText("-1"), "the time budget must be >= 0 minutes (0 = none), got -1.0"),
-    (lambda w: w.form.autosave.setText("often"), "the autosave interval 'often' is not a number"),
-    (lambda w: w.form.autosave.setText("-2"),
+BAD_INPUT = [  # typed into a text field, or picked: Train answers with a one-line message
+    (lambda w: setattr(w.form.lr, "value", "fast"), "learning rate 'fast' is not a number"),
+    (lambda w: setattr(w.form.lr, "value", "0"), "learning rate must be a positive"),
+    (lambda w: setattr(w.form.minutes, "value", "soon"), "the time budget 'soon' is not a number"),
+    (lambda w: setattr(w.form.minutes, "value", "-1"),
+     "the time budget must be >= 0 minutes (0 = none), got -1.0"),
+    (lambda w: setattr(w.autosave, "value", "often"), "the autosave interval 'often' is not a number"),
+    (lambda w: setattr(w.autosave, "value", "-2"),
      "the autosave interval must be >= 0 minutes (0 = off), got -2.0"),
-    (lambda w: w.form.device.setCurrentText("cuda"), "PyTorch sees no CUDA GPU"),  # raised on the worker
+    (lambda w: setattr(w.form.device, "value", "cuda"), "PyTorch sees no CUDA GPU"),  # raised on the worker
 ]
+# counts below their bound: the spin box does not take them, and the config still rejects them
+BAD_COUNTS = [("n_hidden", "hidden units must be a positive integer, got 0"),
+              ("chains", "persistent chains must be a positive integer, got 0")]
 
 
 def test_bad_hyperparameters_are_one_line_notifications(dock, qtbot, notifications):
@@ -290,9 +323,8 @@ def test_bad_hyperparameters_are_one_line_notifications(dock, qtbot, notificatio
     good = widget.config()
     cases = [c for c in BAD_INPUT if not ("CUDA" in c[1] and torch.cuda.is_available())]
     for i, (setup, expected) in enumerate(cases):
-        widget.form.set_config(good)
-        widget.form.device.setCurrentText("cpu")
-        widget.form.autosave.setText("5")
+        widget.form.fill(good)
+        widget.autosave.value = "5"
         setup(widget)
         click(qtbot, widget.train_button)
         qtbot.waitUntil(lambda: widget.worker is None and widget.train_button.isEnabled(), timeout=RUN_S)
@@ -305,11 +337,30 @@ def test_bad_hyperparameters_are_one_line_notifications(dock, qtbot, notificatio
     assert get_state(viewer).model is None and widget.trainer is None
 
 
+@pytest.mark.parametrize(("name", "message"), BAD_COUNTS)
+def test_a_count_below_its_bound_cannot_be_typed_and_the_config_rejects_it(dock, qtbot, name, message):
+    """The spin box shows its bound as the user types (never a silent value later), and a config that
+    reaches the dock otherwise (e.g. from a file) is still rejected in one line."""
+    _, widget = dock
+    spin = widget.form[name]
+    assert spin.min == 1
+    for typed in ("0", "-5"):
+        spin.native.setFocus()
+        spin.native.lineEdit().selectAll()
+        qtbot.keyClicks(spin.native, typed)
+        assert spin.native.text() == "1" and spin.value == 1  # in view while typing
+        qtbot.keyClick(spin.native, Qt.Key.Key_Return)
+        assert spin.native.text() == "1" and getattr(widget.config(), name) == 1
+    with pytest.raises(NeuroRBMError, match=message) as info:
+        widget.config().replace(**{name: 0}).validate()
+    assert "\n" not in str(info.value)
+
+
 def test_without_a_raster_or_a_model_each_button_is_a_notification(
     make_napari_viewer, qtbot, notifications, tmp_path
 ):
     _, widget = open_dock(make_napari_viewer)
-    assert "No binarized raster" in widget.split.text()
+    assert "No binarized raster" in widget.rasters.split.text()
     click(qtbot, widget.train_button)
     click(qtbot, widget.resume_button)
     widget.save_model_file(tmp_path / "m.npz")
@@ -353,9 +404,9 @@ def test_the_event_loop_keeps_turning_while_training(make_napari_viewer, recordi
     that would measure this machine's CPU, not whether training or the widget's slots block the loop.
     """
     _, widget = open_dock(make_napari_viewer, recording, show=False)
-    widget.form.optimizer.setCurrentText("sgd")
-    widget.form.lr.setText("0.05")
-    widget.form.fields["updates"].setValue(1500)
+    widget.form.optimizer.value = "sgd"
+    widget.form.lr.value = "0.05"
+    widget.form.updates.value = 1500
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(10)
@@ -379,7 +430,7 @@ def test_the_event_loop_keeps_turning_while_training(make_napari_viewer, recordi
 
 def test_closing_the_viewer_stops_the_worker(dock, qtbot):
     viewer, widget = dock
-    widget.form.fields["updates"].setValue(1_000_000)
+    widget.form.updates.value = 1_000_000
     click(qtbot, widget.train_button)
     qtbot.waitUntil(lambda: widget.trainer is not None and widget.trainer.update >= 20, timeout=RUN_S)
     worker, trainer, run = widget.worker, widget.trainer, widget.runner
@@ -402,8 +453,8 @@ def autosaves() -> list[Path]:
 def test_a_running_training_is_autosaved_and_a_run_that_ends_removes_its_file(dock, recording, qtbot):
     viewer, widget = dock
     _, raster = recording
-    widget.form.fields["updates"].setValue(100_000)
-    widget.form.autosave.setText("0.002")  # every 0.12 s
+    widget.form.updates.value = 100_000
+    widget.autosave.value = "0.002"  # every 0.12 s
     click(qtbot, widget.train_button)
     qtbot.waitUntil(lambda: len(autosaves()) == 1 and widget.trainer.update >= 40, timeout=RUN_S)
     saved = load_model(autosaves()[0])
@@ -419,7 +470,7 @@ def test_closing_napari_mid_run_keeps_an_autosave_that_a_new_dock_resumes_exactl
     make_napari_viewer, recording, qtbot, screenshot_dir
 ):
     viewer, widget = open_dock(make_napari_viewer, recording)
-    widget.form.fields["updates"].setValue(600)
+    widget.form.updates.value = 600
     click(qtbot, widget.train_button)
     qtbot.waitUntil(lambda: widget.trainer is not None and widget.trainer.update >= 20, timeout=RUN_S)
     worker, trainer = widget.worker, widget.trainer

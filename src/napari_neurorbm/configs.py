@@ -206,31 +206,39 @@ class BinningConfig(Config):
 class TrainConfig(Config):
     """Hyperparameters of a PCD-k run; defaults are the paper's (section III) where it gives them."""
 
-    n_hidden: int = setting(128, "number of hidden units", "hidden units N_h (the paper's choice: 128)",
+    n_hidden: int = setting(128, "number of hidden units", "hidden units N_h, the model's capacity. Paper: "
+                            "128, the largest value whose test log-likelihood does not overfit (its Fig. 2)",
                             low=1, cli="--hidden")
-    k: int = setting(10, "number of Gibbs steps", "block Gibbs sweeps of the persistent chains per update, "
-                     "k of PCD-k", low=1, cli="--gibbs-steps")
-    batch: int = setting(2000, "minibatch size", "training frames per minibatch (capped at the training set)",
-                         low=1, step=100)
-    chains: int = setting(2000, "number of persistent chains", "persistent chains for the model term of the "
-                          "gradient", low=1, step=100)
+    k: int = setting(10, "number of Gibbs steps", "block-Gibbs sweeps (v -> h -> v) of the persistent chains "
+                     "per update: the k of PCD-k. Paper: 10.", low=1, cli="--gibbs-steps")
+    batch: int = setting(2000, "minibatch size", "training frames per gradient estimate (capped at the "
+                         "training set). Paper: 2000.", low=1, step=100)
+    chains: int = setting(2000, "number of persistent chains", "persistent Markov chains that estimate the "
+                          "model term of the gradient. Paper: 2000.", low=1, step=100)
     lr: float = setting(1.6, "learning rate", "step along the gradient: its length with the normalised step "
-                        "(the default recipe), plain SGD's factor otherwise, or Adam's step with optimizer "
-                        "adam; the paper gives no value", low=0, low_open=True, high=FLOAT32_MAX, step=0.1)
+                        "(the default recipe; it decays as lr / sqrt(1 + update / lr_decay)), plain SGD's "
+                        "factor otherwise, or Adam's step with optimizer adam. The paper does not state its "
+                        "value; 1.6 was the fastest to a good model on the recordings measured "
+                        "(docs/training.md)", low=0, low_open=True, high=FLOAT32_MAX, step=0.1)
     updates: int = setting(10000, "number of updates", "total parameter updates of the run; a resumed run "
-                           "continues up to this number", low=1, step=1000)
-    seed: int = setting(0, "seed", "seed of initial weights, chains, minibatches and sampling", low=0)
+                           "continues up to this number. The paper's runs are long (its Fig. 2 spans several "
+                           "decades of updates); 10000 is a first look", low=1, step=1000)
+    seed: int = setting(0, "seed", "seed of the initial weights, the chains, the minibatch order and the "
+                        "sampling: the same seed gives the same run on a CPU (the paper gives none)", low=0)
     device: str = setting("auto", "device", "auto (a GPU when there is one), cpu, cuda or mps",
                           choices=DEVICES)
     test_fraction: float = setting(0.3, "test fraction", "fraction of frames held out for the test "
                                    "log-likelihood when the raster has no split of its own", low=0, high=1,
                                    high_open=True, step=0.05)
     eval_every: int = setting(50, "evaluation interval", "compute the train and test log-likelihood every N "
-                              "updates and keep the best model by test LL; 0 = no monitoring, the last model "
-                              "is kept", low=0, step=10)
-    checkpoints: int = setting(50, "number of checkpoints", "about this many log-spaced checkpoints are kept "
-                               "for model selection and PTT", low=0)
-    optimizer: str = setting("sgd", "optimizer", "sgd or adam", choices=("sgd", "adam"))
+                              "updates and keep the model of maximal test LL, as the paper does for model "
+                              "selection (its Fig. 2); 0 = no monitoring, the last model is kept", low=0,
+                              step=10)
+    checkpoints: int = setting(50, "number of checkpoints", "about this many log-spaced snapshots of the "
+                               "model along training, kept for model selection and for PTT (the paper's "
+                               "log Z method)", low=0)
+    optimizer: str = setting("sgd", "optimizer", "sgd: plain gradient ascent, the paper's PCD; adam: "
+                             "adaptive steps, often faster on small data", choices=("sgd", "adam"))
     lr_decay: float = setting(100.0, "learning-rate decay", "decay time of the SGD step in updates: "
                               "lr / sqrt(1 + update / N); 0 = a constant step", unit="updates", low=0,
                               step=10.0)
@@ -249,9 +257,10 @@ class TrainConfig(Config):
                               "0 = skip it; else at least 2)", low=0)
     weight_std: float = setting(1e-4, "initial weight spread", "standard deviation of the initial weights",
                                 low=0)
-    minutes: float = setting(0.0, "time budget", "train for this wall time, then pick the best checkpoint; "
-                             "the budget includes monitoring and model selection (0 = none; with updates, "
-                             "whichever comes first)", unit="min", low=0, step=1.0)
+    minutes: float = setting(0.0, "time budget", "time budget of the run in minutes of wall time: training "
+                             "stops when it is spent (or at the number of updates, whichever comes first), "
+                             "then picks the best checkpoint; the budget includes the evaluations and the "
+                             "model selection (0 = none)", unit="min", low=0, step=1.0)
     eval_share: float = setting(0.1, "monitoring share", "share of the training time that monitoring may "
                                 "take: live AIS evaluations wait while they have taken half of it, the final "
                                 "model selection gets the rest (1 = evaluate on schedule and select whatever "

@@ -2,7 +2,9 @@
 build plugin widgets: one widget per field, with the field's bounds, unit, choices and help (as a tooltip).
 
 A number is a spin box, a choice a combo box, a switch a check box; an optional number, a list of areas and
-quality rules are text fields where empty means None (the spec's ``none`` text is shown greyed). The form
+quality rules are text fields where empty means None (the spec's ``none`` text is shown greyed). A dock may
+show a number as a text field too (``text=``): one without a natural step (a learning rate, minutes) that a
+spin box would round or clamp; its value is checked when the config is read. The form
 hands back a validated config; a value that does not parse or is out of bounds is a one-line NeuroRBMError.
 """
 
@@ -25,11 +27,11 @@ FLOAT_MAX = 1e12
 class ConfigForm(Container, Generic[C]):
     """A magicgui Container with one widget per field of ``base``'s config class (or of ``only``), named as
     the field (``form.tau``). ``overrides`` maps a field to magicgui options that replace the spec's (e.g.
-    ``{"frames": {"max": 10_000}}``). :attr:`chosen` holds the fields a user changed since the form was last
-    filled by the program."""
+    ``{"frames": {"max": 10_000}}``); the numbers in ``text`` are text fields. :attr:`chosen` holds the
+    fields a user changed since the form was last filled by the program."""
 
     def __init__(self, base: C, *, only: Iterable[str] | None = None,
-                 overrides: dict[str, dict[str, Any]] | None = None) -> None:
+                 overrides: dict[str, dict[str, Any]] | None = None, text: Iterable[str] = ()) -> None:
         self.base = base
         wanted = None if only is None else list(only)
         infos = {i.name: i for i in type(base).fields()}
@@ -37,7 +39,9 @@ class ConfigForm(Container, Generic[C]):
             raise ValueError(f"{type(base).__name__} has no field {sorted(set(wanted) - set(infos))}")
         self.infos = [infos[n] for n in wanted] if wanted is not None else list(infos.values())
         overrides = overrides or {}
-        widgets = [field_widget(i, getattr(base, i.name), overrides.get(i.name, {})) for i in self.infos]
+        text = set(text)
+        widgets = [field_widget(i, getattr(base, i.name), overrides.get(i.name, {}), i.name in text)
+                   for i in self.infos]
         super().__init__(widgets=widgets, labels=True)
         self.chosen: set[str] = set()
         self._filling = False
@@ -56,7 +60,7 @@ class ConfigForm(Container, Generic[C]):
         self._filling = True
         try:
             for name, value in source.items():
-                self[name].value = shown(self._info(name), value)
+                self[name].value = shown(self._info(name), value, isinstance(self[name], LineEdit))
                 self.chosen.discard(name)
         finally:
             self._filling = False
@@ -69,8 +73,8 @@ class ConfigForm(Container, Generic[C]):
             self.chosen.add(name)
 
 
-def field_widget(info: FieldInfo, value: Any, options: dict[str, Any]) -> Widget:
-    """The magicgui widget of one config field, showing ``value``."""
+def field_widget(info: FieldInfo, value: Any, options: dict[str, Any], text: bool = False) -> Widget:
+    """The magicgui widget of one config field, showing ``value`` (a text field when ``text``)."""
     spec = info.spec
     common = {"name": info.name, "label": _label(info), "tooltip": spec.help[:1].upper() + spec.help[1:]}
     kind, base = info.base_type, None
@@ -80,7 +84,7 @@ def field_widget(info: FieldInfo, value: Any, options: dict[str, Any]) -> Widget
         base = ComboBox, {"choices": choices, "value": value}
     elif kind is bool:
         base = CheckBox, {"value": value, "text": ""}
-    elif kind in (int, float) and not info.optional:
+    elif kind in (int, float) and not info.optional and not text:
         low = spec.low if spec.low is not None else (-INT_MAX if kind is int else -FLOAT_MAX)
         high = spec.high if spec.high is not None else (INT_MAX if kind is int else FLOAT_MAX)
         step = spec.step or 1
@@ -89,7 +93,7 @@ def field_widget(info: FieldInfo, value: Any, options: dict[str, Any]) -> Widget
         else:
             base = FloatSpinBox, {"min": low, "max": high, "step": step, "value": value}
     else:
-        base = LineEdit, {"value": shown(info, value)}
+        base = LineEdit, {"value": shown(info, value, text=True)}
     cls, opts = base
     widget = cls(**{**common, **opts, **options})
     _decorate(widget, info, value)
@@ -119,17 +123,19 @@ def _decimals(value: float, step: float | None) -> int:
     return min(8, max(2, 1 - math.floor(math.log10(smallest))))
 
 
-def shown(info: FieldInfo, value: Any) -> Any:
-    """A field value as its widget shows it: text fields show None as empty and tuples comma separated."""
-    if info.spec.choices is not None or info.base_type is bool:
-        return value
-    if info.base_type in (int, float) and not info.optional:
+def shown(info: FieldInfo, value: Any, text: bool) -> Any:
+    """A field value as its widget (a text field when ``text``) shows it: text fields show None as empty,
+    tuples comma separated and a float as short as it reads back the same."""
+    if not text:
         return value
     if value is None:
         return ""
     if isinstance(value, tuple):
         return ", ".join(map(str, value))
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
+    return str(value)
 
 
 def parse(info: FieldInfo, value: Any) -> Any:
