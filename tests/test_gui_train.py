@@ -110,7 +110,7 @@ def same_model(a, b) -> bool:
 
 
 def click_checkpoint(qtbot, widget: TrainWidget, update: int) -> None:
-    row = widget.checkpoint_updates().index(update)
+    row = widget.checkpoints.updates().index(update)
     item = widget.checkpoints.item(row)
     widget.checkpoints.scrollToItem(item)
     rect = widget.checkpoints.visualItemRect(item)
@@ -162,7 +162,7 @@ def test_train_fills_the_curves_live_and_checkpoints_are_selectable(dock, qtbot,
     assert trainer.best.test_ll > trainer.independent_test_ll + 0.02  # the RBM beats independent neurons
     bx, by = curve(widget.curves.best)
     assert bx.tolist() == [trainer.best.update] and by[0] == pytest.approx(trainer.best.test_ll)
-    updates = widget.checkpoint_updates()
+    updates = widget.checkpoints.updates()
     assert updates == sorted(checkpoint_models(trainer)) and updates[0] == 0 and updates[-1] == 300
     best_row = updates.index(trainer.best.update)
     starred = [i for i in range(len(updates)) if widget.checkpoints.item(i).text().startswith("★")]
@@ -208,7 +208,7 @@ def test_stop_keeps_the_run_and_resume_continues_from_the_same_update(dock, qtbo
     assert model is not None and model.metadata["update"] == stopped_at
     assert [u for u, _ in model.checkpoints] == sorted(checkpoint_models(trainer))
     assert 0 in dict(model.checkpoints) and stopped_at in dict(model.checkpoints)
-    assert model.chains is not None and len(widget.checkpoint_updates()) >= 5
+    assert model.chains is not None and len(widget.checkpoints.updates()) >= 5
     save_widget_grab(widget, screenshot_dir, "train_widget_stopped")
     stop_after_resume = stopped_at + 40
     click(qtbot, widget.resume_button)
@@ -226,7 +226,7 @@ def test_save_then_load_round_trips_and_the_loaded_run_resumes(dock, make_napari
     viewer, widget = dock
     run_to_end(qtbot, widget)
     trainer = widget.trainer
-    picked = next(u for u in widget.checkpoint_updates()[::-1] if u != trainer.best.update)
+    picked = next(u for u in widget.checkpoints.updates()[::-1] if u != trainer.best.update)
     click_checkpoint(qtbot, widget, picked)
     saved_model = get_state(viewer).model
     path = widget.save_model_file(tmp_path / "model")
@@ -238,7 +238,7 @@ def test_save_then_load_round_trips_and_the_loaded_run_resumes(dock, make_napari
     state2 = get_state(viewer2)
     assert state2.model is loaded and same_model(loaded.rbm, saved_model.rbm) and loaded.state is not None
     assert loaded.metadata["selected_update"] == picked and loaded.metadata["history"] == trainer.history
-    assert widget2.checkpoint_updates() == widget.checkpoint_updates()
+    assert widget2.checkpoints.updates() == widget.checkpoints.updates()
     assert widget2.checkpoints.currentItem().data(Qt.ItemDataRole.UserRole) == picked
     assert [widget2.checkpoints.item(i).text() for i in range(widget2.checkpoints.count())] == [
         widget.checkpoints.item(i).text() for i in range(widget.checkpoints.count())]
@@ -393,7 +393,7 @@ def test_divergence_keeps_the_last_good_model(dock, qtbot, notifications, monkey
     assert trainer.diverged and trainer.update == 50 and trainer.rbm.is_finite()
     model = get_state(viewer).model
     assert model is not None and model.metadata["diverged"] and model.rbm.is_finite()
-    assert max(widget.checkpoint_updates()) == 50
+    assert max(widget.checkpoints.updates()) == 50
 
 
 def test_the_event_loop_keeps_turning_while_training(make_napari_viewer, recording, qtbot):
