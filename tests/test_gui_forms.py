@@ -84,3 +84,42 @@ def test_fill_is_the_programs_choice_and_bad_values_are_one_line_errors(qtbot) -
     assert "\n" not in str(info.value) and form.chosen == {"lr"}
     with pytest.raises(ValueError, match="no field"):
         ConfigForm(TrainConfig(), only=["nope"])
+
+
+# TrainConfig fields the Train dock does not show, and why (the CLI has every field; a model file loaded in
+# the dock keeps its own values of these: they are the form's base)
+TRAIN_DOCKLESS = {
+    "test_fraction": "the raster's own train/test split decides it; the dock shows it as a line",
+    "lr_decay": "the training recipe, chosen by measurement (docs/training.md)",
+    "centered": "the training recipe, chosen by measurement",
+    "normalize": "the training recipe, chosen by measurement",
+    "weight_std": "the initial model's spread, not a choice a first run needs",
+    "log_z": "monitoring: its method follows the model's size",
+    "ais_chains": "monitoring: sized so that it stays within eval_share",
+    "ais_betas": "monitoring: sized so that it stays within eval_share",
+    "ptt_sweeps": "monitoring: the final PTT pass, for long runs from the command line",
+    "eval_share": "monitoring: the share of the time budget it may take",
+}
+
+
+def test_the_train_dock_shows_every_other_train_field_with_the_cli_default(qtbot) -> None:
+    from napari_neurorbm._qt.train_autosave import AutosaveField
+    from napari_neurorbm._qt.train_form import train_form
+
+    parser = command_parser("train")
+    flags = {flag: action for action in parser._actions for flag in action.option_strings}
+    autosave = AutosaveField()
+    form = train_form(extra=[autosave])
+    shown = [i.name for i in form.infos]
+    assert set(shown).isdisjoint(TRAIN_DOCKLESS)
+    assert set(shown) | set(TRAIN_DOCKLESS) == {i.name for i in TrainConfig.fields()}
+    for info in form.infos:
+        assert flags[option(info)].dest == info.name
+        assert form[info.name].tooltip.lower().startswith(info.spec.help[:20].lower()), info.name
+    args = parser.parse_args(["RASTER.npz", "--out", "x"])
+    assert form.config() == config_from_args(args, TrainConfig()) == TrainConfig()
+    assert autosave.minutes() == args.autosave_minutes  # the dock's own setting, the CLI's option
+    # numbers typed as text come back exactly as filled (no rounding to a spin box's decimals)
+    form.fill(TrainConfig(lr=0.012345678901234567, minutes=2.5))
+    assert form.lr.value != "0.0123457" and form.config().lr == 0.012345678901234567
+    assert form.minutes.value == "2.5" and form.config().minutes == 2.5 and form.chosen == set()

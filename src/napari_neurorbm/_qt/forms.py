@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox, Widget
+from qtpy.QtWidgets import QGridLayout, QWidget
 
 from napari_neurorbm.configs import Config, FieldInfo, split_list
 from napari_neurorbm.errors import NeuroRBMError
@@ -27,11 +28,14 @@ FLOAT_MAX = 1e12
 class ConfigForm(Container, Generic[C]):
     """A magicgui Container with one widget per field of ``base``'s config class (or of ``only``), named as
     the field (``form.tau``). ``overrides`` maps a field to magicgui options that replace the spec's (e.g.
-    ``{"frames": {"max": 10_000}}``); the numbers in ``text`` are text fields. :attr:`chosen` holds the
-    fields a user changed since the form was last filled by the program."""
+    ``{"frames": {"max": 10_000}}``); the numbers in ``text`` are text fields; ``extra`` widgets (not
+    config fields, e.g. a dock's own setting) follow the fields; ``columns`` > 1 lays the rows out in that
+    many columns, row by row. :attr:`chosen` holds the fields a user changed since the form was last
+    filled by the program."""
 
     def __init__(self, base: C, *, only: Iterable[str] | None = None,
-                 overrides: dict[str, dict[str, Any]] | None = None, text: Iterable[str] = ()) -> None:
+                 overrides: dict[str, dict[str, Any]] | None = None, text: Iterable[str] = (),
+                 extra: Iterable[Widget] = (), columns: int = 1) -> None:
         self.base = base
         wanted = None if only is None else list(only)
         infos = {i.name: i for i in type(base).fields()}
@@ -42,7 +46,9 @@ class ConfigForm(Container, Generic[C]):
         text = set(text)
         widgets = [field_widget(i, getattr(base, i.name), overrides.get(i.name, {}), i.name in text)
                    for i in self.infos]
-        super().__init__(widgets=widgets, labels=True)
+        super().__init__(widgets=[*widgets, *extra], labels=True)
+        if columns > 1:
+            _in_columns(self, columns)
         self.chosen: set[str] = set()
         self._filling = False
         for info in self.infos:
@@ -76,7 +82,8 @@ class ConfigForm(Container, Generic[C]):
 def field_widget(info: FieldInfo, value: Any, options: dict[str, Any], text: bool = False) -> Widget:
     """The magicgui widget of one config field, showing ``value`` (a text field when ``text``)."""
     spec = info.spec
-    common = {"name": info.name, "label": _label(info), "tooltip": spec.help[:1].upper() + spec.help[1:]}
+    tooltip = spec.help[:1].upper() + spec.help[1:]
+    common = {"name": info.name, "label": _label(info, text), "tooltip": tooltip}
     kind, base = info.base_type, None
     if spec.choices is not None:
         labels = spec.labels or {}
@@ -100,9 +107,31 @@ def field_widget(info: FieldInfo, value: Any, options: dict[str, Any], text: boo
     return widget
 
 
-def _label(info: FieldInfo) -> str:
+def _label(info: FieldInfo, text_field: bool) -> str:
+    """The field's label, with its unit where no spin box shows it."""
     text = info.spec.label
-    return text[:1].upper() + text[1:] + (f" ({info.spec.unit})" if info.spec.unit and info.optional else "")
+    unit = info.spec.unit and (info.optional or text_field)
+    return text[:1].upper() + text[1:] + (f" ({info.spec.unit})" if unit else "")
+
+
+def _in_columns(form: Container, columns: int) -> None:
+    """Move the form's labels and fields, in order, into a grid of ``columns`` (label, field) pairs, so that
+    the fields of a grid column start at one x. Done once, with every widget in: magicgui would put a widget
+    added later below the grid."""
+    column = form.native.layout()
+    rows = [column.itemAt(i).widget() for i in range(column.count())]
+    holder = QWidget()
+    grid = QGridLayout(holder)
+    grid.setContentsMargins(0, 0, 0, 0)
+    for i, row in enumerate(rows):
+        column.removeWidget(row)
+        r, c = divmod(i, columns)
+        label, field = (row.layout().itemAt(k).widget() for k in (0, 1))
+        grid.addWidget(label, r, 2 * c)
+        grid.addWidget(field, r, 2 * c + 1)
+        grid.setColumnStretch(2 * c + 1, 1)
+        row.hide()  # the emptied row of magicgui's labelled widget
+    column.addWidget(holder)
 
 
 def _decorate(widget: Widget, info: FieldInfo, value: Any) -> None:

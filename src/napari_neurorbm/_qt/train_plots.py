@@ -16,7 +16,10 @@ REFERENCE_PEN = pg.mkPen((170, 170, 170), width=1.5, style=Qt.PenStyle.DotLine)
 SELECTED_PEN = pg.mkPen((120, 230, 140), width=1.5)
 GAP_PEN = pg.mkPen((200, 200, 200), width=1)
 BEST_COLOR = (255, 225, 25)
-GAP_TITLE = "Free-energy gap F(data) − F(chains) each update (≈ 0: the chains look like the data)"
+# short: a plot's title sets its minimum width, wider than a narrow dock would clip the plot
+GAP_TITLE = "F(data) − F(chains) each update (≈ 0: chains like data)"
+GAP_TIP = ("Free-energy gap between the training frames and the persistent chains at each update: about 0 "
+           "when the chains look like the data")
 
 
 class TrainCurves(QWidget):
@@ -30,6 +33,7 @@ class TrainCurves(QWidget):
         self.ll = self.view.addPlot(row=0, col=0, title="Log-likelihood per frame (nats)")
         self.gap = self.view.addPlot(row=1, col=0)
         self.gap.setTitle(GAP_TITLE, size="8pt")
+        self.view.setToolTip(GAP_TIP)
         self.gap.setMaximumHeight(150)
         self.gap.setXLink(self.ll)
         self.ll.setLabel("left", "nats / frame")

@@ -63,9 +63,8 @@ class TrainWidget(Dock, RunnerParts):
         self._complete, self._failure = False, None
         self._autosave: RunAutosave | None = None
         self.rasters = RasterPicker(napari_viewer, self.state)
-        self.form = train_form()
         self.autosave = AutosaveField()
-        self.form.append(self.autosave)
+        self.form = train_form(extra=[self.autosave])
         self.unfinished_button = UnfinishedOffer()
         self.unfinished_button.clicked.connect(self.resume_unfinished)
         self.runner = JobRunner(self, what="training", on_failed=self.failed.emit, stage_names=BAR_STAGES,
