@@ -3,7 +3,7 @@ starred and bold); a click picks one as the viewer's model."""
 
 from __future__ import annotations
 
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import QSize, Qt, Signal
 from qtpy.QtGui import QFont
 from qtpy.QtWidgets import QListWidget, QListWidgetItem
 
@@ -26,6 +26,10 @@ class CheckpointList(QListWidget):
         self.setMinimumHeight(90)
         self.setToolTip(TIP)
         self.currentItemChanged.connect(self._on_current)
+
+    def sizeHint(self) -> QSize:
+        """About six rows: the list scrolls."""
+        return QSize(super().sizeHint().width(), 120)
 
     def show_models(self, source: Trainer | ModelFile | None, selected: int | None) -> None:
         """List ``source``'s checkpoints, ``selected`` current. Rows are rebuilt only when the set of

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSize, Qt
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 TEST_PEN = pg.mkPen((255, 160, 60), width=2)
@@ -34,7 +34,7 @@ class TrainCurves(QWidget):
         self.gap = self.view.addPlot(row=1, col=0)
         self.gap.setTitle(GAP_TITLE, size="8pt")
         self.view.setToolTip(GAP_TIP)
-        self.gap.setMaximumHeight(150)
+        self.gap.setMaximumHeight(120)
         self.gap.setXLink(self.ll)
         self.ll.setLabel("left", "nats / frame")
         self.gap.setLabel("bottom", "update")
@@ -64,7 +64,16 @@ class TrainCurves(QWidget):
         layout.addWidget(self.key)
         layout.addWidget(self.view, stretch=1)
         self._show_key(ptt=False)
-        self.setMinimumSize(300, 280)
+        self.setMinimumSize(300, 320)
+
+    def sizeHint(self) -> QSize:
+        """A little above the minimum: the dock's plots take the height it has left, not more."""
+        return self.minimumSize().expandedTo(QSize(400, 400))
+
+    def hasHeightForWidth(self) -> bool:
+        """No (the wrapped legend would say yes): a dock's scroll area then sizes its body by the
+        preferred heights, and the plots' preferred height would push the dock past the screen."""
+        return False
 
     def _show_key(self, ptt: bool) -> None:
         entries = [
