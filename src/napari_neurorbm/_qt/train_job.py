@@ -1,18 +1,24 @@
-"""The Train dock's job: build or take a :class:`~napari_neurorbm.rbm.training.Trainer`, run it, hand its
-records to the GUI in batches, and autosave it (every few minutes, and once more when something else than
-the dock stops it, e.g. napari closing: that file is kept for resuming)."""
+"""The Train dock's job: build or take a :class:`~napari_neurorbm.rbm.training.Trainer` (a new run, or what
+Resume continues: :func:`continuation`), run it, hand its records to the GUI in batches, and autosave it
+(every few minutes, and once more when something else than the dock stops it, e.g. napari closing: that file
+is kept for resuming)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from napari_neurorbm._qt.jobs import one_line
+from napari_neurorbm.analysis.generation import check_same_units
 from napari_neurorbm.autosave import Autosave, between_updates
+from napari_neurorbm.data.raster import Raster
+from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
-from napari_neurorbm.rbm.training import Trainer
+from napari_neurorbm.rbm.io import ModelFile
+from napari_neurorbm.rbm.training import TrainConfig, Trainer
 
 BATCH_S = 0.05  # the worker hands records to the GUI at most this often (and Stop waits at most this long)
 
@@ -95,3 +101,26 @@ def train_job(
     except Exception as exc:  # e.g. out of GPU memory: one line for the user, not a traceback
         return TrainFailed(one_line(exc, "training"), trainer)
     return trainer
+
+
+def continuation(trainer: Trainer | None, trained_on: Raster | None, complete: bool,
+                 shown: Trainer | ModelFile | None, raster: Raster, config: TrainConfig
+                 ) -> Trainer | Callable[[], Trainer]:
+    """What Resume continues on ``raster`` with the form's ``config``: the dock's stopped ``trainer`` (run on
+    ``trained_on``; ``complete`` when it reached its updates), raised to the form's updates and time budget,
+    or else the run of the model file the dock shows; a one-line NeuroRBMError when there is none."""
+    if trainer is not None and trained_on is raster:
+        trainer.config = trainer.config.replace(minutes=config.minutes)
+        if config.updates > trainer.config.updates:
+            trainer.config = trainer.config.replace(updates=config.updates)
+        elif complete and trainer.update >= trainer.config.updates:
+            raise NeuroRBMError(f"the run is complete at update {trainer.update}; raise the number of "
+                                f"updates above {trainer.config.updates} to continue it")
+        return trainer
+    if isinstance(shown, ModelFile):
+        check_same_units(shown, raster, raster.name)
+        return partial(Trainer.resume, shown, raster, config)
+    if trainer is not None:
+        raise NeuroRBMError(f"the stopped run was trained on {trained_on.name}, not {raster.name}: pick that "
+                            "raster to resume it, or Train a new model")
+    raise NeuroRBMError("nothing to resume: train a model or load a model file first")

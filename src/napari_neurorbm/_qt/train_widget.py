@@ -21,15 +21,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout
+from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout
 
 from napari_neurorbm._qt.docking import Dock, let_go
 from napari_neurorbm._qt.jobs import JobRunner, Outcome, RunnerParts
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm._qt.train_autosave import AutosaveField, UnfinishedOffer
+from napari_neurorbm._qt.train_files import ModelFileButtons
 from napari_neurorbm._qt.train_form import train_form
-from napari_neurorbm._qt.train_job import Batch, RunAutosave, TrainFailed, train_job
-from napari_neurorbm._qt.train_models import model_at, selected_update, write_model_file
+from napari_neurorbm._qt.train_job import Batch, RunAutosave, TrainFailed, continuation, train_job
+from napari_neurorbm._qt.train_models import model_at, selected_update
 from napari_neurorbm._qt.train_rasters import RasterPicker
 from napari_neurorbm._qt.train_view import TrainView
 from napari_neurorbm.analysis.generation import check_same_units
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
     import napari
 
 BAR_STAGES = {"train": "Training RBM", "select": "Model selection", "ptt": "Model selection (PTT)"}
-MODEL_FILTER = "RBM model (*.npz);;All files (*)"
 
 
 class TrainWidget(Dock, RunnerParts):
@@ -100,10 +100,10 @@ class TrainWidget(Dock, RunnerParts):
         self.resume_button = _button("Resume", "Continue the stopped run (or the loaded model file's run) up "
                                      "to the number of updates, with the same model, chains and optimizer",
                                      self.resume)
-        self.save_button = _button("Save model…", "Write the viewer's model, its checkpoints, training "
-                                   "record and resumable state to an npz", self._pick_save_path)
-        self.load_button = _button("Load model…", "Read a model file (neurorbm train, or saved here) as the "
-                                   "viewer's model", self._pick_load_path)
+        self.files = ModelFileButtons(self.state, lambda: self._published or self.state.model, self.raster,
+                                      self.runner.fail, self.status.setText)
+        self.save_button, self.load_button = self.files.save_button, self.files.load_button
+        self.save_model_file, self.load_model_file = self.files.save, self.files.load
         layout = QVBoxLayout(self.body)
         layout.addWidget(self.rasters)
         layout.addWidget(box)
@@ -111,7 +111,7 @@ class TrainWidget(Dock, RunnerParts):
         for widget in (self.unfinished_button, self.progress, self.status):
             layout.addWidget(widget)
         layout.addWidget(self.view, stretch=1)
-        layout.addLayout(_row(self.save_button, self.load_button))
+        layout.addWidget(self.files)
         self.setMinimumWidth(340)
 
     # ---- form and rasters --------------------------------------------------------------------------
@@ -157,7 +157,8 @@ class TrainWidget(Dock, RunnerParts):
         updates; autosave into ``autosave_path`` (the file of an unfinished run) or a new file."""
         try:
             raster, config = self._require_raster(), self.config()
-            start = self._resumable(raster, config)
+            start = continuation(self.trainer, self._trainer_raster, self._complete, self.view.source,
+                                 raster, config)
             autosave = self.autosave.for_run(raster, autosave_path)
         except NeuroRBMError as exc:
             self.runner.fail(str(exc))
@@ -185,24 +186,6 @@ class TrainWidget(Dock, RunnerParts):
         found.path.unlink(missing_ok=True)  # its training had ended: the viewer now keeps the model
         self.unfinished_button.look(raster)
         self.status.setText(f"Loaded the autosave of a run that had reached its {found.updates} updates.")
-
-    def _resumable(self, raster: Raster, config: TrainConfig) -> Trainer | Callable[[], Trainer]:
-        trainer = self.trainer
-        if trainer is not None and self._trainer_raster is raster:
-            trainer.config = trainer.config.replace(minutes=config.minutes)
-            if config.updates > trainer.config.updates:
-                trainer.config = trainer.config.replace(updates=config.updates)
-            elif self._complete and trainer.update >= trainer.config.updates:
-                raise NeuroRBMError(f"the run is complete at update {trainer.update}; raise the number of "
-                                    f"updates above {trainer.config.updates} to continue it")
-            return trainer
-        if isinstance(self.view.source, ModelFile):
-            check_same_units(self.view.source, raster, raster.name)
-            return partial(Trainer.resume, self.view.source, raster, config)
-        if trainer is not None:
-            raise NeuroRBMError(f"the stopped run was trained on {self._trainer_raster.name}, not "
-                                f"{raster.name}: pick that raster to resume it, or Train a new model")
-        raise NeuroRBMError("nothing to resume: train a model or load a model file first")
 
     def _start(self, raster: Raster, start: Trainer | Callable[[], Trainer], autosave: RunAutosave | None
                ) -> None:
@@ -302,44 +285,6 @@ class TrainWidget(Dock, RunnerParts):
         self.status.setText(f"Model of {model.rbm.n_visible} visible × {model.rbm.n_hidden} hidden units"
                             + ("" if done is None else f", trained for {done} updates")
                             + f"; showing update {self.view.selected}.")
-
-    # ---- files --------------------------------------------------------------------------------------
-    def _pick_save_path(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the RBM model", str(Path.home()), MODEL_FILTER)
-        if path:
-            self.save_model_file(path)
-
-    def _pick_load_path(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load an RBM model", str(Path.home()), MODEL_FILTER)
-        if path:
-            self.load_model_file(path)
-
-    def save_model_file(self, path: str | Path) -> Path | None:
-        """Write the widget's model (selected checkpoint, all checkpoints, chains, metadata and the run's
-        resumable state) to ``path``."""
-        model = self._published or self.state.model
-        try:
-            if model is None:
-                raise NeuroRBMError("no model to save: train one or load a model file first")
-            written = write_model_file(path, model)
-        except NeuroRBMError as exc:
-            self.runner.fail(str(exc))
-            return None
-        self.status.setText(f"Saved the model of update {selected_update(model)} to {written}.")
-        return written
-
-    def load_model_file(self, path: str | Path) -> ModelFile | None:
-        """Read a model file and make it the viewer's model (its units must be the current raster's)."""
-        try:
-            model = load_model(path)
-            raster = self.raster()
-            if raster is not None:
-                check_same_units(model, raster, raster.name)
-        except NeuroRBMError as exc:
-            self.runner.fail(str(exc))
-            return None
-        self.state.model = model
-        return model
 
 
 def _button(text: str, tip: str, slot: Callable[[], None]) -> QPushButton:
