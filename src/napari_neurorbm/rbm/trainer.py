@@ -50,9 +50,12 @@ def checkpoint_updates(updates: int, n: int) -> np.ndarray:
     return np.unique(np.r_[0, spaced, updates].astype(np.int64))
 
 
-
 class Trainer(PCDUpdates, Monitoring, ResumableState):
-    """The model, persistent chains, optimizer, checkpoints and log-likelihood history of one PCD-k run."""
+    """The model, persistent chains, optimizer, checkpoints and log-likelihood history of one PCD-k run.
+
+    Built from parts, each in its own module: :class:`~napari_neurorbm.rbm.pcd.PCDUpdates` (one update),
+    :class:`~napari_neurorbm.rbm.monitoring.Monitoring` (evaluations and model selection) and
+    :class:`~napari_neurorbm.rbm.resumable.ResumableState` (the state of an exact continuation)."""
 
     def __init__(
         self,
