@@ -54,6 +54,7 @@ RECORDINGS = {
     "forssmann": "steinmetz2019_forssmann_2017-11-01.npz",
 }
 HIDDEN = {"hench": 64, "forssmann": 64, "synthetic": DemoConfig().n_hidden}
+DECAY = {"synthetic": DemoConfig().lr_decay}  # the demo's step decay on its hour of synthetic data
 
 PEER = """
 import json, sys, time
@@ -87,7 +88,7 @@ print(json.dumps({"updates": updates}))
 def make_raster(name: str, path: Path) -> tuple[Path, RBM | None]:
     """The benchmark raster (with its train/test split) written to ``path``; the ground truth if synthetic."""
     if name == "synthetic":
-        session, truth = make_synthetic(seed=0)
+        session, truth = make_synthetic(duration_s=DemoConfig().duration_s, seed=0)
         binarize(session, BinningParams(seed=0)).save(path)
         raster = read_raster(path)
         W = truth.W[raster.unit_ids]
@@ -96,10 +97,10 @@ def make_raster(name: str, path: Path) -> tuple[Path, RBM | None]:
     return path, None
 
 
-def run_ours(raster: Path, out: Path, minutes: float, hidden: int, device: str) -> dict:
+def run_ours(raster: Path, out: Path, minutes: float, hidden: int, decay: float, device: str) -> dict:
     """One `neurorbm train` process with a time budget; wall time from its start to its exit."""
     cmd = [sys.executable, "-m", "napari_neurorbm.cli", "train", str(raster), "--hidden", str(hidden),
-           "--minutes", str(minutes), "--device", device, "--out", str(out)]
+           "--minutes", str(minutes), "--lr-decay", str(decay), "--device", device, "--out", str(out)]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -109,12 +110,12 @@ def run_ours(raster: Path, out: Path, minutes: float, hidden: int, device: str) 
     return {"wall": wall, "updates": meta["update"], "selected": meta["selected_update"]}
 
 
-def run_peer(frames: Path, out_stem: Path, minutes: list[float], hidden: int, cfg: TrainConfig, device: str
-             ) -> None:
+def run_peer(frames: Path, out_stem: Path, minutes: list[float], hidden: int, cfg: TrainConfig, decay: float,
+             device: str) -> None:
     """The peer's run, writing its model at each mark."""
     marks = ",".join(f"{m:g}" for m in minutes)
     subprocess.run([str(PEER_PYTHON), "-c", PEER, str(time.time()), str(frames), str(out_stem), str(hidden),
-                    str(cfg.lr), "0", marks, device, str(cfg.lr_decay)], check=True, capture_output=True,
+                    str(cfg.lr), "0", marks, device, str(decay)], check=True, capture_output=True,
                    text=True)
 
 
@@ -172,7 +173,7 @@ def main() -> None:
             results = {}
             for m in minutes:
                 out = Path(tmp) / f"{name}_ours_{m:g}.npz"
-                info = run_ours(raster_path, out, m, HIDDEN[name], args.device)
+                info = run_ours(raster_path, out, m, HIDDEN[name], DECAY.get(name, cfg.lr_decay), args.device)
                 rbm = load_model(out).rbm
                 ll = evaluate(rbm, raster, base_b, args.ais_chains, args.ais_betas)
                 results[("ours", m)] = {**info, "ll": ll, "rbm": rbm}
@@ -180,7 +181,7 @@ def main() -> None:
             if peer:
                 stem, frames = Path(tmp) / f"{name}_peer", Path(tmp) / f"{name}_train.npz"
                 np.savez(frames, train=train.astype(np.uint8))  # the same training frames, plainly
-                run_peer(frames, stem, minutes, HIDDEN[name], cfg, args.device)
+                run_peer(frames, stem, minutes, HIDDEN[name], cfg, DECAY.get(name, cfg.lr_decay), args.device)
                 for m in minutes:
                     f = np.load(f"{stem}_{m:g}.npz")
                     rbm = model_of(Path(f"{stem}_{m:g}.npz"))
@@ -232,7 +233,8 @@ def _report(rows, notes, minutes, cfg, peer, load_before, load_after, args) -> s
 ## Model quality per second (`benchmarks/bench_quality.py`)
 
 64 hidden units (16 on the synthetic session, as in the demo), k = 10, minibatch and chains 2000,
-step lr / sqrt(1 + update / {cfg.lr_decay:g}) with lr = {cfg.lr:g} for both sides (ours: the
+step lr / sqrt(1 + update / D) with lr = {cfg.lr:g} and D = {cfg.lr_decay:g}
+(the demo's {DECAY['synthetic']:g} on its hour of synthetic recording) for both sides (ours: the
 defaults of `neurorbm train`, i.e. the recipe of docs/training.md; the peer: rbms 0.5.0's centred gradient and
 normalised SGD step{'' if peer else ' — NOT measured: no .bench-venv with rbms 0.5.0 here'}). Machine:
 {platform.machine()}, {os.cpu_count()} CPUs, device {args.device}; load average {load_before[0]:.2f} before /

@@ -20,9 +20,8 @@ TINY = DemoConfig(
     duration_s=120.0,
     n_hidden=6,
     updates=60,
-    batch=500,
-    chains=200,
     eval_every=20,
+    report_frames=2000,
 )
 
 

@@ -253,3 +253,16 @@ def test_real_retina_correlations_are_reproducible_and_missed_by_independent_neu
     assert rep.fits["means"]["generated"].r > 0.95
     # retinal activity persists over frames; independent sampling forgets at once
     assert rep.temporal["recording"].autocorr[1] > 0.3 > abs(rep.temporal["generated"].autocorr[1])
+
+
+def test_three_point_correlations_equal_their_definition_on_random_sparse_frames():
+    rng = np.random.default_rng(5)
+    x = (rng.random((1003, 12)) < rng.uniform(0.02, 0.5, 12)).astype(np.uint8)  # not a multiple of 64 frames
+    x[:, 3] = x[:, 1] & x[:, 2]  # some strongly connected triplets
+    t = st.random_triplets(12, 100, seed=0)
+    d = x - x.mean(axis=0)
+    direct = (d[:, t[:, 0]] * d[:, t[:, 1]] * d[:, t[:, 2]]).mean(axis=0)
+    np.testing.assert_allclose(st.connected_triplets(x, t), direct, atol=1e-14)
+    np.testing.assert_allclose(st.connected_triplets(x.astype(np.float32), t), direct, atol=1e-14)
+    with pytest.raises(NeuroRBMError, match="0/1"):
+        st.connected_triplets(x * 0.5, t)

@@ -62,16 +62,42 @@ def random_triplets(n_units: int, count: int, seed: int = 0) -> np.ndarray:
 
 
 def connected_triplets(frames: np.ndarray, triplets: np.ndarray, chunk_elems: int = 4_000_000) -> np.ndarray:
-    """Connected three-point correlations <(v_i-m_i)(v_j-m_j)(v_k-m_k)> for each row (i, j, k) of triplets."""
-    x = np.asarray(frames, dtype=np.float32)
-    x = x - x.mean(axis=0)
-    step = max(1, chunk_elems // max(1, len(x)))
+    """Connected three-point correlations <(v_i-m_i)(v_j-m_j)(v_k-m_k)> for each row (i, j, k) of triplets,
+    of 0/1 frames.
+
+    Expanded into raw moments, E[v_i v_j v_k] - m_i E[v_j v_k] - m_j E[v_i v_k] - m_k E[v_i v_j]
+    + 2 m_i m_j m_k, each moment an exact count of frames where the units spike together: the AND of the
+    units' bit-packed columns, popcounted (64 frames per word instead of three float products per frame).
+    """
+    x = np.asarray(frames)
+    n = len(x)
+    if not np.isin(x, (0, 1)).all():
+        raise NeuroRBMError("three-point correlations need 0/1 frames")
+    words = _packed_columns(x)  # units x words
+    m = x.mean(axis=0, dtype=np.float64)
+    step = max(1, chunk_elems // max(1, words.shape[1]))
     out = np.empty(len(triplets), dtype=np.float64)
     for s in range(0, len(triplets), step):
-        t = triplets[s : s + step]
-        prod = x[:, t[:, 0]] * x[:, t[:, 1]] * x[:, t[:, 2]]
-        out[s : s + step] = prod.mean(axis=0, dtype=np.float64)
+        i, j, k = triplets[s : s + step].T
+        wi, wj, wk = words[i], words[j], words[k]
+        ij, ik, jk = wi & wj, wi & wk, wj & wk
+        ijk = _together(ij & wk, n)
+        out[s : s + step] = (ijk - m[i] * _together(jk, n) - m[j] * _together(ik, n)
+                             - m[k] * _together(ij, n) + 2 * m[i] * m[j] * m[k])
     return out
+
+
+def _packed_columns(x: np.ndarray) -> np.ndarray:
+    """Each unit's 0/1 column packed 64 frames to a word (units x words, uint64; padding frames are 0)."""
+    packed = np.packbits(x.astype(bool, copy=False), axis=0)  # bytes x units
+    pad = -len(packed) % 8
+    packed = np.concatenate([packed, np.zeros((pad, packed.shape[1]), np.uint8)]) if pad else packed
+    return np.ascontiguousarray(packed.T).view(np.uint64)
+
+
+def _together(words: np.ndarray, n: int) -> np.ndarray:
+    """The fraction of the ``n`` frames set in each row of packed words."""
+    return np.bitwise_count(words).sum(axis=1, dtype=np.int64) / n
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ frames, checkpoints, clock and config and writes its history, best model and sel
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ EXACT_EVAL_COST = 2**24  # enumerate at every evaluation when 2^n_small * n_larg
 REFINE_CHAINS = 4  # the selected model's log Z is re-estimated with this many times the AIS chains
 SELECT_CANDIDATES = 6  # checkpoints between live evaluations that the model selection evaluates
 RESERVE_SHARE = 0.25  # a time budget keeps at most this share of itself for the final model selection
+LIVE_SHARE = 0.5  # the part of the monitoring share (eval_share) that live AIS evaluations may take
 
 
 @dataclass
@@ -42,8 +44,9 @@ class Monitoring:
     """Evaluations along training and the final model selection (a part of the Trainer)."""
 
     def _eval_due(self) -> bool:
-        """Every ``eval_every`` updates and at the last one; AIS evaluations wait while monitoring has taken
-        more than ``eval_share`` of the time (exact ones are cheap and always run)."""
+        """Every ``eval_every`` updates and at the last one; AIS evaluations wait while they have taken more
+        than half of ``eval_share`` of the time, leaving the rest to the model selection (exact ones are cheap
+        and always run; at a share of 1 every evaluation runs on schedule)."""
         cfg = self.config
         if not cfg.eval_every:
             return False
@@ -52,7 +55,9 @@ class Monitoring:
         if self.update - self.history[-1]["update"] < cfg.eval_every:
             return False
         clock = self._clock
-        return self._method == "exact" or clock.eval_s <= cfg.eval_share * (clock.train_s + clock.eval_s)
+        if self._method == "exact" or cfg.eval_share >= 1:
+            return True
+        return clock.eval_s <= LIVE_SHARE * cfg.eval_share * (clock.train_s + clock.eval_s)
 
     def _timed_evaluate(self, fe_gap: float | None = None) -> Generator[Progress, None, dict]:
         t0 = time.perf_counter()
@@ -67,8 +72,9 @@ class Monitoring:
         cfg, last = self.config, self._clock.last_eval_s
         if not cfg.eval_every or self._method == "exact":
             return last
-        if not cfg.ptt_sweeps:  # the selection evaluates fewer checkpoints when the budget is short
-            return min(last * (1 + SELECT_CANDIDATES + REFINE_CHAINS), RESERVE_SHARE * 60 * cfg.minutes)
+        if not cfg.ptt_sweeps:  # the selection fits in what is left of the monitoring share
+            most = min(SELECT_CANDIDATES + REFINE_CHAINS, RESERVE_SHARE * 60 * cfg.minutes / max(last, 1e-9))
+            return last + min(last * most, max(0.0, self._selection_share()))
         steps = cfg.ptt_sweeps * (len(self.checkpoints) + 2) * min(cfg.chains, PTT_CHAINS)
         return last * (1 + steps / (cfg.ais_chains * cfg.ais_betas))
 
@@ -105,17 +111,32 @@ class Monitoring:
             rec["best"] = True
         return rec
 
+    def _selection_share(self) -> float:
+        """Seconds of the monitoring share (``eval_share`` of the training time) that the live evaluations
+        have left for the model selection (unlimited at a share of 1)."""
+        clock, share = self._clock, self.config.eval_share
+        return math.inf if share >= 1 else share * clock.train_s - clock.eval_s
+
     def iter_select_ais(self) -> Generator[Progress, None, None]:
         """Model selection after AIS monitoring (stage "select").
 
         Live evaluations are few when updates are cheap (a GPU) or the run is short, so the peak of the test
         LL may lie between two of them: the checkpoints between the evaluations just before and after the
         best one (at most ``SELECT_CANDIDATES``, log-spaced like the checkpoints) get an AIS like a live one.
-        The best model of all then gets one more AIS with ``REFINE_CHAINS`` times the chains, so that the
-        reported LL does not carry the upward bias of a maximum over noisy estimates."""
+        The best model of all then gets one more AIS with up to ``REFINE_CHAINS`` times the chains, so that
+        the reported LL does not carry the upward bias of a maximum over noisy estimates.
+
+        All of it fits in what the live evaluations left of the monitoring share and in the time budget,
+        counted in live evaluations: the re-estimate takes up to ``REFINE_CHAINS`` of them, the search the
+        rest. With room for none, the live estimate of the best model stands."""
         cfg, clock = self.config, self._clock
-        room = clock.left() - clock.last_eval_s * (1 + REFINE_CHAINS)  # infinite without a budget
-        picks = self._bracketed_checkpoints(min(SELECT_CANDIDATES, room / max(clock.last_eval_s, 1e-9)))
+        room = max(0.0, min(clock.left(), self._selection_share()))
+        slots = int(min(room / max(clock.last_eval_s, 1e-9), REFINE_CHAINS + SELECT_CANDIDATES))
+        refine = min(REFINE_CHAINS, slots)
+        picks = self._bracketed_checkpoints(min(SELECT_CANDIDATES, slots - refine))
+        if not refine:
+            self.selection = self._selection_record("live", cfg.ais_chains, self.best.test_ll, [])
+            return
         steps, n = cfg.ais_betas - 1, len(picks) + 1
         models, tried = dict(self.checkpoints), []
         for j, u in enumerate(picks):
@@ -129,15 +150,20 @@ class Monitoring:
                 self.best = Best(u, models[u], test_ll, loglik(rbm, self._train_eval, log_z), log_z)
         best = self.best
         rbm = best.rbm.to(self.device)
-        ais = iter_log_z_ais(rbm, cfg.ais_chains * REFINE_CHAINS, cfg.ais_betas, self._base_b,
+        ais = iter_log_z_ais(rbm, cfg.ais_chains * refine, cfg.ais_betas, self._base_b,
                              seed=(cfg.seed, best.update, 1))
         msg = f"model selection: log Z of the best model (update {best.update}) by a longer AIS"
         log_z = yield from relabel(ais, "select", msg, (n - 1) * steps, n * steps)
         test_ll, train_ll = loglik(rbm, self._test, log_z), loglik(rbm, self._train_eval, log_z)
         self.best = Best(best.update, best.rbm, test_ll, train_ll, log_z)
-        self.selection = {"update": best.update, "method": "ais", "chains": cfg.ais_chains * REFINE_CHAINS,
-                          "betas": cfg.ais_betas, "log_z": log_z, "test_ll": test_ll, "train_ll": train_ll,
-                          "estimate_before": best.test_ll, "checkpoints_tried": tried}
+        self.selection = self._selection_record("ais", cfg.ais_chains * refine, best.test_ll, tried)
+
+    def _selection_record(self, method: str, chains: int, estimate_before: float, tried: list) -> dict:
+        """What the model selection chose and how (the model file's ``selection`` metadata)."""
+        b = self.best
+        return {"update": b.update, "method": method, "chains": chains, "betas": self.config.ais_betas,
+                "log_z": b.log_z, "test_ll": b.test_ll, "train_ll": b.train_ll,
+                "estimate_before": estimate_before, "checkpoints_tried": tried}
 
     def _bracketed_checkpoints(self, most: float) -> list[int]:
         """Checkpoints strictly between the live evaluations just before and just after the best one: at

@@ -48,7 +48,7 @@ class TrainConfig:
     ptt_sweeps: int = 0
     weight_std: float = 1e-4
     minutes: float = 0.0
-    eval_share: float = 0.08
+    eval_share: float = 0.1
 
     def validate(self) -> TrainConfig:
         """Raise a NeuroRBMError naming the first impossible value."""
