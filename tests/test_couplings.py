@@ -14,10 +14,10 @@ from napari_neurorbm.analysis.couplings import (
     higher_order_indicator,
     iter_coupling_norms,
     iter_couplings,
-    random_triplets,
     strongest_triplets,
     three_body,
 )
+from napari_neurorbm.analysis.statistics import random_triplets
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 from napari_neurorbm.rbm.model import RBM
@@ -240,11 +240,17 @@ def test_strongest_triplets_finds_the_largest_three_body_couplings():
     assert strongest_triplets(W, b, c, J, 0)[0].shape == (0, 3)
 
 
-def test_random_triplets_are_distinct_and_sorted():
-    tri = random_triplets(5, 400, seed=1)
-    assert tri.shape == (400, 3)
-    assert (tri[:, 0] < tri[:, 1]).all() and (tri[:, 1] < tri[:, 2]).all() and tri.max() == 4
-    assert len(np.unique(tri, axis=0)) == 10
+def test_the_triplet_norm_averages_over_the_one_triplet_sampler():
+    """The eq. (14) triplet norm is the root mean square of J3 over statistics.random_triplets' draw (distinct
+    triplets; all of them when there are few), the same sampler as Fig. 3's three-point correlations."""
+    W, b, c = _model(9, 3, 0.8, seed=4)
+    tri = random_triplets(9, 30, seed=5)
+    assert len(np.unique(tri, axis=0)) == 30
+    norms = coupling_norms(W, b, c, n_triplets=30, seed=5)
+    assert norms["triplets"] == pytest.approx(np.sqrt(np.mean(three_body(W, b, c, tri) ** 2)), rel=1e-12)
+    everything = three_body(W, b, c, _all_triplets(9))
+    exact = coupling_norms(W, b, c, n_triplets=84, seed=5)["triplets"]  # C(9, 3) = 84: every triplet once
+    assert exact == pytest.approx(np.sqrt(np.mean(everything**2)), rel=1e-12)
 
 
 # ---------------------------------------------------------------- R_ij (eqs. 10-11)
@@ -328,7 +334,6 @@ def test_norms_along_checkpoints_grow_with_the_weights():
         (lambda W, b, c: higher_order_indicator(W, b, c, np.array([[0, 1]]), n_samples=1), "n_samples"),
         (lambda W, b, c: strongest_triplets(W, b, c, np.zeros((8, 8)), -1), "at least 0"),
         (lambda W, b, c: strongest_triplets(W, b, c, np.zeros((7, 7)), 3), "8 visible units"),
-        (lambda W, b, c: random_triplets(2, 5), "at least 3 units"),
         (lambda W, b, c: fields_and_couplings(W, b, c, device="tpu"), "unknown device"),
     ],
 )

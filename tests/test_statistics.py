@@ -61,6 +61,18 @@ def test_random_triplets_are_distinct_sorted_and_seeded():
     assert st.random_triplets(2, 10).shape == (0, 3)
 
 
+def test_random_triplets_draw_every_triplet_with_the_same_probability():
+    """Drawn without repeats and uniformly: each of the C(6, 3) = 20 triplets is among 5 drawn with
+    probability exactly 5 / 20, so over 4000 seeds it appears 1000 times, within 5 standard deviations."""
+    every = {t: i for i, t in enumerate(itertools.combinations(range(6), 3))}
+    counts = np.zeros(len(every))
+    for seed in range(4000):
+        t = st.random_triplets(6, 5, seed=seed)
+        assert len({tuple(r) for r in t}) == 5
+        counts[[every[tuple(r)] for r in t.tolist()]] += 1
+    assert np.all(np.abs(counts - 1000) < 5 * np.sqrt(4000 * 0.25 * 0.75))
+
+
 def test_fit_line_slope_intercept_and_r():
     x = np.linspace(-1, 1, 21)
     f = st.fit_line(x, 2 * x + 1)

@@ -347,3 +347,50 @@ class CouplingsConfig(Config):
                             "among candidate triplets (0: none)", low=0)
     device: str = setting("auto", "device", "where to compute: auto takes a CUDA GPU when there is one",
                           choices=("auto", "cpu", "cuda"))
+
+
+# ---------------------------------------------------------------------------------------------- analyses
+
+
+@dataclass(frozen=True)
+class SpectrumConfig(Config):
+    """The cross-validated PC variance spectrum (``analysis.spectrum``)."""
+
+    block_ms: float = setting(100.0, "block length", "the two halves of cvPCA are interleaved time blocks of "
+                              "this length (what persists over a block counts as shared)", unit="ms", low=0,
+                              low_open=True)
+    first_rank: int = setting(11, "first rank", "the power law is fitted from this rank up to N/2", low=1)
+    min_area_units: int = setting(100, "minimum units per area", "areas with at least this many units get a "
+                                  "spectrum of their own", low=2)
+
+
+@dataclass(frozen=True)
+class DMDConfig(Config):
+    """Dynamic mode decomposition of activity in time (``analysis.dmd``)."""
+
+    pcs: int = setting(20, "principal components", "DMD fits the one-frame linear map of the activity's top "
+                       "PCs", low=1)
+
+
+@dataclass(frozen=True)
+class MultiInfoConfig(Config):
+    """The multi-information ratio I2/IN over random groups (``analysis.multiinfo``)."""
+
+    group_size: int = setting(10, "group size", "units per group (the pairwise model is fitted by "
+                              "enumerating 2^n states)", low=2, high=15)
+    groups: int = setting(100, "groups", "random groups of units; the ratio's mean and spread are over them",
+                          low=1)
+    seed: int = setting(0, "seed", "draws the groups and the entropy subsamples", low=0)
+
+
+@dataclass(frozen=True)
+class HeatConfig(Config):
+    """The heat capacity C(T) of a fitted model (``analysis.heat``)."""
+
+    t_min: float = setting(0.5, "lowest temperature", "T = 1 is the fitted model", low=0, low_open=True)
+    t_max: float = setting(2.0, "highest temperature", "T = 1 is the fitted model", low=0, low_open=True)
+    steps: int = setting(31, "temperatures", "points of the temperature grid, both ends included", low=1)
+    sweeps: int = setting(400, "Monte Carlo steps", "steps of every chain (models beyond 20 units; the first "
+                          "quarter is discarded)", low=4)
+    chains: int = setting(16, "chains per temperature", "independent chains at each temperature", low=1)
+    seed: int = setting(0, "seed", "seeds the Monte Carlo", low=0)

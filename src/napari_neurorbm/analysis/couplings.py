@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from napari_neurorbm.analysis.statistics import random_triplets
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
 from napari_neurorbm.rbm.io import ModelFile
@@ -369,7 +370,8 @@ def _check_pairs(pairs: ArrayLike, n_visible: int) -> np.ndarray:
 
 def coupling_norms(W: ArrayLike, b: ArrayLike, c: ArrayLike, *, n_triplets: int = 2000, seed: int = 0,
                    device: str | torch.device = "cpu") -> dict[str, float]:
-    """Eq. (14) norms sqrt(mean over all n-tuples of J²) for fields, pairs and triplets (triplets sampled)."""
+    """Eq. (14) norms sqrt(mean over all n-tuples of J²) for fields, pairs and triplets (``n_triplets``
+    distinct triplets drawn at random, all of them when there are at most that many)."""
     H, J = fields_and_couplings(W, b, c, device=device)
     n = len(H)
     norms = {"fields": float(np.sqrt(np.mean(H * H))),
@@ -390,19 +392,6 @@ def iter_coupling_norms(checkpoints: Sequence[tuple[int, RBM]], *, n_triplets: i
         rows.append({"update": int(update), **norms})
         yield Progress("coupling norms", done + 1, len(checkpoints), f"checkpoint at update {update}")
     return pd.DataFrame(rows, columns=["update", "fields", "pairs", "triplets"])
-
-
-def random_triplets(n_visible: int, n: int, seed: int = 0) -> np.ndarray:
-    """`n` triplets of distinct units drawn uniformly (sorted within each row), for sampled eq. (14) norms."""
-    if n_visible < 3:
-        raise NeuroRBMError(f"triplets need at least 3 units, the model has {n_visible}")
-    rng = np.random.default_rng(seed)
-    tri = np.zeros((0, 3), dtype=np.int64)
-    while len(tri) < n:
-        t = rng.integers(0, n_visible, size=(2 * (n - len(tri)), 3))
-        ok = (t[:, 0] != t[:, 1]) & (t[:, 0] != t[:, 2]) & (t[:, 1] != t[:, 2])
-        tri = np.concatenate([tri, t[ok]])
-    return np.sort(tri[:n], axis=1)
 
 
 @dataclass(frozen=True)

@@ -159,17 +159,6 @@ def _check_run(rbm: RBM, n_frames: int, tau: int, chains: int, clamp: Clamp | No
                             f"got {clamp_onset}")
 
 
-def _sweeps(rbm: RBM, v: torch.Tensor, tau: int, sweeper: Sweeper, clamp: Clamp | None) -> None:
-    """``tau`` sweeps of the chains in ``v``, in place, on one sampler kept for the whole run (buffers and
-    random stream persist across frames: no allocation, reseeding or host round trip per frame)."""
-    if clamp is not None:
-        clamp.apply(v)
-    for _ in range(tau):
-        sweeper.visible(rbm, sweeper.hidden(rbm, v), out=v)
-        if clamp is not None:
-            clamp.apply(v)
-
-
 def iter_generate(rbm: RBM, n_frames: int, tau: int = GEN.tau, chains: int = GEN.chains, init: str = GEN.init,
                   data: np.ndarray | None = None, clamp: Clamp | None = None, clamp_onset: int = 0,
                   seed: int = GEN.seed, device: str | torch.device | None = None
@@ -193,7 +182,8 @@ def iter_generate(rbm: RBM, n_frames: int, tau: int = GEN.tau, chains: int = GEN
     buf = torch.empty((block, chains, rbm.n_visible), dtype=torch.uint8, device=dev)
     out = np.empty((chains, steps, rbm.n_visible), dtype=np.uint8)
     for t in range(steps):  # no grad-mode context here: it would leak to the caller across the yields
-        _sweeps(rbm, v, tau, sweeper, clamp if clamp is not None and t >= clamp_onset else None)
+        # one engine for the whole run: buffers and random stream persist across frames
+        sweeper.run(rbm, v, tau, clamp=clamp if t >= clamp_onset else None)
         buf[t % block].copy_(v)
         if (t + 1) % block == 0 or t + 1 == steps:
             first = t - t % block

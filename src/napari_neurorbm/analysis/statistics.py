@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.rbm.model import RBM
+from napari_neurorbm.rbm.partition import free_energy
 
 SETS = ("train", "test", "generated", "independent")
 COMPARED = ("test", "generated", "independent")
@@ -42,7 +43,9 @@ def upper(matrix: np.ndarray) -> np.ndarray:
 
 
 def random_triplets(n_units: int, count: int, seed: int = 0) -> np.ndarray:
-    """``count`` distinct triplets i < j < k (count x 3), seeded; all of them when there are fewer."""
+    """``count`` distinct triplets i < j < k (count x 3), drawn uniformly without repeats and seeded; all of
+    them, in order, when there are at most ``count``. The one triplet sampler: the connected three-point
+    correlations of Fig. 3 and the eq. (14) triplet norm of the couplings use it."""
     if n_units < 3:
         return np.zeros((0, 3), dtype=np.int64)
     if count >= comb(n_units, 3):
@@ -155,13 +158,8 @@ def p_k(frames: np.ndarray) -> np.ndarray:
 
 
 def free_energies(rbm: RBM, frames: np.ndarray, batch: int = 4096) -> np.ndarray:
-    """F(v) of each frame under the model (float64)."""
-    out = []
-    with torch.no_grad():
-        for s in range(0, len(frames), batch):
-            v = torch.as_tensor(np.asarray(frames[s : s + batch]), dtype=rbm.W.dtype, device=rbm.device)
-            out.append(rbm.free_energy(v).double().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(0)
+    """F(v) of each frame under the model, as a float64 numpy array (the energy histograms of Fig. 3)."""
+    return free_energy(rbm, np.asarray(frames), chunk=batch).double().cpu().numpy()
 
 
 def effective_fields(rbm: RBM, frames: np.ndarray, chunk_elems: int = 8_000_000) -> np.ndarray:

@@ -38,6 +38,19 @@ COMMANDS = {
     "train": ("train", "train an RBM on a binned raster (PCD-k) and write a model file"),
     "loglik": ("loglik", "log partition function of a model and the log-likelihood of a raster's frames"),
     "info": ("info", "describe a model file"),
+    "spectrum": (
+        "spectrum",
+        "cross-validated PC variance spectrum and its power-law exponent (recording, controls, generated)",
+    ),
+    "dmd": ("dmd", "dynamic mode decomposition: eigenvalues of the one-frame linear map of the top PCs"),
+    "multiinfo": (
+        "multiinfo",
+        "multi-information ratio I2/IN over random groups of units (and an RBM's, with --model)",
+    ),
+    "heat": (
+        "heat",
+        "heat capacity C(T) of a trained RBM (its marginal energy at temperatures around T = 1)",
+    ),
 }
 
 

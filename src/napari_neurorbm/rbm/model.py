@@ -80,7 +80,7 @@ class RBM:
 
     def free_energy(self, v: torch.Tensor) -> torch.Tensor:
         """F(v) for a batch of visible states (batch x n_visible)."""
-        return -(v @ self.b) - F.softplus(v @ self.W + self.c).sum(dim=-1)
+        return -(v @ self.b) + hidden_free_energy(self.hidden_input(v))
 
     def hidden_input(self, v: torch.Tensor) -> torch.Tensor:
         return v @ self.W + self.c
@@ -95,6 +95,14 @@ class RBM:
     def p_v(self, h: torch.Tensor) -> torch.Tensor:
         """p(v_i = 1 | h)."""
         return torch.sigmoid(self.visible_input(h))
+
+
+def hidden_free_energy(x: torch.Tensor, dim: int | None = -1) -> torch.Tensor:
+    """The hidden layer's part of F(v), -sum_a softplus(x_a) with x = v W + c, summed over ``dim`` (None: over
+    every entry). The one place the free energy's softplus is written: :meth:`RBM.free_energy`, AIS (at each
+    inverse temperature) and the training's free-energy gap (from the products an update already has) use it.
+    """
+    return -F.softplus(x).sum(dim=dim)
 
 
 def independent_rbm(frames: np.ndarray, n_hidden: int, *, weight_std: float = 1e-4, seed: int = 0,

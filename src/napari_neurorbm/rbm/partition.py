@@ -16,8 +16,8 @@ import torch.nn.functional as F
 
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
-from napari_neurorbm.rbm.model import RBM
-from napari_neurorbm.rbm.sampling import Bernoulli, Sweeper
+from napari_neurorbm.rbm.model import RBM, hidden_free_energy
+from napari_neurorbm.rbm.sampling import Bernoulli, Sweeper, draw_independent
 
 MAX_EXACT_UNITS = 20
 
@@ -45,16 +45,16 @@ def log_z_exact(rbm: RBM, chunk_entries: int = 2**22) -> float:
     if rbm.device.type == "mps":
         rbm = rbm.to("cpu")
     W, b, c = (x.double() for x in (rbm.W, rbm.b, rbm.c))
-    if nh > nv:  # enumerate v: log sum_v exp(b.v + sum_a softplus(c_a + (vW)_a))
-        W, b, c = W.T, c, b
-    # enumerate the hidden layer: log sum_h exp(c.h + sum_i softplus(b_i + (W h)_i))
+    # log Z = log sum_s exp(-F(s)) over the states s of the smaller layer: the model's own visible layer, or
+    # the hidden one as the visible layer of the same RBM read the other way (W^T, c, b)
+    model = RBM(W, b, c) if nv < nh else RBM(W.T, c, b)
     step = max(1, chunk_entries // max(nv, nh))
     bits = 2 ** torch.arange(n, device=W.device)
     parts = []
     for start in range(0, 2**n, step):
         idx = torch.arange(start, min(start + step, 2**n), device=W.device)
-        h = ((idx[:, None] & bits) > 0).double()
-        parts.append(torch.logsumexp(h @ c + F.softplus(h @ W.T + b).sum(1), 0))
+        s = ((idx[:, None] & bits) > 0).double()
+        parts.append(torch.logsumexp(-model.free_energy(s), 0))
     return float(torch.logsumexp(torch.stack(parts), 0))
 
 
@@ -101,8 +101,7 @@ def iter_log_z_ais(
     b0 = rbm.b if base_b is None else torch.as_tensor(base_b, dtype=torch.float32, device=rbm.device)
     bern = Bernoulli(rbm.device, seed)
     sweeper = Sweeper(n_chains, rbm.n_visible, rbm.n_hidden, bern)
-    v = torch.empty(n_chains, rbm.n_visible, device=rbm.device)
-    bern.draw(torch.sigmoid(b0).expand(n_chains, -1).contiguous(), out=v)
+    v = draw_independent(bern, b0, torch.empty(n_chains, rbm.n_visible, device=rbm.device))
     betas = torch.linspace(0.0, 1.0, n_betas).tolist()
     bb = torch.stack([b0, rbm.b], 1)  # v @ bb gives v.b0 and v.b together
     log_w = torch.zeros(n_chains, dtype=wide(rbm.device), device=rbm.device)
@@ -114,15 +113,16 @@ def iter_log_z_ais(
         # F_beta(v) = -v.((1-beta) b0 + beta b) - sum softplus(beta x)
         log_w += _neg_f(vb, x, betas[j]) - _neg_f(vb, x, betas[j - 1])
         step = RBM(rbm.W * betas[j], (1 - betas[j]) * b0 + betas[j] * rbm.b, rbm.c * betas[j])
-        sweeper.visible(step, sweeper.hidden(step, v, x=x * betas[j]), out=v)
+        sweeper.run(step, v, 1, x=x * betas[j])
         if j % report == 0:
             yield Progress("ais", j, n_betas - 1, f"AIS step {j}/{n_betas - 1}")
     return log_z0 + _logmeanexp(log_w)
 
 
 def _neg_f(vb: torch.Tensor, x: torch.Tensor, beta: float) -> torch.Tensor:
+    """-F_beta(v) of the model at inverse temperature beta, from v.b0 and v.b (``vb``) and x = v W + c."""
     acc = wide(x.device)
-    return ((1 - beta) * vb[:, 0] + beta * vb[:, 1]).to(acc) + F.softplus(beta * x).sum(1).to(acc)
+    return ((1 - beta) * vb[:, 0] + beta * vb[:, 1]).to(acc) - hidden_free_energy(beta * x).to(acc)
 
 
 def log_z_ais(
@@ -184,7 +184,7 @@ def iter_ptt_log_zs(
     burn_in = sweeps // 5
     for sweep in range(sweeps):
         for m, v in zip(path, states, strict=True):
-            sweeper.visible(m, sweeper.hidden(m, v), out=v)
+            sweeper.run(m, v, 1)
         for j in range(sweep % 2, n - 1, 2):  # alternate even and odd pairs
             f_jj, f_j1 = path[j].free_energy(states[j]), path[j + 1].free_energy(states[j])
             f_11, f_1j = path[j + 1].free_energy(states[j + 1]), path[j].free_energy(states[j + 1])
@@ -228,7 +228,7 @@ def _anneal(
     neighbours overlap poorly; returns the refined path, one set of chains per model, and which models of
     the refined path are the given ones (not the W = 0 start nor inserted midpoints)."""
     v = torch.empty(n_chains, path[0].n_visible, device=path[0].device)
-    sweeper.bernoulli.draw(torch.sigmoid(path[0].b).expand(n_chains, -1).contiguous(), out=v)
+    draw_independent(sweeper.bernoulli, path[0].b, out=v)
     out, states, given = [path[0]], [v.clone()], [False]
     todo = [(m, True) for m in path[1:]]
     while todo:
@@ -240,8 +240,7 @@ def _anneal(
             continue
         todo.pop(0)
         v = v[torch.multinomial(w.float(), n_chains, replacement=True, generator=gen)]
-        for _ in range(sweeps_per_model):
-            sweeper.visible(nxt, sweeper.hidden(nxt, v), out=v)
+        sweeper.run(nxt, v, sweeps_per_model)
         out.append(nxt)
         states.append(v.clone())
         given.append(is_given)

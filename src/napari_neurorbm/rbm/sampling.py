@@ -1,4 +1,6 @@
-"""Block Gibbs sampling of a binary RBM, optionally with some visible units clamped to fixed values.
+"""The one Gibbs engine of the package: block Gibbs sampling of a binary RBM (:class:`Sweeper`), optionally
+with some visible units clamped to fixed values (:class:`Clamp`). PCD training, generation in time, clamping
+experiments, AIS and PTT all sample through it.
 
 Drawing the Bernoulli variables is the costly part of sampling on a CPU (``torch.rand`` there spends more
 time than the matrix products), so repeated sweeps use :class:`Bernoulli`: on a CPU it compares the
@@ -52,21 +54,6 @@ class Clamp:
         return v
 
 
-def sample_hidden(rbm: RBM, v: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """h ~ p(h | v) for a batch of visible states."""
-    p = rbm.p_h(v)
-    return (torch.rand(p.shape, generator=generator, device=p.device) < p).to(p.dtype)
-
-
-def sample_visible(
-    rbm: RBM, h: torch.Tensor, generator: torch.Generator | None = None, clamp: Clamp | None = None
-) -> torch.Tensor:
-    """v ~ p(v | h), with clamped units (if any) set to their values."""
-    p = rbm.p_v(h)
-    v = (torch.rand(p.shape, generator=generator, device=p.device) < p).to(p.dtype)
-    return v if clamp is None else clamp.apply(v)
-
-
 def gibbs(
     rbm: RBM,
     v: torch.Tensor,
@@ -74,16 +61,30 @@ def gibbs(
     generator: torch.Generator | None = None,
     clamp: Clamp | None = None,
 ) -> torch.Tensor:
-    """``steps`` full v -> h -> v sweeps from ``v``; clamped units are set at the start and never move."""
+    """``steps`` full v -> h -> v sweeps from a copy of ``v``; clamped units are set at the start and never
+    move. A one-off run of the engine (:class:`Sweeper`), seeded from ``generator``."""
     v = v.to(device=rbm.device, dtype=torch.float32).clone()
-    sweeper = Sweeper(v.shape[0], rbm.n_visible, rbm.n_hidden, Bernoulli(rbm.device, seed_from(generator)))
-    if clamp is not None:
-        clamp.apply(v)
-    for _ in range(steps):
-        sweeper.visible(rbm, sweeper.hidden(rbm, v), out=v)
-        if clamp is not None:
-            clamp.apply(v)
-    return v
+    return _one_off(rbm, len(v), generator).run(rbm, v, steps, clamp=clamp)
+
+
+def sample_hidden(rbm: RBM, v: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """h ~ p(h | v) for a batch of visible states (a half-sweep of the engine, seeded from ``generator``)."""
+    v = v.to(device=rbm.device, dtype=torch.float32)
+    return _one_off(rbm, len(v), generator).hidden(rbm, v)
+
+
+def sample_visible(
+    rbm: RBM, h: torch.Tensor, generator: torch.Generator | None = None, clamp: Clamp | None = None
+) -> torch.Tensor:
+    """v ~ p(v | h), with clamped units (if any) set to their values (one half-sweep of the engine)."""
+    h = h.to(device=rbm.device, dtype=torch.float32)
+    v = torch.empty(len(h), rbm.n_visible, device=rbm.device)
+    _one_off(rbm, len(h), generator).visible(rbm, h, out=v)
+    return v if clamp is None else clamp.apply(v)
+
+
+def _one_off(rbm: RBM, n_chains: int, generator: torch.Generator | None) -> Sweeper:
+    return Sweeper(n_chains, rbm.n_visible, rbm.n_hidden, Bernoulli(rbm.device, seed_from(generator)))
 
 
 def seed_from(generator: torch.Generator | None) -> int:
@@ -91,6 +92,11 @@ def seed_from(generator: torch.Generator | None) -> int:
     device = generator.device if generator is not None else "cpu"
     return int(torch.randint(0, 2**62, (1,), generator=generator, device=device).item())
 
+
+def draw_independent(bernoulli: Bernoulli, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Exact samples of the W = 0 model with visible biases ``b`` (independent units, p = sigmoid(b)) into
+    ``out`` (chains x n_visible): where PCD chains, AIS and PTT start."""
+    return bernoulli.draw(torch.sigmoid(b).expand(out.shape).contiguous(), out=out)
 
 class Bernoulli:
     """Fast independent 0/1 draws with given probabilities; seeded, so repeated runs give the same draws.
@@ -187,15 +193,64 @@ def binary_matmul(mask: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 
 class Sweeper:
-    """Preallocated buffers for repeated half-sweeps of ``n_chains`` chains (no allocation per step)."""
+    """The Gibbs engine: block-Gibbs sweeps of ``n_chains`` chains of an RBM, in place, on preallocated
+    buffers (no allocation per step) and one random stream (``bernoulli``). Training, generation, clamping,
+    AIS and PTT all sample through it.
 
-    def __init__(self, n_chains: int, n_visible: int, n_hidden: int, bernoulli: Bernoulli) -> None:
+    v W + c has two kernels: the dense product, and on a CPU the sparse one, the sum of the W rows of each
+    chain's active units (:func:`binary_matmul`). ``sparse`` True or False fixes the kernel (a CPU only takes
+    True); None picks the sparse one for each sweep whose states are at most ``SPARSE_MAX`` active. While a
+    CPU run may use the sparse kernel the visible layer stays a bool mask between sweeps (drawn by
+    :meth:`Bernoulli.draw_mask`, the same draws as :meth:`Bernoulli.draw`) and is written back into the
+    float states at the end. ``h`` and ``mask`` may be given as buffers (views into the caller's arrays, e.g.
+    the hidden units beside a column of ones).
+    """
+
+    def __init__(self, n_chains: int, n_visible: int, n_hidden: int, bernoulli: Bernoulli, *,
+                 sparse: bool | None = None, h: torch.Tensor | None = None,
+                 mask: torch.Tensor | None = None) -> None:
         dev = bernoulli.device
         self.bernoulli = bernoulli
-        self.h = torch.empty(n_chains, n_hidden, device=dev)
+        self.sparse = sparse if dev.type == "cpu" else False
+        self.h = torch.empty(n_chains, n_hidden, device=dev) if h is None else h
         self.p_h = torch.empty(n_chains, n_hidden, device=dev)
         self.p_v = torch.empty(n_chains, n_visible, device=dev)
-        self._mask = torch.empty(n_chains, n_visible, dtype=torch.bool) if dev.type == "cpu" else None
+        if self.sparse is not False and mask is None:
+            mask = torch.empty(n_chains, n_visible, dtype=torch.bool)
+        self._mask = None if self.sparse is False else mask
+
+    def run(self, rbm: RBM, v: torch.Tensor, steps: int, *, clamp: Clamp | None = None,
+            x: torch.Tensor | None = None, keep_p: bool = False) -> torch.Tensor:
+        """``steps`` sweeps v -> h -> v of the chains in ``v`` (n_chains x n_visible, float32), in place;
+        returns ``v``. Clamped units are set at the start and after every sweep, so they never move. ``x``
+        is v W + c of the starting states when the caller already has it; with ``keep_p`` the last
+        p(v | h) stays in ``self.p_v`` (the Rao-Blackwellised model term of the gradient reads it)."""
+        if clamp is not None:
+            clamp.apply(v)
+        state = v if self._mask is None else self._mask  # where the visible layer lives between sweeps
+        for step in range(steps):
+            h = self.hidden(rbm, v, x=x if step == 0 else self._hidden_input(rbm, v))
+            self.visible(rbm, h, out=state, keep_p=keep_p and step == steps - 1)
+            if clamp is not None:
+                clamp.apply(state)
+        if state is not v and steps:
+            np.copyto(v.numpy(), state.numpy())
+        return v
+
+    def hidden_input(self, rbm: RBM, v: torch.Tensor) -> torch.Tensor:
+        """v W + c of the states ``v`` into the buffer of p(h | v), by the dense or the sparse kernel."""
+        if self._mask is not None:  # numpy: several times faster than torch at float <-> bool on a CPU
+            np.not_equal(v.numpy(), 0, out=self._mask.numpy())
+        return self._hidden_input(rbm, v)
+
+    def _hidden_input(self, rbm: RBM, v: torch.Tensor) -> torch.Tensor:
+        """v W + c of the current states: in the mask while one is kept, else in ``v``."""
+        mask = self._mask
+        if mask is not None and (self.sparse or np.count_nonzero(mask.numpy()) <= SPARSE_MAX * mask.numel()):
+            return torch.add(binary_matmul(mask, rbm.W), rbm.c, out=self.p_h)
+        if mask is not None:  # the dense product reads the states as floats
+            np.copyto(v.numpy(), mask.numpy())
+        return torch.addmm(rbm.c, v, rbm.W, out=self.p_h)
 
     def hidden(self, rbm: RBM, v: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
         """h ~ p(h | v) into the hidden buffer; ``x`` is v W + c when the caller already has it."""
@@ -204,17 +259,11 @@ class Sweeper:
         torch.sigmoid(x, out=self.p_h)
         return self.bernoulli.draw(self.p_h, out=self.h, keep_p=False)
 
-    def hidden_input(self, rbm: RBM, v: torch.Tensor) -> torch.Tensor:
-        """v W + c into the buffer of p(h | v): on a CPU, when at most ``SPARSE_MAX`` of v is 1, as the sum of
-        the W rows of each chain's active units, else as a dense product."""
-        if self._mask is not None:
-            mask = np.not_equal(v.numpy(), 0, out=self._mask.numpy())
-            if np.count_nonzero(mask) <= SPARSE_MAX * mask.size:
-                return torch.add(binary_matmul(self._mask, rbm.W), rbm.c, out=self.p_h)
-        return torch.addmm(rbm.c, v, rbm.W, out=self.p_h)
-
     def visible(self, rbm: RBM, h: torch.Tensor, out: torch.Tensor, keep_p: bool = False) -> torch.Tensor:
-        """v ~ p(v | h) into ``out``; with ``keep_p``, p(v | h) stays in ``self.p_v`` until the next call."""
+        """v ~ p(v | h) into ``out``: float 0/1 states, or on a CPU a bool mask; with ``keep_p``, p(v | h)
+        stays in ``self.p_v`` until the next call."""
         torch.addmm(rbm.b, h, rbm.W.T, out=self.p_v)
         torch.sigmoid(self.p_v, out=self.p_v)
+        if out.dtype == torch.bool:
+            return self.bernoulli.draw_mask(self.p_v, out=out, keep_p=keep_p)
         return self.bernoulli.draw(self.p_v, out=out, keep_p=keep_p)
