@@ -23,6 +23,7 @@ from napari_neurorbm.errors import NeuroRBMError
 C = TypeVar("C", bound=Config)
 INT_MAX = 2**31 - 1
 FLOAT_MAX = 1e12
+FIELD_MIN_WIDTH = 130  # a field in a column of a form: room for a 7-digit number between a spin box's buttons
 
 
 class ConfigForm(Container, Generic[C]):
@@ -130,6 +131,7 @@ def _in_columns(form: Container, columns: int) -> None:
         grid.addWidget(label, r, 2 * c)
         grid.addWidget(field, r, 2 * c + 1)
         grid.setColumnStretch(2 * c + 1, 1)
+        grid.setColumnMinimumWidth(2 * c + 1, FIELD_MIN_WIDTH)
         row.hide()  # the emptied row of magicgui's labelled widget
     column.addWidget(holder)
 

@@ -71,8 +71,9 @@ class TrainWidget(Dock, RunnerParts):
                                 texts=False)
         self.status = self.message
         self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        # a fixed height: a new text must not move the plots below (a relayout repaints the whole dock)
-        self.status.setFixedHeight(3 * self.status.fontMetrics().lineSpacing() + 4)
+        # a fixed height: a new text must not move the plots below (a relayout repaints the whole dock); 3
+        # lines of napari's font, which is larger than the one the label measures before it is styled
+        self.status.setFixedHeight(4 * self.status.fontMetrics().lineSpacing() + 4)
         self.view = TrainView()
         self.curves, self.checkpoints = self.view.curves, self.view.checkpoints
         self.checkpoints.picked.connect(self.select_checkpoint)
