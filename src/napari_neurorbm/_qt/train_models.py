@@ -44,7 +44,7 @@ def model_at(source: Trainer | ModelFile, update: int | None = None, chains: boo
 def resume_state(trainer: Trainer) -> dict:
     """What ``Trainer.save`` stores besides the models and chains (rbm/ has no public reader of it yet),
     copied: on a CPU its arrays would share memory with the trainer, which a Resume moves on."""
-    state = trainer._resume_state()
+    state = trainer.resume_state()
     return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in state.items()}
 
 

@@ -28,7 +28,7 @@ class ResumableState:
             "train_frames": len(self._train),
         }
 
-    def _resume_state(self) -> dict:
+    def resume_state(self) -> dict:
         """Everything a continuation needs besides the current model (the file's last checkpoint), chains,
         history and best model: the position of every random stream, the rest of the epoch's minibatch
         order, the optimizer's moments, the chains' mean p(v | h), the last parameters known to be finite
@@ -49,7 +49,7 @@ class ResumableState:
         return state
 
     def _restore_state(self, model: ModelFile) -> None:
-        """Continue from ``model.state`` (see :meth:`_resume_state`). The random streams, the minibatch order
+        """Continue from ``model.state`` (see :meth:`resume_state`). The random streams, the minibatch order
         and the chains' mean continue only when the layout is the same (device, CPU blocks, batch, chains,
         training frames); otherwise they stay freshly seeded and a warning says the run is no longer exact."""
         state, meta = model.state, model.metadata

@@ -273,7 +273,7 @@ class Trainer(PCDUpdates, Monitoring, ResumableState):
         if self.best is not None:
             ckpts.setdefault(self.best.update, self.best.rbm)
         chains = self.chains.to("cpu", torch.uint8).numpy()
-        meta, state = self.metadata(), self._resume_state()
+        meta, state = self.metadata(), self.resume_state()
         return save_model(path, self.selected[1], meta, sorted(ckpts.items()), chains=chains, state=state)
 
 
