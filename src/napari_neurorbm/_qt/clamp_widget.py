@@ -42,7 +42,7 @@ from napari_neurorbm._qt.forms import ConfigForm
 from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.layout import get_layout
 from napari_neurorbm._qt.model_runs import model_raster
-from napari_neurorbm._qt.raster_layers import row_under
+from napari_neurorbm._qt.raster_layers import add_onset_lines, row_under
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.analysis.generation import ClampResult
 from napari_neurorbm.configs import ClampConfig
@@ -265,7 +265,7 @@ class ClampWidget(Dock, RunnerParts):
         layout = get_layout(self.viewer)
         layout.show_rasters([("clamped", clamped, "clamped"), ("control", control, "control (free)")])
         for run, role in ((clamped, "clamped"), (control, "control")):
-            layout.add_onset_lines(run, onset, role)
+            add_onset_lines(self.viewer, run, onset, role)
         layout.focus(("clamped", "control"))
         self.plots.show_result(result, raster)
         self.plots.setVisible(True)
