@@ -8,8 +8,15 @@ content scrolls) and, when it first shows, tabs itself with the NeuroRBM docks a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from qtpy.QtCore import QSize
 from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QStyle, QVBoxLayout, QWidget
+
+from napari_neurorbm._qt.state import get_state
+
+if TYPE_CHECKING:
+    import napari
 
 MIN_HEIGHT = 200  # a dock can shrink to this; its body scrolls
 HINT = QSize(380, 640)  # asked for when there is room
@@ -43,6 +50,23 @@ class Dock(QWidget):
         if not self._tabbed:
             self._tabbed = True
             tab_with_siblings(self)
+
+
+class ViewerDock(Dock):
+    """A dock that works on one viewer: ``self.viewer`` and its shared state ``self.state``."""
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.state = get_state(napari_viewer)
+
+    def stack(self, *widgets: QWidget) -> QVBoxLayout:
+        """Lay ``widgets`` out top down in the body, packed at the top (the room left is blank)."""
+        layout = QVBoxLayout(self.body)
+        for widget in widgets:
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        return layout
 
 
 def tab_with_siblings(widget: QWidget) -> None:

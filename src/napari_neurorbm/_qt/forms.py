@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox, Widget
+from qtpy.QtWidgets import QGroupBox, QVBoxLayout
 
 from napari_neurorbm.configs import Config, FieldInfo, split_list
 from napari_neurorbm.errors import NeuroRBMError
@@ -39,6 +40,7 @@ class ConfigForm(Container, Generic[C]):
         overrides = overrides or {}
         widgets = [field_widget(i, getattr(base, i.name), overrides.get(i.name, {})) for i in self.infos]
         super().__init__(widgets=widgets, labels=True)
+        self.margins = (0, 0, 0, 0)  # the dock's layout indents it, as its own rows
         self.chosen: set[str] = set()
         self._filling = False
         for info in self.infos:
@@ -60,6 +62,12 @@ class ConfigForm(Container, Generic[C]):
                 self.chosen.discard(name)
         finally:
             self._filling = False
+
+    def boxed(self, title: str) -> QGroupBox:
+        """The form in a titled group box, whose column (``box.layout()``) takes the dock's own rows too."""
+        box = QGroupBox(title)
+        QVBoxLayout(box).addWidget(self.native)
+        return box
 
     def _info(self, name: str) -> FieldInfo:
         return next(i for i in self.infos if i.name == name)
