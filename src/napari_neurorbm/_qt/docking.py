@@ -41,8 +41,15 @@ class Dock(QWidget):
 
     def minimumSizeHint(self) -> QSize:
         """As wide as the body needs (it scrolls up and down only), as short as MIN_HEIGHT."""
-        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) + 4  # a few pixels to spare
-        return QSize(self.body.minimumSizeHint().width() + bar, MIN_HEIGHT)
+        return QSize(self.body.minimumSizeHint().width() + self._bar_room(), MIN_HEIGHT)
+
+    def body_width(self) -> int:
+        """The width the body gets: the dock's, less room for the scroll bar (right in a resizeEvent, where
+        the body has not been resized yet)."""
+        return self.width() - self._bar_room()
+
+    def _bar_room(self) -> int:
+        return self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) + 4  # a few pixels to spare
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
