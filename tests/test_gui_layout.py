@@ -129,13 +129,18 @@ def test_titles_and_area_names_never_overlap(viewer, qtbot, screenshot_dir) -> N
     save_canvas_screenshot(viewer, screenshot_dir, "layout_titles_and_names")
 
 
-def test_colour_bar_and_scale_bar_follow_what_is_in_view(viewer, qtbot, screenshot_dir) -> None:
+def load_with_couplings(viewer):
+    """A recording in the viewer and random symmetric couplings of its units; the layout owner."""
     raster = many_areas()
     add_raster_layers(viewer, raster)
-    state, layout = get_state(viewer), get_layout(viewer)
     J = np.random.default_rng(0).normal(0, 0.1, (raster.n_units, raster.n_units))
-    state.couplings = CouplingsResult(None, np.zeros(raster.n_units), (J + J.T) / 2, raster.areas,
-                                      raster.unit_ids)
+    get_state(viewer).couplings = CouplingsResult(None, np.zeros(raster.n_units), (J + J.T) / 2, raster.areas,
+                                                  raster.unit_ids)
+    return get_layout(viewer)
+
+
+def test_colour_bar_and_scale_bar_follow_what_is_in_view(viewer, qtbot, screenshot_dir) -> None:
+    layout = load_with_couplings(viewer)
     image = next(lay for lay in viewer.layers if lay.metadata.get(J_KEY) == "matrix")
     assert QUANTITY in image.name and QUANTITY == "J_ij (nats)"
     layout.fit_all()  # rasters and the matrix
@@ -163,12 +168,7 @@ def test_colour_bar_and_scale_bar_follow_what_is_in_view(viewer, qtbot, screensh
 
 
 def test_a_scale_bar_the_user_turned_off_stays_off(viewer, qtbot) -> None:
-    raster = many_areas()
-    add_raster_layers(viewer, raster)
-    state, layout = get_state(viewer), get_layout(viewer)
-    J = np.random.default_rng(0).normal(0, 0.1, (raster.n_units, raster.n_units))
-    state.couplings = CouplingsResult(None, np.zeros(raster.n_units), (J + J.T) / 2, raster.areas,
-                                      raster.unit_ids)
+    layout = load_with_couplings(viewer)
     qtbot.wait(20)
     bar = scale_bar(viewer)
     layout.couplings.zoom_to((0, 60), (0, 60))
