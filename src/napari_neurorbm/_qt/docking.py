@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from qtpy.QtCore import QSize
 from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QStyle, QVBoxLayout, QWidget
 
+from napari_neurorbm._qt.forms import LabelColumn
 from napari_neurorbm._qt.state import get_state
 
 if TYPE_CHECKING:
@@ -60,12 +61,14 @@ class Dock(QWidget):
 
 
 class ViewerDock(Dock):
-    """A dock that works on one viewer: ``self.viewer`` and its shared state ``self.state``."""
+    """A dock that works on one viewer: ``self.viewer`` and its shared state ``self.state``. The row labels of
+    its forms and of its own QFormLayouts share one width, so that every field starts level."""
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
         super().__init__()
         self.viewer = napari_viewer
         self.state = get_state(napari_viewer)
+        self.body.installEventFilter(LabelColumn(self.body))
 
     def stack(self, *widgets: QWidget) -> QVBoxLayout:
         """Lay ``widgets`` out top down in the body, packed at the top (the room left is blank)."""

@@ -7,8 +7,8 @@ hands back a validated config; a value that does not parse or is out of bounds i
 
 magicgui sizes its label column with the application's font when the form is made, before napari's style
 sheet sets the font the labels are drawn in, so its fields would start at ragged places: a
-:class:`LabelColumn` sets the column again once the form is shown, across the form and the dock's own rows
-in the same group box (:meth:`ConfigForm.boxed`).
+:class:`LabelColumn` on a dock's body (:class:`~napari_neurorbm._qt.docking.ViewerDock`) sets one label
+column once the dock is shown, across its forms and its own QFormLayout rows.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ class ConfigForm(Container, Generic[C]):
         super().__init__(widgets=widgets, labels=True)
         self.margins = (0, 0, 0, 0)  # the dock's layout indents it, as its own rows
         _mark_row_labels(self.native)
-        self.native.installEventFilter(LabelColumn(self.native))
         self.chosen: set[str] = set()
         self._filling = False
         for info in self.infos:
@@ -76,7 +75,6 @@ class ConfigForm(Container, Generic[C]):
         """The form in a titled group box, whose column (``box.layout()``) takes the dock's own rows too."""
         box = QGroupBox(title)
         QVBoxLayout(box).addWidget(self.native)
-        box.installEventFilter(LabelColumn(box))
         return box
 
     def _info(self, name: str) -> FieldInfo:
