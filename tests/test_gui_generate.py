@@ -12,8 +12,8 @@ from qtpy.QtCore import Qt
 
 from conftest import save_viewer_screenshot, save_widget_grab
 from napari_neurorbm._qt.generate_widget import GenerateWidget
-from napari_neurorbm._qt.layout import TITLES
 from napari_neurorbm._qt.raster_layers import KEY, add_raster_layers, layers_of
+from napari_neurorbm._qt.raster_titles import TITLES
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm._qt.stats_plots import StatsPanel
 from napari_neurorbm.rbm.io import ModelFile, load_model

@@ -11,8 +11,9 @@ from conftest import save_canvas_screenshot
 from napari_neurorbm._qt.coupling_layers import KEY as J_KEY
 from napari_neurorbm._qt.couplings_job import QUANTITY
 from napari_neurorbm._qt.labels import text_width
-from napari_neurorbm._qt.layout import ROLES, TITLES, get_layout
+from napari_neurorbm._qt.layout import ROLES, get_layout
 from napari_neurorbm._qt.raster_layers import add_raster_layers, layers_of, scale_bar
+from napari_neurorbm._qt.raster_titles import TITLES
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.analysis.couplings import CouplingsResult
 from test_gui_raster_layers import make_raster
@@ -128,13 +129,18 @@ def test_titles_and_area_names_never_overlap(viewer, qtbot, screenshot_dir) -> N
     save_canvas_screenshot(viewer, screenshot_dir, "layout_titles_and_names")
 
 
-def test_colour_bar_and_scale_bar_follow_what_is_in_view(viewer, qtbot, screenshot_dir) -> None:
+def load_with_couplings(viewer):
+    """A recording in the viewer and random symmetric couplings of its units; the layout owner."""
     raster = many_areas()
     add_raster_layers(viewer, raster)
-    state, layout = get_state(viewer), get_layout(viewer)
     J = np.random.default_rng(0).normal(0, 0.1, (raster.n_units, raster.n_units))
-    state.couplings = CouplingsResult(None, np.zeros(raster.n_units), (J + J.T) / 2, raster.areas,
-                                      raster.unit_ids)
+    get_state(viewer).couplings = CouplingsResult(None, np.zeros(raster.n_units), (J + J.T) / 2, raster.areas,
+                                                  raster.unit_ids)
+    return get_layout(viewer)
+
+
+def test_colour_bar_and_scale_bar_follow_what_is_in_view(viewer, qtbot, screenshot_dir) -> None:
+    layout = load_with_couplings(viewer)
     image = next(lay for lay in viewer.layers if lay.metadata.get(J_KEY) == "matrix")
     assert QUANTITY in image.name and QUANTITY == "J_ij (nats)"
     layout.fit_all()  # rasters and the matrix
@@ -159,3 +165,27 @@ def test_colour_bar_and_scale_bar_follow_what_is_in_view(viewer, qtbot, screensh
     assert image.colorbar.visible
     qtbot.wait(50)
     save_canvas_screenshot(viewer, screenshot_dir, "layout_matrix_zoomed")
+
+
+def test_a_scale_bar_the_user_turned_off_stays_off(viewer, qtbot) -> None:
+    layout = load_with_couplings(viewer)
+    qtbot.wait(20)
+    bar = scale_bar(viewer)
+    layout.couplings.zoom_to((0, 60), (0, 60))
+    assert not bar.visible  # the layout's own hiding over the J matrix…
+    layout.focus(("data",))
+    assert bar.visible  # …is undone when a raster is back in view
+    bar.visible = False  # the user's choice (View > Scale Bar)
+    layout.couplings.zoom_to((0, 60), (0, 60))
+    assert not bar.visible
+    layout.focus(("data",))
+    assert not bar.visible
+    layout.show_rasters([("generated", many_areas(150, 2), "generated")])
+    layout.fit_all()
+    viewer.scene.camera.zoom *= 2
+    assert not bar.visible  # new rasters, zoom and pan leave it off
+    bar.visible = True
+    layout.couplings.zoom_to((0, 60), (0, 60))
+    assert not bar.visible
+    layout.focus(("data",))
+    assert bar.visible  # turned on again by the user: the layout hides it over the matrix and brings it back

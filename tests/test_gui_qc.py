@@ -108,3 +108,16 @@ def test_a_result_arriving_after_the_panel_closed_is_dropped(make_napari_viewer,
         release.set()
     qtbot.wait(100)  # a queued result would be delivered here, to the deleted plots
     assert len(calls) == 1
+
+
+@pytest.mark.gui
+@pytest.mark.parametrize("width", [480, 620])
+def test_no_plot_is_cut_at_the_right_edge_of_a_narrow_dock(make_napari_viewer, qtbot, width) -> None:
+    panel = QCPanel(make_napari_viewer())
+    qtbot.addWidget(panel)
+    panel.resize(width, 700)
+    panel.show()
+    qtbot.wait(50)
+    view = panel.plots.width()
+    for plot in (panel.rates, panel.active, panel.widths, panel.filters):
+        assert plot.sceneBoundingRect().right() <= view + 1, f"{plot.titleLabel.text} is cut"

@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from napari_neurorbm._qt.area_axis import AreaAxis
 from napari_neurorbm._qt.colors import area_colors
 from napari_neurorbm.analysis.generation import ClampResult
 from napari_neurorbm.data.raster import Raster
@@ -14,6 +15,7 @@ from napari_neurorbm.data.raster import Raster
 UP, DOWN, NOISE, CLAMPED = (240, 90, 80), (80, 150, 250), (150, 150, 150), (255, 170, 0)
 MIN_HEIGHT = 380
 AREA_ROW_PX = 16  # screen height of each area's bar and name in the per-area plot
+AREA_PLOT_EXTRA_PX = 90  # the per-area plot's title, x axis and axis label
 AREAS_SHARE = 2 / 5  # the per-area plot's share of the height (stretch 2 against the per-unit plot's 3)
 
 
@@ -24,7 +26,9 @@ class ClampPlots(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.graphics = pg.GraphicsLayoutWidget()
-        self.units = self.graphics.addPlot(row=0, col=0, title="Δ firing probability per unit")
+        self.unit_axis = AreaAxis("left")
+        self.units = self.graphics.addPlot(row=0, col=0, title="Δ firing probability per unit",
+                                           axisItems={"left": self.unit_axis})
         self.areas = self.graphics.addPlot(row=1, col=0, title="Δ per area (free units)")
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
@@ -70,7 +74,9 @@ class ClampPlots(QWidget):
             mark = "▶" if symbol == "t2" else "●"
             key.append(f"<span style='color:rgb{colour}'>{mark}</span>&nbsp;{name}&nbsp;({int(mask.sum())})")
         self.key.setText(" &nbsp; ".join(key) + " &nbsp; · bars: ± SE over chains")
-        _area_axis(p, raster)
+        self.unit_axis.set_areas(raster)
+        for _, start, _ in raster.area_blocks()[1:]:  # a faint line between areas
+            p.addItem(pg.InfiniteLine(start - 0.5, angle=0, pen=pg.mkPen((90, 90, 90), width=1)))
         p.setYRange(-0.5, len(rows) - 0.5, padding=0.01)
 
     def _plot_areas(self, result: ClampResult, raster: Raster) -> None:
@@ -95,18 +101,6 @@ class ClampPlots(QWidget):
         p.getAxis("left").setTicks([list(enumerate(names))])
         p.getAxis("left").setStyle(hideOverlappingLabels=False)  # every bar keeps its name: the plot grows
         p.setYRange(-0.6, len(names) - 0.4, padding=0)
-        self.setMinimumHeight(max(MIN_HEIGHT, round(AREA_ROW_PX * len(names) / AREAS_SHARE) + 80))
+        areas_px = AREA_ROW_PX * len(names) + AREA_PLOT_EXTRA_PX
+        self.setMinimumHeight(max(MIN_HEIGHT, round(areas_px / AREAS_SHARE) + 80))
         p.setTitle(f"Δ per area (free units), ± SE; * beyond {result.n_sigma:g} SE")
-
-
-def _area_axis(p: pg.PlotItem, raster: Raster) -> None:
-    """Area names at the middle of their rows (the biggest areas' first, as many as fit) and a faint line
-    between areas."""
-    blocks = raster.area_blocks()
-    biggest_first = sorted(blocks, key=lambda block: block[1] - block[2])
-    p.getAxis("left").setTicks([[((s + e - 1) / 2, a) for a, s, e in biggest_first]])
-    p.getAxis("left").setStyle(hideOverlappingLabels=True)  # names that would overlap are left out
-    for _, s, _ in blocks[1:]:
-        p.addItem(pg.InfiniteLine(s - 0.5, angle=0, pen=pg.mkPen((90, 90, 90), width=1)))
-
-

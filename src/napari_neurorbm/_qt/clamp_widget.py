@@ -37,13 +37,12 @@ from napari_neurorbm._qt.clamp_units import (
     export_experiment,
     parse_units,
 )
-from napari_neurorbm._qt.docking import Dock, let_go
+from napari_neurorbm._qt.docking import ViewerDock, let_go
 from napari_neurorbm._qt.forms import ConfigForm
 from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.layout import get_layout
-from napari_neurorbm._qt.model_runs import model_raster
-from napari_neurorbm._qt.raster_layers import row_under
-from napari_neurorbm._qt.state import get_state
+from napari_neurorbm._qt.model_runs import describe_model, model_raster
+from napari_neurorbm._qt.raster_layers import add_onset_lines, row_under
 from napari_neurorbm.analysis.generation import ClampResult
 from napari_neurorbm.configs import ClampConfig
 from napari_neurorbm.data.raster import Raster
@@ -56,16 +55,14 @@ VALUES = {"1 (make them fire)": "1", "0 (silence them)": "0", "pattern of a reco
 ID_KINDS = ("unit ids", "rows")
 
 
-class ClampWidget(Dock, RunnerParts):
+class ClampWidget(ViewerDock, RunnerParts):
     """Choose units, the clamp value and onset; Run shows the clamped and control rasters and the changes."""
 
     shown = Signal(object)  # the ClampResult, once its layers and plots are shown
     failed = Signal(str)  # the one-line message shown to the user
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
-        super().__init__()
-        self.viewer = napari_viewer
-        self.state = get_state(napari_viewer)
+        super().__init__(napari_viewer)
         self.result: ClampResult | None = None
         self._job: dict | None = None
         self._anchor: int | None = None
@@ -137,8 +134,7 @@ class ClampWidget(Dock, RunnerParts):
 
     def _clamp_box(self) -> QGroupBox:
         """What the units are held at (the dock's own choice), then the experiment's config (magicgui)."""
-        box = QGroupBox("Clamp and chains")
-        column = QVBoxLayout(box)
+        box = self.form.boxed("Clamp and chains")
         self.value = QComboBox()
         self.value.addItems(list(VALUES))
         self.value.currentTextChanged.connect(lambda t: self.pattern_frame.setEnabled(VALUES[t] == "pattern"))
@@ -147,8 +143,7 @@ class ClampWidget(Dock, RunnerParts):
         held = QFormLayout()
         held.addRow("Hold at", self.value)
         held.addRow("Recorded frame", self.pattern_frame)
-        column.addLayout(held)
-        column.addWidget(self.form.native)
+        box.layout().insertLayout(0, held)
         return box
 
     def _on_new_raster(self, raster: Raster | None) -> None:
@@ -169,9 +164,7 @@ class ClampWidget(Dock, RunnerParts):
         self._describe_selection(self.state.selected_units)
 
     def _describe_model(self, *_: object) -> None:
-        model = self.state.model
-        self.model_label.setText("No model yet: train one or open a model file." if model is None else
-                                 f"Model: {model.rbm.n_visible} visible × {model.rbm.n_hidden} hidden units.")
+        self.model_label.setText(describe_model(self.state.model))
 
     def _describe_selection(self, rows: Iterable[int], *_: object) -> None:
         self.selection_label.setText(describe_units(tuple(rows), self.state.raster))
@@ -225,7 +218,7 @@ class ClampWidget(Dock, RunnerParts):
     def _select_area(self) -> None:
         raster = self.state.raster
         if raster is None:
-            self._fail("load a recording first")
+            self.runner.fail("load a recording first")
             return
         area = self.area_combo.currentText()
         self.state.select(np.flatnonzero(raster.areas.astype(str) == area))
@@ -237,7 +230,7 @@ class ClampWidget(Dock, RunnerParts):
                 raise NeuroRBMError("load a recording first")
             rows = parse_units(self.ids_edit.text(), raster, self.id_kind.currentText())
         except NeuroRBMError as exc:
-            self._fail(str(exc))
+            self.runner.fail(str(exc))
             return
         self.state.select(rows)
 
@@ -247,7 +240,7 @@ class ClampWidget(Dock, RunnerParts):
         try:
             config = self.form.config()
         except NeuroRBMError as exc:
-            self._fail(str(exc))
+            self.runner.fail(str(exc))
             return
         units = list(self.state.selected_units)
         self._job = {"raster": self.state.raster, "units": units, "value": VALUES[self.value.currentText()],
@@ -265,7 +258,7 @@ class ClampWidget(Dock, RunnerParts):
         layout = get_layout(self.viewer)
         layout.show_rasters([("clamped", clamped, "clamped"), ("control", control, "control (free)")])
         for run, role in ((clamped, "clamped"), (control, "control")):
-            layout.add_onset_lines(run, onset, role)
+            add_onset_lines(self.viewer, run, onset, role)
         layout.focus(("clamped", "control"))
         self.plots.show_result(result, raster)
         self.plots.setVisible(True)
@@ -273,9 +266,6 @@ class ClampWidget(Dock, RunnerParts):
         self.message.setText(describe_result(result, self._job["value"]))
         self.export_button.setEnabled(True)
         self.shown.emit(result)
-
-    def _fail(self, message: str) -> None:
-        self.runner.fail(message)
 
     # ---- export -----------------------------------------------------------------------------------
     def _pick_folder(self) -> None:
@@ -287,7 +277,7 @@ class ClampWidget(Dock, RunnerParts):
         """Write the experiment into ``folder``: clamped/control rasters (npz), tables (CSV), all arrays
         (npz), the figure (clamp_figure.png), the plots as shown (clamp_plots.png), parameters (JSON)."""
         if self.result is None:
-            self._fail("run a clamping experiment before exporting it")
+            self.runner.fail("run a clamping experiment before exporting it")
             return []
         out = Path(folder)
         try:
@@ -296,7 +286,7 @@ class ClampWidget(Dock, RunnerParts):
             if not self.plots.grab().save(str(shown)):
                 raise OSError(f"cannot write {shown}")
         except (NeuroRBMError, OSError) as exc:
-            self._fail(str(exc))
+            self.runner.fail(str(exc))
             return []
         self.message.setText(f"Exported {len(paths) + 1} files to {out}")
         return [*paths, shown]

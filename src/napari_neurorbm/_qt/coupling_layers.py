@@ -31,6 +31,8 @@ GAP = 0.3  # space between the rasters and the matrix (room for its row names), 
 LINE_PIXELS = 1.2  # boundary lines and the pair marker keep this width on screen at any zoom
 MARK_PIXELS = 7.0  # the marked pixel is drawn at least this many screen pixels wide
 NAME_SIZE = 9
+NAME_LIFT_PX = 0.6 * LINE_PX * NAME_SIZE  # column names keep this far above the matrix on screen: at the
+# top-left corner the first column name clears the first row name, which reaches half a line above its row
 LINE_COLOUR = [0.85, 0.85, 0.85, 0.8]
 # Row names end left of the matrix; column names are written upwards from above it.
 TEXT_PLACES = {
@@ -55,6 +57,7 @@ class CouplingLayers:
         self._viewer, self._state = weakref.ref(viewer), weakref.ref(state)
         self._on_visible = on_visible  # called when the matrix is shown or hidden
         self.geometry = (0.0, 0.0, 1.0)
+        self._name_pad = 0.0  # world gap between the matrix and its names (column names: see follow_zoom)
         self.robust = True  # colour range: ±99.5th percentile of |J| (else ±max)
         self.pair: tuple[int, int] | None = None
         self._drawn: CouplingsResult | None = None
@@ -160,7 +163,7 @@ class CouplingLayers:
         if not runs:
             return
         top, left, step = self.geometry
-        pad = 0.015 * n * step
+        pad = self._name_pad = 0.015 * n * step
         names = [a for a, _, _ in runs]
         state = self._state()
         table = area_colors(state.raster.areas if state.raster is not None else areas)
@@ -183,9 +186,13 @@ class CouplingLayers:
         if boundaries is not None and boundaries.nshapes:
             boundaries.edge_width = LINE_PIXELS / zoom
             boundaries.refresh()  # napari redraws the edges only on a refresh
+        top = self.geometry[0]
         for kind, axis in (("row names", 0), ("column names", 1)):
             names = self.layer(kind)
             if names is not None and len(names.data):
+                if axis == 1:
+                    lift = max(self._name_pad, NAME_LIFT_PX / zoom)
+                    names.data = np.c_[np.full(len(names.data), top - lift), names.data[:, 1]]
                 keep = thin(names.data[:, axis] * zoom, names.features["rows"], LINE_PX * NAME_SIZE)
                 names.features = blank_unkept(names.features, keep)
         if self.pair is not None:

@@ -30,12 +30,11 @@ from napari_neurorbm._qt.colors import area_colors
 from napari_neurorbm._qt.couplings_job import area_blocks, couplings_job, unit_labels
 from napari_neurorbm._qt.couplings_pair import PairBox
 from napari_neurorbm._qt.couplings_plots import CouplingPlots
-from napari_neurorbm._qt.docking import Dock, let_go
+from napari_neurorbm._qt.docking import ViewerDock, let_go
 from napari_neurorbm._qt.forms import ConfigForm
 from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.layout import get_layout
 from napari_neurorbm._qt.relay import Relay
-from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.analysis.areas import write_area_csv
 from napari_neurorbm.analysis.couplings import CouplingsResult
 from napari_neurorbm.configs import CouplingsConfig
@@ -49,7 +48,7 @@ CONTRASTS = (("±99.5th percentile of |J|", True), ("±max |J|", False))
 CSV_FILTER = "CSV table (*.csv);;All files (*)"
 
 
-class CouplingsWidget(Dock, RunnerParts):
+class CouplingsWidget(ViewerDock, RunnerParts):
     """Compute the model's couplings on a worker; the matrix goes on the canvas, the area plots here."""
 
     computed = Signal(object)  # the CouplingsResult, once shown
@@ -57,9 +56,7 @@ class CouplingsWidget(Dock, RunnerParts):
     failed = Signal(str)
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
-        super().__init__()
-        self.viewer = napari_viewer
-        self.state = get_state(napari_viewer)
+        super().__init__(napari_viewer)
         self.matrix = get_layout(napari_viewer).couplings
         self.form = ConfigForm(CouplingsConfig(), only=("min_units", "device"))
         self.form.min_units.changed.connect(self._redraw_plots)
@@ -97,9 +94,7 @@ class CouplingsWidget(Dock, RunnerParts):
     # ---- form -----------------------------------------------------------------------------------
     def _settings_box(self) -> QGroupBox:
         """The config's fields (magicgui), then what only the dock has: norms over training, colour range."""
-        box = QGroupBox("Settings")
-        column = QVBoxLayout(box)
-        column.addWidget(self.form.native)
+        box = self.form.boxed("Settings")
         self.n_checkpoints = QSpinBox(minimum=0, maximum=1000, value=8, specialValueText="off")
         self.n_checkpoints.setToolTip(
             "Checkpoints (evenly spread) for the norms over training; each costs a full J computation")
@@ -111,7 +106,7 @@ class CouplingsWidget(Dock, RunnerParts):
         extra = QFormLayout()
         extra.addRow("Checkpoints for norms", self.n_checkpoints)
         extra.addRow("Colour range", self.contrast)
-        column.addLayout(extra)
+        box.layout().addLayout(extra)
         return box
 
     def _run_row(self) -> QHBoxLayout:
@@ -193,9 +188,6 @@ class CouplingsWidget(Dock, RunnerParts):
             self.message.setText("Stopped; the couplings computed so far are kept.")
         self.finished.emit()
 
-    def _fail(self, message: str) -> None:
-        self.runner.fail(message)
-
     # ---- showing a result -------------------------------------------------------------------------
     def _on_couplings(self, result) -> None:
         if not isinstance(result, CouplingsResult):
@@ -221,7 +213,7 @@ class CouplingsWidget(Dock, RunnerParts):
         """Centre the camera on the block (rows: first area, columns: second area) and fill the canvas."""
         result = self.state.couplings
         if not isinstance(result, CouplingsResult) or self.matrix.layer("matrix") is None:
-            self._fail("compute the couplings first")
+            self.runner.fail("compute the couplings first")
             return
         n = len(result.J)
         self.matrix.zoom_to(*(c.currentData() or (0, n) for c in (self.zoom_rows, self.zoom_cols)))
@@ -257,7 +249,7 @@ class CouplingsWidget(Dock, RunnerParts):
                 raise NeuroRBMError("the model has no brain areas, so there is no area table")
             written = write_area_csv(path, result.J, result.areas, self.form.min_units.value)
         except NeuroRBMError as exc:
-            self._fail(str(exc))
+            self.runner.fail(str(exc))
             return None
         self.message.setText(f"Wrote {written}")
         return written

@@ -8,8 +8,16 @@ content scrolls) and, when it first shows, tabs itself with the NeuroRBM docks a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from qtpy.QtCore import QSize
 from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QStyle, QVBoxLayout, QWidget
+
+from napari_neurorbm._qt.forms import LabelColumn
+from napari_neurorbm._qt.state import get_state
+
+if TYPE_CHECKING:
+    import napari
 
 MIN_HEIGHT = 200  # a dock can shrink to this; its body scrolls
 HINT = QSize(380, 640)  # asked for when there is room
@@ -34,8 +42,15 @@ class Dock(QWidget):
 
     def minimumSizeHint(self) -> QSize:
         """As wide as the body needs (it scrolls up and down only), as short as MIN_HEIGHT."""
-        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) + 4  # a few pixels to spare
-        return QSize(self.body.minimumSizeHint().width() + bar, MIN_HEIGHT)
+        return QSize(self.body.minimumSizeHint().width() + self._bar_room(), MIN_HEIGHT)
+
+    def body_width(self) -> int:
+        """The width the body gets: the dock's, less room for the scroll bar (right in a resizeEvent, where
+        the body has not been resized yet)."""
+        return self.width() - self._bar_room()
+
+    def _bar_room(self) -> int:
+        return self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) + 4  # a few pixels to spare
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -43,6 +58,25 @@ class Dock(QWidget):
         if not self._tabbed:
             self._tabbed = True
             tab_with_siblings(self)
+
+
+class ViewerDock(Dock):
+    """A dock that works on one viewer: ``self.viewer`` and its shared state ``self.state``. The row labels of
+    its forms and of its own QFormLayouts share one width, so that every field starts level."""
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.state = get_state(napari_viewer)
+        self.body.installEventFilter(LabelColumn(self.body))
+
+    def stack(self, *widgets: QWidget) -> QVBoxLayout:
+        """Lay ``widgets`` out top down in the body, packed at the top (the room left is blank)."""
+        layout = QVBoxLayout(self.body)
+        for widget in widgets:
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        return layout
 
 
 def tab_with_siblings(widget: QWidget) -> None:

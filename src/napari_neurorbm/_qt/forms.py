@@ -6,6 +6,11 @@ quality rules are text fields where empty means None (the spec's ``none`` text i
 show a number as a text field too (``text=``): one without a natural step (a learning rate, minutes) that a
 spin box would round or clamp; its value is checked when the config is read. The form
 hands back a validated config; a value that does not parse or is out of bounds is a one-line NeuroRBMError.
+
+magicgui sizes its label column with the application's font when the form is made, before napari's style
+sheet sets the font the labels are drawn in, so its fields would start at ragged places: a
+:class:`LabelColumn` on a dock's body (:class:`~napari_neurorbm._qt.docking.ViewerDock`) sets one label
+column once the dock is shown, across its forms and its own QFormLayout rows.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox, Widget
-from qtpy.QtWidgets import QGridLayout, QWidget
+from qtpy.QtCore import QEvent, QObject
+from qtpy.QtWidgets import QFormLayout, QGridLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from napari_neurorbm.configs import Config, FieldInfo, split_list
 from napari_neurorbm.errors import NeuroRBMError
@@ -24,6 +30,7 @@ C = TypeVar("C", bound=Config)
 INT_MAX = 2**31 - 1
 FLOAT_MAX = 1e12
 FIELD_MIN_WIDTH = 130  # a field in a column of a form: room for a 7-digit number between a spin box's buttons
+ROW_LABEL = "neurorbm_row_label"  # a Qt property on the labels of a form's rows
 
 
 class ConfigForm(Container, Generic[C]):
@@ -48,6 +55,8 @@ class ConfigForm(Container, Generic[C]):
         widgets = [field_widget(i, getattr(base, i.name), overrides.get(i.name, {}), i.name in text)
                    for i in self.infos]
         super().__init__(widgets=[*widgets, *extra], labels=True)
+        self.margins = (0, 0, 0, 0)  # the dock's layout indents it, as its own rows
+        _mark_row_labels(self.native)
         if columns > 1:
             _in_columns(self, columns)
         self.chosen: set[str] = set()
@@ -72,12 +81,52 @@ class ConfigForm(Container, Generic[C]):
         finally:
             self._filling = False
 
+    def boxed(self, title: str) -> QGroupBox:
+        """The form in a titled group box, whose column (``box.layout()``) takes the dock's own rows too."""
+        box = QGroupBox(title)
+        QVBoxLayout(box).addWidget(self.native)
+        return box
+
     def _info(self, name: str) -> FieldInfo:
         return next(i for i in self.infos if i.name == name)
 
     def _note(self, name: str) -> None:
         if not self._filling:
             self.chosen.add(name)
+
+
+class LabelColumn(QObject):
+    """An event filter that, whenever its widget is shown or restyled, makes every row label in it (the
+    magicgui form's and those of any QFormLayout) as wide as the widest, so that all fields start level."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Show, QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            align_labels(watched)
+        return False
+
+
+def align_labels(widget: QWidget) -> None:
+    """Give the row labels in ``widget`` one width, the widest one's in the font they are drawn in."""
+    widget.ensurePolished()
+    labels = [label for label in widget.findChildren(QLabel) if label.property(ROW_LABEL) is True]
+    for form in widget.findChildren(QFormLayout):
+        items = (form.itemAt(row, QFormLayout.ItemRole.LabelRole) for row in range(form.rowCount()))
+        labels += [item.widget() for item in items if item is not None and isinstance(item.widget(), QLabel)]
+    for label in labels:
+        label.setMinimumWidth(0)
+    widest = max((label.sizeHint().width() for label in labels), default=0)
+    for label in labels:
+        label.setMinimumWidth(widest)
+
+
+def _mark_row_labels(form: QWidget) -> None:
+    """Mark the label of each magicgui row of ``form`` (a row: a widget whose layout begins with it)."""
+    rows = form.layout()
+    for i in range(rows.count()):
+        row = rows.itemAt(i).widget()
+        first = row.layout().itemAt(0) if row is not None and row.layout() is not None else None
+        if first is not None and isinstance(first.widget(), QLabel):
+            first.widget().setProperty(ROW_LABEL, True)
 
 
 def field_widget(info: FieldInfo, value: Any, options: dict[str, Any], text: bool = False) -> Widget:

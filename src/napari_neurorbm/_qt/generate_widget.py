@@ -11,14 +11,13 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout
+from qtpy.QtWidgets import QLabel, QPushButton
 
-from napari_neurorbm._qt.docking import Dock
+from napari_neurorbm._qt.docking import ViewerDock
 from napari_neurorbm._qt.forms import ConfigForm
 from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.layout import get_layout
-from napari_neurorbm._qt.model_runs import held_out_raster, model_raster
-from napari_neurorbm._qt.state import get_state
+from napari_neurorbm._qt.model_runs import describe_model, held_out_raster, model_raster
 from napari_neurorbm._qt.stats_plots import DOCK_NAME, StatsPanel
 from napari_neurorbm.analysis import statistics as st
 from napari_neurorbm.analysis.generation import GeneratedRun
@@ -46,16 +45,14 @@ def generate_job(model: ModelFile | None, raster: Raster | None, config: Generat
                                                  device=config.device))
 
 
-class GenerateWidget(Dock, RunnerParts):
+class GenerateWidget(ViewerDock, RunnerParts):
     """Frames, τ, chains, start and seed; Generate runs the sampler, then shows the rasters and statistics."""
 
     generated = Signal(object)  # the generated Raster, once its layers and statistics are shown
     failed = Signal(str)  # the one-line message shown to the user
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
-        super().__init__()
-        self.viewer = napari_viewer
-        self.state = get_state(napari_viewer)
+        super().__init__(napari_viewer)
         self.stats: StatsPanel | None = None
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
@@ -64,12 +61,8 @@ class GenerateWidget(Dock, RunnerParts):
         self.generate_button.clicked.connect(lambda: self.runner.toggle(self.generate))
         self.runner = JobRunner(self, self.generate_button, what="generation", on_failed=self.failed.emit,
                                 stage_names=STAGES)
-        box = QGroupBox("Sampling")
-        QVBoxLayout(box).addWidget(self.form.native)
-        layout = QVBoxLayout(self.body)
-        for widget in (self.model_label, box, self.generate_button, self.runner.bar, self.runner.message):
-            layout.addWidget(widget)
-        layout.addStretch(1)
+        self.stack(self.model_label, self.form.boxed("Sampling"), self.generate_button, self.runner.bar,
+                   self.runner.message)
         self.setMinimumWidth(300)
         self.state.events.model.connect(self._describe_model)
         self.state.events.raster.connect(self._on_new_raster)
@@ -87,9 +80,7 @@ class GenerateWidget(Dock, RunnerParts):
         self._describe_model()
 
     def _describe_model(self, *_: object) -> None:
-        model = self.state.model
-        self.model_label.setText("No model yet: train one or open a model file." if model is None else
-                                 f"Model: {model.rbm.n_visible} visible × {model.rbm.n_hidden} hidden units.")
+        self.model_label.setText(describe_model(self.state.model))
 
     def generate(self) -> None:
         """Start sampling and the comparison on a worker thread."""

@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QGroupBox, QPushButton, QVBoxLayout
+from qtpy.QtWidgets import QPushButton
 
-from napari_neurorbm._qt.docking import Dock
+from napari_neurorbm._qt.docking import ViewerDock
 from napari_neurorbm._qt.forms import ConfigForm
 from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.qc_plots import DOCK_NAME, QCPanel
 from napari_neurorbm._qt.raster_layers import add_raster_layers
 from napari_neurorbm._qt.source_picker import SourcePicker, session_choices
-from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.configs import BinningConfig
 from napari_neurorbm.data.binning import DEFAULT_BINNING, bins_per_frame, iter_binarize, unchosen_width
 from napari_neurorbm.data.raster import Raster
@@ -53,30 +52,24 @@ def load_job(path: str, session_id: int | None, params: BinningConfig, session: 
     return session, raster
 
 
-class LoadWidget(Dock, RunnerParts):
+class LoadWidget(ViewerDock, RunnerParts):
     """Choose a recording and its binarization; Load adds the count, binary and area-strip layers."""
 
     loaded = Signal(object)  # the new Raster, after its layers are in the viewer
     failed = Signal(str)  # the one-line message shown to the user
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
-        super().__init__()
-        self.viewer = napari_viewer
-        self.state = get_state(napari_viewer)
+        super().__init__(napari_viewer)
         self._opened: tuple[Key, Session] | None = None  # the last source read, kept for the next load
         self._asked_ms: float | None = None  # the bin width the user chose for the running load
-        self.source = SourcePicker(on_error=self._fail)
+        self.source = SourcePicker(on_error=lambda message: self.runner.fail(message))
         self.form = ConfigForm(BinningConfig())
         self.load_button = QPushButton("Load")
         self.load_button.clicked.connect(lambda: self.runner.toggle(self.load))
         self.runner = JobRunner(self, self.load_button, what="loading", on_failed=self._on_failed,
                                 stop_text="Cancel", stopped_text="Cancelled.")
-        box = QGroupBox("Binarization")
-        QVBoxLayout(box).addWidget(self.form.native)
-        layout = QVBoxLayout(self.body)
-        for widget in (self.source, box, self.load_button, self.runner.bar, self.runner.message):
-            layout.addWidget(widget)
-        layout.addStretch(1)
+        self.stack(self.source, self.form.boxed("Binarization"), self.load_button, self.runner.bar,
+                   self.runner.message)
 
     @property
     def session_combo(self):
@@ -99,7 +92,7 @@ class LoadWidget(Dock, RunnerParts):
                 raise NeuroRBMError("choose a recording first (File… or Folder…)")
             params = self.form.config()
         except NeuroRBMError as exc:
-            self._fail(str(exc))
+            self.runner.fail(str(exc))
             return
         key = (str(Path(path).expanduser()), self.session_id())
         reuse = self._opened[1] if self._opened is not None and self._opened[0] == key else None
@@ -129,9 +122,6 @@ class LoadWidget(Dock, RunnerParts):
                                                                                        session.bin_s):
             self.form.fill(bin_ms=float(session.bin_s) * 1e3)
         self.failed.emit(message)
-
-    def _fail(self, message: str) -> None:
-        self.runner.fail(message)
 
     def _ensure_qc_dock(self) -> None:
         window = getattr(self.viewer, "window", None)

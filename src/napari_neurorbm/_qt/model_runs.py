@@ -1,5 +1,6 @@
-"""What the Generate and Clamp docks share: the rasters they make from a model's frames (shown beside the
-recording by the layout owner, :mod:`.layout`; their jobs run on :mod:`.jobs`)."""
+"""What the Generate and Clamp docks share: the line that says which model they run, and the rasters they
+make from a model's frames (shown beside the recording by the layout owner, :mod:`.layout`; their jobs run
+on :mod:`.jobs`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ import numpy as np
 from napari_neurorbm._qt.raster_layers import frame_spacing
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.rbm.io import ModelFile
+
+
+def describe_model(model: ModelFile | None) -> str:
+    """The model a dock would run, in a line (or how to get one)."""
+    if model is None:
+        return "No model yet: train one or open a model file."
+    return f"Model: {model.rbm.n_visible} visible × {model.rbm.n_hidden} hidden units."
 
 # ---------------------------------------------------------------- model rasters
 

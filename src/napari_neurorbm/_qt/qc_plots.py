@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from qtpy.QtCore import Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QLabel, QVBoxLayout
 
 from napari_neurorbm._qt.colors import area_colors
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from napari_neurorbm.data.raster import Raster
 
 DOCK_NAME = "NeuroRBM QC"
+PLOT_MIN_HEIGHT = 220  # each plot's height when the four are stacked in one column (the body scrolls)
+PLOT_GAP = 12  # room between and around the plots of a row, on top of their own minimum widths
 
 
 class QCPanel(Dock):
@@ -52,20 +54,33 @@ class QCPanel(Dock):
             self._on_raster(self._state.raster)
 
     def _arrange(self, columns: int) -> None:
-        """Plots in a 2 x 2 grid, or in one row when the dock is wide (e.g. docked at the bottom)."""
+        """Plots in ``columns`` columns: 4 (one row), 2 (a 2 x 2 grid) or 1 (stacked; the body scrolls)."""
         if columns == self._columns:
             return
-        items = (self.rates, self.active, self.widths, self.filters)
+        items = self._items()
         for item in items:
             if item.scene() is not None:
                 self.plots.removeItem(item)
         for i, item in enumerate(items):
             self.plots.addItem(item, row=i // columns, col=i % columns)
         self._columns = columns
+        self.plots.setMinimumHeight(PLOT_MIN_HEIGHT * len(items) if columns == 1 else 0)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._arrange(4 if self.width() > 2.2 * self.height() else 2)
+        self._arrange(self._fitting_columns())
+
+    def _fitting_columns(self) -> int:
+        """One row of four when the dock is wide (e.g. docked at the bottom) and they fit, else a 2 x 2 grid
+        when two fit side by side, else one column: a plot is never cut at the dock's right edge."""
+        widest = max(item.effectiveSizeHint(Qt.SizeHint.MinimumSize).width() for item in self._items())
+        margins = self.body.layout().contentsMargins()
+        room = self.body_width() - margins.left() - margins.right()
+        wide = self.width() > 2.2 * self.height()
+        return next((n for n in (4, 2) if (n == 2 or wide) and n * (widest + PLOT_GAP) <= room), 1)
+
+    def _items(self) -> tuple:
+        return self.rates, self.active, self.widths, self.filters
 
     def _label_axes(self) -> None:
         self.rates.setLabel("bottom", "rate (Hz)")
@@ -98,6 +113,7 @@ class QCPanel(Dock):
             f"{qc.bin_ms:g} ms · mean {mean_k:.1f} active units per frame · "
             f"{100 * qc.merged_fraction:.1f}% of spikes shared a bin with another spike of their unit"
         )
+        self._arrange(self._fitting_columns())  # the axes' numbers may have widened the plots
         self.updated.emit()
 
     def _plot_rates(self, qc: QCData, colours: dict) -> None:

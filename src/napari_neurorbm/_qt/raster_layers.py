@@ -26,6 +26,7 @@ from napari_neurorbm.data.session import Session
 
 if TYPE_CHECKING:
     import napari
+    from napari.layers import Shapes
 
 KEY = "neurorbm"  # layer.metadata[KEY] = {"kind": ..., "role": ...}
 COVER_COLS = 40  # the strip's hover cover over the raster, in strip-widths
@@ -265,3 +266,25 @@ def row_at(layer, world_position) -> int | None:
 def _tag(kind: str, role: str, shown: Raster, **refs) -> dict:
     """Layer metadata: what the layer shows, for which role, plus references (raster, session)."""
     return {KEY: {"kind": kind, "role": role, "bin_s": float(shown.bin_s), **refs}}
+
+
+def tag_of(layer) -> dict:
+    """What a NeuroRBM layer shows (its kind, role, raster…); empty for any other layer."""
+    tag = layer.metadata.get(KEY)
+    return tag if isinstance(tag, dict) else {}
+
+
+def add_onset_lines(viewer: napari.Viewer, raster: Raster, onset: int, role: str) -> Shapes:
+    """Mark the clamp onset of every chain (segment) of the ``role`` raster with an orange line."""
+    binary = layers_of(viewer, role=role, kind="binary")[0]
+    (y0, x0), (dy, dx) = binary.translate, binary.scale
+    xs = x0 + (np.asarray(raster.segment_starts) + onset) * dx
+    lines = [np.array([[y0, x], [y0 + raster.n_units * dy, x]]) for x in xs]
+    width = max(dx, 0.002 * raster.n_frames * dx)  # visible when the whole row of rasters is in view
+    active = viewer.layers.selection.active
+    layer = viewer.add_shapes(
+        lines, shape_type="line", name=f"clamp onsets · {role}", edge_color="orange", edge_width=width,
+        units=UNITS, metadata={KEY: {"kind": "onsets", "role": role}},
+    )
+    viewer.layers.selection.active = active
+    return layer
