@@ -94,3 +94,16 @@ class ProgressLine:
                                  postfix=p.message or None, ascii=True, unit_scale=p.total >= BIG)
         print(line, file=sys.stderr, flush=True)
         self._last_line, self._stage_logged = now, p.done < p.total  # a stage's last line is logged once
+
+
+def add_results_options(parser, out_metavar: str, out_help: str, *, out_required: bool) -> None:
+    """An analysis command's outputs: --out (its curves as a CSV) and --json (its headline numbers)."""
+    parser.add_argument("--out", required=out_required, metavar=out_metavar, help=out_help)
+    parser.add_argument("--json", action="store_true", help="print the headline numbers as one JSON object")
+
+
+def print_results(args, summary: dict, text: str) -> None:
+    """The headline numbers as one JSON object with --json, else the sentence ``text``."""
+    import json
+
+    print(json.dumps(summary) if args.json else text)

@@ -4,13 +4,12 @@ raster's)."""
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 import pandas as pd
 
 from napari_neurorbm.analysis.dmd import REAL_TOL, dmd_of
-from napari_neurorbm.cli._common import out_path
+from napari_neurorbm.cli._common import add_results_options, out_path, print_results
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import DMDConfig
 from napari_neurorbm.data.raster import read_raster
@@ -25,8 +24,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "real eigenvalues). Frame pairs never straddle a gap between segments. See docs/analyses.md."))
     p.add_argument("raster", metavar="RASTER.npz", help="a raster written by `neurorbm binarize`")
     p.add_argument("--generated", metavar="GEN.npz", help="a raster generated in time (`neurorbm sample`)")
-    p.add_argument("--out", metavar="EIGENVALUES.csv", help="CSV: source, real, imag of every eigenvalue")
-    p.add_argument("--json", action="store_true", help="print the headline numbers as one JSON object")
+    add_results_options(p, "EIGENVALUES.csv", "CSV: source, real, imag of every eigenvalue",
+                        out_required=False)
     add_config_options(p, DMDConfig)
     p.set_defaults(run=run)
 
@@ -44,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
                    for name, r in results.items()]).to_csv(out, index=False)
     summary = {name: {"real_fraction": r.real_fraction, "largest_modulus": float(np.abs(r.eigenvalues).max())}
                for name, r in results.items()}
-    print(json.dumps({"pcs": cfg.pcs, **summary}) if args.json else "; ".join(
+    print_results(args, {"pcs": cfg.pcs, **summary}, "; ".join(
         f"{name}: {s['real_fraction']:.0%} real eigenvalues, largest |lambda| {s['largest_modulus']:.3f}"
         for name, s in summary.items()) + (f"; wrote {out}" if out else ""))
     return 0

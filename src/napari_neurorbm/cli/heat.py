@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 import pandas as pd
 
 from napari_neurorbm.analysis.heat import iter_heat, temperatures
-from napari_neurorbm.cli._common import out_path, run_shown
+from napari_neurorbm.cli._common import add_results_options, out_path, print_results, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import HeatConfig
 from napari_neurorbm.rbm.io import load_model
@@ -23,8 +22,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "weighted by exp(-E / T): exact up to 20 visible units, else Monte Carlo at all temperatures with "
         "replica exchange (paper 004; Tkacik et al. 2015). See docs/analyses.md."))
     p.add_argument("model", metavar="MODEL.npz", help="a model file written by `neurorbm train`")
-    p.add_argument("--out", required=True, metavar="HEAT.csv", help="CSV with columns T and C")
-    p.add_argument("--json", action="store_true", help="print the headline numbers as one JSON object")
+    add_results_options(p, "HEAT.csv", "CSV with columns T and C", out_required=True)
     add_config_options(p, HeatConfig)
     p.set_defaults(run=run)
 
@@ -39,6 +37,5 @@ def run(args: argparse.Namespace) -> int:
     at_one = float(np.interp(1.0, curve.T, curve.C)) if cfg.t_min <= 1 <= cfg.t_max else None
     summary = {"peak_T": curve.peak_T, "peak_C": float(curve.C.max()), "C_at_T1": at_one,
                "method": curve.method, "units": int(rbm.n_visible)}
-    print(json.dumps(summary) if args.json else
-          f"wrote {out}: C(T) peaks at T = {curve.peak_T:.3g} ({curve.method})")
+    print_results(args, summary, f"wrote {out}: C(T) peaks at T = {curve.peak_T:.3g} ({curve.method})")
     return 0

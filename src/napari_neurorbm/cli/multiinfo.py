@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 import pandas as pd
 
 from napari_neurorbm.analysis.multiinfo import MultiInfo, iter_multi_information
-from napari_neurorbm.cli._common import out_path, run_shown
+from napari_neurorbm.cli._common import add_results_options, out_path, print_results, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import GenerateConfig, MultiInfoConfig
 from napari_neurorbm.data.raster import read_raster
@@ -27,8 +26,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "See docs/analyses.md."))
     p.add_argument("raster", metavar="RASTER.npz", help="a raster written by `neurorbm binarize`")
     p.add_argument("--model", metavar="MODEL.npz", help="an RBM trained on this raster")
-    p.add_argument("--out", metavar="GROUPS.csv", help="CSV: each group's units and entropies")
-    p.add_argument("--json", action="store_true", help="print the headline numbers as one JSON object")
+    add_results_options(p, "GROUPS.csv", "CSV: each group's units and entropies", out_required=False)
     add_config_options(p, MultiInfoConfig)
     p.set_defaults(run=run)
 
@@ -43,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         _write(out, info)
     s = info.summary()
-    print(json.dumps(s) if args.json else
-          f"I2/IN = {s['i2_over_in']:.3f} (sd {s['i2_over_in_sd']:.3f}) over {s['groups']} groups of "
-          f"{s['group_size']}" + (f"; RBM {s['model_over_in']:.3f}" if model is not None else ""))
+    text = (f"I2/IN = {s['i2_over_in']:.3f} (sd {s['i2_over_in_sd']:.3f}) over {s['groups']} groups of "
+            f"{s['group_size']}" + (f"; RBM {s['model_over_in']:.3f}" if model is not None else ""))
+    print_results(args, s, text)
     return 0
 
 

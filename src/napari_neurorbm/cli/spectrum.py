@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 import pandas as pd
 
 from napari_neurorbm.analysis.spectrum import Spectrum, spectra_by_area, spectrum_of, time_shuffled
 from napari_neurorbm.analysis.statistics import independent_samples
-from napari_neurorbm.cli._common import out_path
+from napari_neurorbm.cli._common import add_results_options, out_path, print_results
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import SpectrumConfig
 from napari_neurorbm.data.raster import Raster, read_raster
@@ -27,9 +26,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "first-rank..N/2. See docs/analyses.md."))
     p.add_argument("raster", metavar="RASTER.npz", help="a raster written by `neurorbm binarize`")
     p.add_argument("--generated", metavar="GEN.npz", help="a generated raster (`neurorbm sample --out`)")
-    p.add_argument("--out", required=True, metavar="SPECTRUM.csv",
-                   help="CSV: rank and one column of cross-validated variances per spectrum")
-    p.add_argument("--json", action="store_true", help="print the exponents as one JSON object")
+    add_results_options(p, "SPECTRUM.csv", "CSV: rank and one column of cross-validated variances per "
+                        "spectrum", out_required=True)
     add_config_options(p, SpectrumConfig)
     p.set_defaults(run=run)
 
@@ -53,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
         spectra[f"area:{area}"] = spec
     _write(out, spectra)
     alphas = {name: s.alpha for name, s in spectra.items()}
-    print(json.dumps({"alpha": alphas, "ranks": list(spectra["recording"].ranks), "units": raster.n_units})
-          if args.json else f"wrote {out}: alpha " + ", ".join(f"{k} {v:.3f}" for k, v in alphas.items()))
+    summary = {"alpha": alphas, "ranks": list(spectra["recording"].ranks), "units": raster.n_units}
+    text = f"wrote {out}: alpha " + ", ".join(f"{k} {v:.3f}" for k, v in alphas.items())
+    print_results(args, summary, text)
     return 0
 
 
