@@ -232,7 +232,7 @@ def three_body(W: ArrayLike, b: ArrayLike, c: ArrayLike, triplets: ArrayLike, *,
     `chunk` bounds the quadrature nodes per block of hidden units, as in iter_couplings.
     """
     spin = spin_model(W, b, c, device)
-    tri = _check_triplets(triplets, spin.n_visible)
+    tri = _check_units(triplets, 3, spin.n_visible)
     rows, inverse = np.unique(tri, return_inverse=True)
     idx = torch.as_tensor(inverse.reshape(tri.shape), device=spin.device)
     rows_t = torch.as_tensor(rows, device=spin.device)
@@ -253,17 +253,20 @@ def three_body(W: ArrayLike, b: ArrayLike, c: ArrayLike, triplets: ArrayLike, *,
     return out.cpu().numpy()
 
 
-def _check_triplets(triplets: ArrayLike, n_visible: int) -> np.ndarray:
-    tri = np.asarray(triplets)
-    if tri.size == 0:
-        return np.zeros((0, 3), dtype=np.int64)
-    if tri.ndim != 2 or tri.shape[1] != 3 or not np.issubdtype(tri.dtype, np.integer):
-        raise NeuroRBMError(f"triplets must be an integer array of shape (n, 3), got shape {tri.shape}")
-    if tri.min() < 0 or tri.max() >= n_visible:
-        raise NeuroRBMError(f"triplet indices must lie in 0..{n_visible - 1}")
-    if np.any((tri[:, 0] == tri[:, 1]) | (tri[:, 0] == tri[:, 2]) | (tri[:, 1] == tri[:, 2])):
-        raise NeuroRBMError("each triplet must name three different units")
-    return tri.astype(np.int64)
+def _check_units(groups: ArrayLike, k: int, n_visible: int) -> np.ndarray:
+    """Rows of ``k`` different unit indices (pairs: k = 2, triplets: k = 3) as an int64 array; bad rows are
+    one-line errors."""
+    name, count = {2: ("pair", "two"), 3: ("triplet", "three")}[k]
+    arr = np.asarray(groups)
+    if arr.size == 0:
+        return np.zeros((0, k), dtype=np.int64)
+    if arr.ndim != 2 or arr.shape[1] != k or not np.issubdtype(arr.dtype, np.integer):
+        raise NeuroRBMError(f"{name}s must be an integer array of shape (n, {k}), got shape {arr.shape}")
+    if arr.min() < 0 or arr.max() >= n_visible:
+        raise NeuroRBMError(f"{name} indices must lie in 0..{n_visible - 1}")
+    if any(np.any(arr[:, i] == arr[:, j]) for i in range(k) for j in range(i + 1, k)):
+        raise NeuroRBMError(f"each {name} must name {count} different units")
+    return arr.astype(np.int64)
 
 
 def strongest_triplets(W: ArrayLike, b: ArrayLike, c: ArrayLike, J: np.ndarray, k: int, *,
@@ -329,7 +332,7 @@ def higher_order_indicator(W: ArrayLike, b: ArrayLike, c: ArrayLike, pairs: Arra
     if n_samples < 2:
         raise NeuroRBMError(f"n_samples must be at least 2, got {n_samples}")
     spin = spin_model(W, b, c, device)
-    pr = _check_pairs(pairs, spin.n_visible)
+    pr = _check_units(pairs, 2, spin.n_visible)
     gen = torch.Generator().manual_seed(seed)
     s = (torch.randint(0, 2, (n_samples, spin.n_visible), generator=gen, dtype=torch.float64) * 2 - 1)
     s = s.to(spin.device)
@@ -350,19 +353,6 @@ def higher_order_indicator(W: ArrayLike, b: ArrayLike, c: ArrayLike, pairs: Arra
 def _softplus(x: torch.Tensor) -> torch.Tensor:
     """log(1 + e^x) to full float64 precision for every x (torch's softplus goes linear above 20)."""
     return x.clamp_min(0.0) + torch.log1p(torch.exp(-x.abs()))
-
-
-def _check_pairs(pairs: ArrayLike, n_visible: int) -> np.ndarray:
-    pr = np.asarray(pairs)
-    if pr.size == 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    if pr.ndim != 2 or pr.shape[1] != 2 or not np.issubdtype(pr.dtype, np.integer):
-        raise NeuroRBMError(f"pairs must be an integer array of shape (n, 2), got shape {pr.shape}")
-    if pr.min() < 0 or pr.max() >= n_visible:
-        raise NeuroRBMError(f"pair indices must lie in 0..{n_visible - 1}")
-    if np.any(pr[:, 0] == pr[:, 1]):
-        raise NeuroRBMError("each pair must name two different units")
-    return pr.astype(np.int64)
 
 
 # ---------------------------------------------------------------- norms along training (eq. 14, Fig. 4e)
