@@ -17,13 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from napari_neurorbm.analysis.multiinfo import Pairwise
+from napari_neurorbm.analysis.multiinfo import Pairwise, ising_energy
 from napari_neurorbm.data.synthetic import hidden_states as all_states
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
-from napari_neurorbm.rbm.model import RBM
+from napari_neurorbm.rbm.model import RBM, hidden_free_energy
 
 MAX_EXACT = 20  # enumerate up to this many visible units
 
@@ -50,33 +49,32 @@ def temperatures(t_min: float = 0.5, t_max: float = 2.0, steps: int = 31) -> np.
 
 
 class Energy:
-    """E(v) of a batch of patterns and the change of E when one unit switches on, for either model."""
+    """E(v) of a batch of patterns and the change of E when one unit switches on, for either model (an RBM
+    is held as a float64 copy on the CPU in ``rbm``; a pairwise model as its h and J)."""
 
     def __init__(self, model: RBM | Pairwise) -> None:
         if isinstance(model, Pairwise):
             self.b = torch.as_tensor(model.h, dtype=torch.float64)
             self.J = torch.as_tensor(model.J, dtype=torch.float64)
-            self.W = None
+            self.rbm = self.W = None
         else:
-            self.b, self.W, self.c = (t.detach().cpu().double() for t in (model.b, model.W, model.c))
-            self.J = None
+            self.rbm = RBM(*(t.detach().cpu().double() for t in (model.W, model.b, model.c)))
+            self.b, self.W, self.J = self.rbm.b, self.rbm.W, None
         self.n = len(self.b)
 
     def __call__(self, v: torch.Tensor) -> torch.Tensor:
-        if self.W is None:
-            return -(v @ self.b) - 0.5 * ((v @ self.J) * v).sum(-1)
-        return -(v @ self.b) - F.softplus(v @ self.W + self.c).sum(-1)
+        return ising_energy(v, self.b, self.J) if self.rbm is None else self.rbm.free_energy(v)
 
     def drive(self, v: torch.Tensor) -> torch.Tensor:
         """What the energy's non-linear part depends on: v W + c (RBM) or v J (pairwise)."""
-        return v @ self.W + self.c if self.W is not None else v @ self.J
+        return self.rbm.hidden_input(v) if self.rbm is not None else v @ self.J
 
     def on_gain(self, i: int, x: torch.Tensor, v_i: torch.Tensor) -> torch.Tensor:
         """E(v with unit i off) - E(v with unit i on), from the drive ``x`` of the current v."""
         if self.W is None:  # J has a zero diagonal, so x[:, i] holds only the other units' pull
             return self.b[i] + x[:, i]
         off = x - v_i[:, None] * self.W[i]
-        return self.b[i] + (F.softplus(off + self.W[i]) - F.softplus(off)).sum(-1)
+        return self.b[i] + hidden_free_energy(off) - hidden_free_energy(off + self.W[i])
 
     def row(self, i: int) -> torch.Tensor:
         return self.W[i] if self.W is not None else self.J[i]
@@ -94,20 +92,21 @@ def heat_exact(model: RBM | Pairwise, T: np.ndarray) -> HeatCurve:
 
 def iter_heat_mc(model: RBM | Pairwise, T: np.ndarray, sweeps: int = 400, chains: int = 16,
                  burn_in: float = 0.25, seed: int = 0) -> Generator[Progress, None, HeatCurve]:
-    """C(T) by heat-bath sweeps of ``chains`` chains per temperature, a replica exchange between
-    neighbouring temperatures after every sweep; E is averaged after the first ``burn_in`` of the sweeps."""
+    """C(T) from ``chains`` chains per temperature: ``sweeps`` steps (Metropolis-Hastings block steps for an
+    RBM, heat-bath sweeps for a pairwise model), each followed by a replica exchange between neighbouring
+    temperatures; E is averaged after the first ``burn_in`` of the steps."""
     energy, T = Energy(model), np.asarray(T, dtype=np.float64)
     gen = torch.Generator().manual_seed(seed)
     beta = torch.as_tensor(1 / T).repeat_interleave(chains)  # chains of one temperature are adjacent
     v = (torch.rand(len(beta), energy.n, generator=gen, dtype=torch.float64) < 0.1).double()
     start, sums = int(burn_in * sweeps), np.zeros((len(T), 3))
-    step = _block_step if energy.W is not None else _sweep
+    step = _block_step if energy.rbm is not None else _sweep
     for s in range(sweeps):
         step(energy, v, beta, gen)
         e = energy(v)
-        _exchange(v, e, beta, chains, gen)
+        _exchange(v, e, beta, chains, gen)  # swaps the energies with the states
         if s >= start:
-            e = energy(v).view(len(T), chains).numpy()
+            e = e.view(len(T), chains).numpy()
             sums += np.c_[np.full(len(T), chains), e.sum(1), (e * e).sum(1)]
         yield Progress("heat capacity", s + 1, sweeps, f"sweep {s + 1}/{sweeps} at {len(T)} temperatures")
     mean, second = sums[:, 1] / sums[:, 0], sums[:, 2] / sums[:, 0]
@@ -124,19 +123,20 @@ def iter_heat(model: RBM | Pairwise, T: np.ndarray, **mc) -> Generator[Progress,
 def _block_step(energy: Energy, v: torch.Tensor, beta: torch.Tensor, gen: torch.Generator) -> None:
     """One Metropolis-Hastings step of every chain: h then v' by block Gibbs of the RBM scaled by beta,
     accepted with min(1, exp(r(v') - r(v))), r(v) = sum_mu beta softplus(x_mu) - softplus(beta x_mu)."""
-    bt = beta[:, None]
-    h = (torch.rand(len(v), len(energy.c), generator=gen, dtype=torch.float64)
-         < torch.sigmoid(bt * energy.drive(v))).double()
-    p_v = torch.sigmoid(bt * (h @ energy.W.T + energy.b))
+    rbm, bt = energy.rbm, beta[:, None]
+    h = (torch.rand(len(v), len(rbm.c), generator=gen, dtype=torch.float64)
+         < torch.sigmoid(bt * rbm.hidden_input(v))).double()
+    p_v = torch.sigmoid(bt * rbm.visible_input(h))
     proposal = (torch.rand(v.shape, generator=gen, dtype=torch.float64) < p_v).double()
-    log_acc = _correction(energy, proposal, bt) - _correction(energy, v, bt)
+    log_acc = _correction(rbm, proposal, beta) - _correction(rbm, v, beta)
     accept = torch.rand(len(v), generator=gen, dtype=torch.float64).log() < log_acc
     v[accept] = proposal[accept]
 
 
-def _correction(energy: Energy, v: torch.Tensor, bt: torch.Tensor) -> torch.Tensor:
-    x = energy.drive(v)
-    return (bt * F.softplus(x) - F.softplus(bt * x)).sum(-1)
+def _correction(rbm: RBM, v: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    """r(v): log of the target weight over the scaled RBM's, up to a constant."""
+    x = rbm.hidden_input(v)
+    return hidden_free_energy(beta[:, None] * x) - beta * hidden_free_energy(x)
 
 
 def _sweep(energy: Energy, v: torch.Tensor, beta: torch.Tensor, gen: torch.Generator) -> None:
@@ -152,15 +152,17 @@ def _sweep(energy: Energy, v: torch.Tensor, beta: torch.Tensor, gen: torch.Gener
 def _exchange(v: torch.Tensor, e: torch.Tensor, beta: torch.Tensor, chains: int,
               gen: torch.Generator) -> None:
     """Swap the states of chain k at neighbouring temperatures with the Metropolis probability
-    min(1, exp((beta_a - beta_b) (E_a - E_b))), alternating even and odd pairs of temperatures."""
+    min(1, exp((beta_a - beta_b) (E_a - E_b))), alternating even and odd pairs of temperatures; the
+    energies ``e`` of the states are swapped with them."""
     n_t = len(beta) // chains
     first = int(torch.randint(2, (1,), generator=gen))
     for t in range(first, n_t - 1, 2):
         a, b = slice(t * chains, (t + 1) * chains), slice((t + 1) * chains, (t + 2) * chains)
         log_acc = (beta[a] - beta[b]) * (e[a] - e[b])
         swap = torch.rand(chains, generator=gen, dtype=torch.float64).log() < log_acc
-        va, vb = v[a][swap].clone(), v[b][swap].clone()
-        v[a][swap], v[b][swap] = vb, va
+        for x in (v, e):
+            xa, xb = x[a][swap].clone(), x[b][swap].clone()
+            x[a][swap], x[b][swap] = xb, xa
 
 
 def _variance(e: np.ndarray, log_w: np.ndarray) -> float:

@@ -28,6 +28,11 @@ FRACTIONS = (1.0, 0.5, 0.25)  # subsample sizes of the entropy extrapolation
 L2 = 1e-8  # keeps couplings finite for pairs that never fire together (tiny: moments match to ~1e-8)
 
 
+def ising_energy(v, h, J):
+    """E(v) = -h.v - sum_{i<j} J_ij v_i v_j of patterns v (rows; numpy arrays or torch tensors alike)."""
+    return -(v @ h) - 0.5 * ((v @ J) * v).sum(-1)
+
+
 @dataclass(frozen=True)
 class Pairwise:
     """P(v) proportional to exp(h.v + sum_{i<j} J_ij v_i v_j) over n binary units (J symmetric, zero
@@ -38,8 +43,7 @@ class Pairwise:
 
     def log_p(self) -> np.ndarray:
         """log P of every state, in the order of :func:`all_states`."""
-        s = all_states(len(self.h))
-        e = s @ self.h + 0.5 * np.einsum("si,ij,sj->s", s, self.J, s)
+        e = -ising_energy(all_states(len(self.h)), self.h, self.J)
         return e - _logsumexp(e)
 
     def entropy(self) -> float:
