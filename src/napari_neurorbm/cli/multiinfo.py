@@ -53,15 +53,16 @@ def _model_samples(path: str, n_units: int, seed: int) -> tuple[np.ndarray, np.n
 
     from napari_neurorbm.analysis.generation import iter_generate
     from napari_neurorbm.rbm.io import load_model
+    from napari_neurorbm.rbm.sampling import sample_hidden
 
     model = load_model(path)
     if model.rbm.n_visible != n_units:
         raise NeuroRBMError(f"{path} has {model.rbm.n_visible} visible units, the raster {n_units}")
     gen = GenerateConfig()
     run = run_shown(iter_generate(model.rbm, MODEL_FRAMES, gen.tau, gen.chains, "random", seed=seed))
-    W, b, c = model.rbm.numpy()
-    p_h = torch.sigmoid(torch.as_tensor(run.frames, dtype=torch.float64) @ torch.as_tensor(W) + c).numpy()
-    return W, b, (np.random.default_rng(seed).random(p_h.shape) < p_h).astype(np.float64)
+    W, b, _ = model.rbm.numpy()
+    hidden = sample_hidden(model.rbm, torch.as_tensor(run.frames), torch.Generator().manual_seed(seed))
+    return W, b, hidden.cpu().double().numpy()
 
 
 def _write(out, info: MultiInfo) -> None:
