@@ -30,12 +30,6 @@ class Spectrum:
     alpha: float
     ranks: tuple[int, int]
 
-    @property
-    def normalized(self) -> np.ndarray:
-        """Variances as fractions of their positive total, for plotting spectra of different sizes."""
-        total = self.variance[self.variance > 0].sum()
-        return self.variance / total if total > 0 else self.variance
-
 
 def cv_spectrum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """cvPCA of two repeats (samples x units each, paired row by row): PCs of ``a``, and for each the mean
