@@ -73,8 +73,8 @@ class Monitoring:
         if not cfg.eval_every or self._method == "exact":
             return last
         if not cfg.ptt_sweeps:  # the selection fits in what is left of the monitoring share
-            most = min(SELECT_CANDIDATES + REFINE_CHAINS, RESERVE_SHARE * 60 * cfg.minutes / max(last, 1e-9))
-            return last + min(last * most, max(0.0, self._selection_share()))
+            selection = min(last * (SELECT_CANDIDATES + REFINE_CHAINS), RESERVE_SHARE * 60 * cfg.minutes)
+            return last + min(selection, max(0.0, self._selection_share()))
         steps = cfg.ptt_sweeps * (len(self.checkpoints) + 2) * min(cfg.chains, PTT_CHAINS)
         return last * (1 + steps / (cfg.ais_chains * cfg.ais_betas))
 
