@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
+from napari_neurorbm.atomic import write_atomically
 from napari_neurorbm.data.session import Session
 from napari_neurorbm.errors import NeuroRBMError
 
@@ -24,12 +25,17 @@ ZLIB_LEVEL = 1  # of the files written here: higher levels shrink a bit-packed r
 
 def write_binned_npz(path: Path, binary: np.ndarray, **arrays: np.ndarray) -> None:
     """Write a binned npz whose counts are the 0/1 raster ``binary`` (units x frames; any non-zero is 1),
-    bit-packed along frames, beside the other ``arrays``; np.load opens it like any npz."""
+    bit-packed along frames, beside the other ``arrays``; np.load opens it like any npz. Atomic: a stopped
+    write leaves the previous file whole."""
     packed = {"counts_bits": np.packbits(binary, axis=1), "n_frames": np.int64(binary.shape[1])}
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=ZLIB_LEVEL) as z:
-        for name, value in {**packed, **arrays}.items():
-            with z.open(f"{name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(value))
+
+    def write(fh: BinaryIO) -> None:
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=ZLIB_LEVEL) as z:
+            for name, value in {**packed, **arrays}.items():
+                with z.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(value))
+
+    write_atomically(path, write, "raster file")
 
 
 def read_binned_npz(path: str | Path) -> dict[str, Any]:

@@ -3,12 +3,11 @@
 A file written by a running or stopped training run also holds its resumable state (random streams,
 optimizer moments, ...): arrays named ``state_*`` plus a JSON entry ``state``, so that resuming from the file
 continues the run exactly. Files are written atomically: a crash or kill while writing leaves the previous
-file as it was and at most a hidden ``.NAME.PID.tmp`` beside it, never a half-written ``.npz``."""
+file as it was and at most a hidden ``.NAME.PID.THREAD.tmp`` beside it, never a half-written ``.npz``."""
 
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_neurorbm.atomic import write_atomically
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.rbm.model import RBM
 
@@ -80,7 +80,7 @@ def save_model(
         arrays["chains"] = np.asarray(chains, dtype=np.uint8)
     if state is not None:
         arrays.update(_state_arrays(state))
-    _write_atomically(path, arrays)
+    write_atomically(path, lambda fh: np.savez(fh, **arrays), "model file")
     return path
 
 
@@ -90,23 +90,6 @@ def _state_arrays(state: dict[str, Any]) -> dict[str, np.ndarray]:
     rest = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
     out["state"] = np.str_(json.dumps(rest, default=_jsonable))
     return out
-
-
-def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write to a hidden temporary file beside ``path``, sync it, then rename it over ``path``: whatever
-    stops the writing (an error, Ctrl-C, a kill) leaves the previous file whole."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise NeuroRBMError(f"cannot write model file {path}: {exc.strerror or exc}") from exc
-        raise
 
 
 def load_model(path: str | Path) -> ModelFile:
