@@ -77,7 +77,7 @@ def test_a_spikeinterface_folder_loads(dock, qtbot, tmp_path) -> None:
 
 
 def test_an_allen_cache_offers_the_whole_download(dock, qtbot, tmp_path) -> None:
-    viewer, widget = dock
+    _, widget = dock
     meta = tmp_path / "cache" / f"{PROJECT}-0.5.0" / "project_metadata"
     meta.mkdir(parents=True)
     pd.DataFrame({"ecephys_session_id": [11]}).to_csv(meta / "ecephys_sessions.csv", index=False)
