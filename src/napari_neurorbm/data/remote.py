@@ -31,6 +31,7 @@ from napari_neurorbm.data.session import Session
 from napari_neurorbm.errors import NeuroRBMError
 
 TIMEOUT_S = 30.0
+MEMORY_BYTES = 1 << 27  # blocks remfile keeps in memory (its default, 1 GB, would double a session's spikes)
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 DANDI_API = "https://api.dandiarchive.org/api"
 S3_ENDPOINT_ENV = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
@@ -83,7 +84,9 @@ def open_remote(address: str, timeout_s: float = TIMEOUT_S) -> Session:
     else:
         url_read = url
     name = cache.info["name"]
-    remote = remfile.File(url_read, disk_cache=cache, _size=cache.size, _min_chunk_size=BLOCK)
+    remote = remfile.File(
+        url_read, disk_cache=cache, _size=cache.size, _min_chunk_size=BLOCK, _max_cache_size=MEMORY_BYTES
+    )
     remote.session = _Session(timeout_s)
     return read_nwb(_Reader(remote, name, timeout_s), name, address)
 
