@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from pynwb import NWBHDF5IO, NWBFile
+from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 
 CHANNEL_ID0 = 1000  # Allen channel ids are large numbers, not row indices
 
@@ -20,13 +20,15 @@ def write_nwb(
     metrics: dict[str, list[float]] | None = None,
     unit_ids=None,
     area_column: str | None = None,
+    acquisition_bytes: int = 0,
 ) -> Path:
     """Write one unit per entry of ``spike_times`` and return the path.
 
     ``allen_layout``: area via ``peak_channel_id`` -> electrodes ``id``/``location`` (one channel per unit,
     ids from 1000); otherwise via the units' ``electrodes`` region. ``area_column`` writes the areas as a
     units column of that name instead (no electrodes). An empty area leaves that unit without a channel;
-    ``areas=None`` writes no area information at all.
+    ``areas=None`` writes no area information at all. ``acquisition_bytes`` adds an uncompressed acquisition
+    series of that many zero bytes (the bulk of a real file, which the plugin never reads).
     """
     path = Path(path)
     n = len(spike_times)
@@ -36,6 +38,9 @@ def write_nwb(
         identifier=path.stem,
         session_start_time=datetime(2021, 1, 1, tzinfo=timezone.utc),
     )
+    if acquisition_bytes:
+        zeros = np.zeros(acquisition_bytes, dtype=np.uint8)
+        nwb.add_acquisition(TimeSeries(name="raw", data=zeros, unit="a.u.", rate=30_000.0))
     per_unit: list[dict] = [{} for _ in range(n)]
     if areas is not None and area_column is None:
         device = nwb.create_device("probeA")

@@ -33,18 +33,20 @@ if TYPE_CHECKING:
     import napari
 
 __all__ = ["LoadWidget", "load_job", "session_choices"]
-Key = tuple[str, "int | None"]  # a source: its path and, in an Allen cache, the session id
+Key = tuple[str, "int | None"]  # a source: its path or address and, in an Allen cache, the session id
 
 
 def load_job(path: str, session_id: int | None, params: BinningConfig, session: Session | None = None,
-             width_chosen: bool = True) -> Generator[Progress, None, tuple[Session, Raster]]:
+             width_chosen: bool = True, stream: bool = True,
+             ) -> Generator[Progress, None, tuple[Session, Raster]]:
     """Open the source (unless ``session`` is given; the opened session is reported as the payload of an
-    'opened' record) and binarize it, with the entry points' width when ``width_chosen`` is False."""
+    'opened' record) and binarize it, with the entry points' width when ``width_chosen`` is False; ``stream``
+    as in ``iter_open_source``."""
     from napari_neurorbm.data.sources import iter_open_source
 
     if session is None:
         yield Progress("opening", 0, 0, Path(path).name)
-        session = yield from iter_open_source(path, session_id)
+        session = yield from iter_open_source(path, session_id, stream)
     yield Progress("opened", 1, 1, session.name, payload=session)
     if not width_chosen:
         params = unchosen_width(session, params.replace(bin_ms=DEFAULT_BINNING.bin_ms))
@@ -89,15 +91,17 @@ class LoadWidget(ViewerDock, RunnerParts):
         path = self.source.path()
         try:
             if not path:
-                raise NeuroRBMError("choose a recording first (File… or Folder…)")
+                raise NeuroRBMError("choose a recording first (File…, Folder… or type an address)")
             params = self.form.config()
         except NeuroRBMError as exc:
             self.runner.fail(str(exc))
             return
-        key = (str(Path(path).expanduser()), self.session_id())
+        from napari_neurorbm.data.remote import is_url
+
+        key = (path if is_url(path) else str(Path(path).expanduser()), self.session_id())
         reuse = self._opened[1] if self._opened is not None and self._opened[0] == key else None
         self._asked_ms = params.bin_ms if "bin_ms" in self.form.chosen else None
-        job = load_job(key[0], key[1], params, reuse, "bin_ms" in self.form.chosen)
+        job = load_job(key[0], key[1], params, reuse, "bin_ms" in self.form.chosen, self.source.stream())
         self.runner.start(job, "Loading…", self._show, on_progress=partial(self._keep_session, key))
 
     def _keep_session(self, key: Key, p: Progress) -> None:

@@ -31,6 +31,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     )
     p.add_argument("source", metavar="SOURCE", help=f"the recording: {ACCEPTED}")
     p.add_argument("--session-id", type=int, metavar="ID", help="session id inside an Allen cache folder")
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="an Allen session whose NWB file is not in the cache folder is downloaded whole into it (by "
+        "default only its units are streamed, through the block cache; see docs/data.md)",
+    )
     add_config_options(p, BinningConfig)
     p.add_argument("--out", required=True, metavar="RASTER.npz", help="the binned npz to write")
     p.set_defaults(run=run)
@@ -39,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     out = out_path(args.out)
     params = config_from_args(args, BinningConfig())
-    session = run_shown(iter_open_source(args.source, args.session_id))
+    session = run_shown(iter_open_source(args.source, args.session_id, stream=not args.download))
     if args.bin_ms is None:  # nobody chose the width: a binned source keeps its native bins
         params = unchosen_width(session, params)
     raster = run_shown(iter_binarize(session, params))

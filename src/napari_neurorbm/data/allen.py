@@ -26,6 +26,7 @@ import pandas as pd
 
 from napari_neurorbm.data.download import RemoteMissing, iter_download
 from napari_neurorbm.data.nwb import load_nwb
+from napari_neurorbm.data.remote import open_remote
 from napari_neurorbm.data.session import UNKNOWN_AREA, Session
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
@@ -108,12 +109,17 @@ class AllenCache:
             }
         )
 
-    def open(self, session_id: int, download: bool = True) -> Session:
+    def open(self, session_id: int, download: bool = True, stream: bool = True) -> Session:
         """The session's units as a Session (see :meth:`iter_open`)."""
-        return drain(self.iter_open(session_id, download))
+        return drain(self.iter_open(session_id, download, stream))
 
-    def iter_open(self, session_id: int, download: bool = True) -> Generator[Progress, None, Session]:
-        """Check the id against the session table, download the NWB file if missing, then load it."""
+    def iter_open(
+        self, session_id: int, download: bool = True, stream: bool = True
+    ) -> Generator[Progress, None, Session]:
+        """Check the id against the session table and load the session's NWB file: from the cache folder
+        where it is there, else streamed from ``base_url`` (only the units' bytes, through the block cache of
+        :mod:`.remote`), or downloaded whole into the cache folder first with ``stream=False``.
+        ``download=False``: nothing remote is read."""
         yield from self.iter_metadata((SESSIONS_TABLE,), download)
         sid = self._known_id(session_id)
         path = self.nwb_path(sid)
@@ -122,6 +128,8 @@ class AllenCache:
                 raise NeuroRBMError(f"session {sid} is not downloaded yet (no {path})")
             manifest = yield from self._iter_manifest()
             url, file_hash = self._remote(manifest, "data_files", f"/{sid}/{path.name}", path)
+            if stream:
+                return self._stream(sid, url)
             try:
                 yield from iter_download(url, path, timeout_s=self.timeout_s, blake2b=file_hash)
             except RemoteMissing:
@@ -130,6 +138,14 @@ class AllenCache:
                 ) from None
             self._record_download(path, file_hash)
         return load_nwb(path)
+
+    def _stream(self, sid: int, url: str) -> Session:
+        """The session read by ranges from ``url`` (remote.open_remote)."""
+        try:
+            return open_remote(url, timeout_s=self.timeout_s)
+        except RemoteMissing:
+            missing = f"session {sid}: {self.base_url} has no NWB file for it (unknown session?)"
+            raise NeuroRBMError(missing) from None
 
     def iter_metadata(
         self, tables: tuple[str, ...] = (SESSIONS_TABLE, UNITS_TABLE), download: bool = True

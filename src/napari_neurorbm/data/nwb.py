@@ -8,6 +8,7 @@ else the unit's first electrode, else "unknown". Numeric per-unit columns become
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import h5py
 import numpy as np
@@ -26,18 +27,25 @@ def load_nwb(path: str | Path) -> Session:
     path = Path(path)
     if not path.is_file():
         raise NeuroRBMError(f"{path}: no such file")
+    return read_nwb(path, path.name, str(path))
+
+
+def read_nwb(file: str | Path | BinaryIO, name: str, source: str) -> Session:
+    """:func:`load_nwb` of a path or an open binary file (a remote file read by ranges) called ``name``;
+    the Session is named after ``name`` without its extension, and says it came from ``source``."""
+    stem = Path(name).stem
     try:
-        with h5py.File(path, "r") as f:
-            parts = _read(f, path.name)
+        with h5py.File(file, "r") as f:
+            parts = _read(f, name)
     except NeuroRBMError:
         raise
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
         why = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        raise NeuroRBMError(f"{path.name}: not a readable NWB file (truncated or corrupt? {why})") from None
+        raise NeuroRBMError(f"{name}: not a readable NWB file (truncated or corrupt? {why})") from None
     try:
-        return Session(name=path.stem, source=str(path), **parts)
+        return Session(name=stem, source=source, **parts)
     except NeuroRBMError as exc:
-        raise NeuroRBMError(f"{path.name}: {str(exc).removeprefix(path.stem + ': ')}") from None
+        raise NeuroRBMError(f"{name}: {str(exc).removeprefix(stem + ': ')}") from None
 
 
 def _read(f: h5py.File, name: str) -> dict:
