@@ -345,6 +345,10 @@ class CouplingsConfig(Config):
                              "matrix J_AB, the histograms and the area table", low=1, cli="--min-area-units")
     triplets: int = setting(0, "number of triplets", "also find the K strongest three-body couplings J_ijk "
                             "among candidate triplets (0: none)", low=0)
+    reliable_t: float = setting(3.0, "reliability threshold", "how many standard errors make a number stand "
+                                "out of the replicates' noise: a pair is reliable when its |mean J_ij| over "
+                                "replicate models is at least this many (its t), two sessions' J_AB differ "
+                                "when |z| is (docs/couplings.md)", unit="SE", low=0, low_open=True, step=0.5)
     device: str = setting("auto", "device", "where to compute: auto takes a CUDA GPU when there is one",
                           choices=("auto", "cpu", "cuda"))
 

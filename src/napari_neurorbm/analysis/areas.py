@@ -111,9 +111,14 @@ def area_table(J: np.ndarray, areas: np.ndarray, min_units: int = MIN_UNITS) -> 
 
 def write_area_csv(path: str | Path, J: np.ndarray, areas: np.ndarray, min_units: int = MIN_UNITS) -> Path:
     """Write area_table as CSV (first column 'area'); returns the path."""
+    return write_table_csv(path, area_table(J, areas, min_units))
+
+
+def write_table_csv(path: str | Path, table: pd.DataFrame) -> Path:
+    """Write a table indexed by area as CSV (first column 'area'); returns the path."""
     path = Path(path)
     try:
-        area_table(J, areas, min_units).to_csv(path, index_label="area")
+        table.to_csv(path, index_label="area")
     except OSError as exc:
         raise NeuroRBMError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path

@@ -361,8 +361,16 @@ def check_same_units(model: ModelFile, raster: Raster, raster_name: str = "the r
     if raster.n_units != nv:
         raise NeuroRBMError(f"the model has {nv} visible units but {raster_name} has {raster.n_units} units; "
                             "use the raster the model was trained on")
-    ids = None if model.unit_ids is None else model.unit_ids.astype(str)
-    if ids is not None and len(ids) == nv and not np.array_equal(ids, raster.unit_ids.astype(str)):
-        row = int(np.flatnonzero(ids != raster.unit_ids.astype(str))[0])
+    row = first_other_unit(model.unit_ids, raster.unit_ids)
+    if row is not None:
         raise NeuroRBMError(f"{raster_name} does not list the model's units in the model's order (unit ids "
                             f"differ from row {row} on); use the raster the model was trained on")
+
+
+def first_other_unit(ids: np.ndarray | None, other: np.ndarray | None) -> int | None:
+    """The first row at which two equally long lists of unit ids differ (compared as text); None when they
+    agree, when either is unknown (None) or when their lengths differ (a count is checked on its own)."""
+    if ids is None or other is None or len(ids) != len(other):
+        return None
+    differ = np.flatnonzero(np.asarray(ids).astype(str) != np.asarray(other).astype(str))
+    return int(differ[0]) if len(differ) else None

@@ -25,7 +25,12 @@ COMMANDS = {
     ),
     "couplings": (
         "couplings",
-        "effective couplings H, J (and J_ijk) of a trained RBM, aggregated by brain area",
+        "effective couplings H, J (and J_ijk) of a trained RBM by brain area; replicates: spread, "
+        "reliability",
+    ),
+    "compare": (
+        "compare",
+        "compare two sessions' area couplings J_AB from replicate models of each (difference and its z)",
     ),
     "sample": (
         "sample",
