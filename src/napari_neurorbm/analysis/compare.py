@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,9 @@ from napari_neurorbm.analysis.areas import area_groups
 from napari_neurorbm.analysis.reliability import (
     AreaSpread,
     check_replicates,
+    file_names,
     iter_replicate_couplings,
+    load_replicates,
     standard_score,
 )
 from napari_neurorbm.errors import NeuroRBMError
@@ -93,3 +96,11 @@ def iter_compare(models_a: Sequence[ModelFile], models_b: Sequence[ModelFile], n
         rep = yield from iter_replicate_couplings(models, names, device=device, what=what)
         spreads.append(rep.areas_spread(min_units))
     return Comparison(compare_areas(*spreads), tuple(names_a), tuple(names_b), min_units)
+
+
+def iter_compare_files(paths_a: Sequence[str | Path], paths_b: Sequence[str | Path], min_units: int, *,
+                       device: str = "auto") -> Generator[Progress, None, Comparison]:
+    """:func:`iter_compare` of the model files of session A and of session B."""
+    models_a, models_b = load_replicates(paths_a, "session A"), load_replicates(paths_b, "session B")
+    return (yield from iter_compare(models_a, models_b, file_names(paths_a), file_names(paths_b), min_units,
+                                    device=device))

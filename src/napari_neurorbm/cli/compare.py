@@ -6,8 +6,7 @@ import argparse
 
 import pandas as pd
 
-from napari_neurorbm.analysis.compare import iter_compare
-from napari_neurorbm.analysis.reliability import file_names, load_replicates
+from napari_neurorbm.analysis.compare import iter_compare_files
 from napari_neurorbm.cli._common import add_results_options, out_path, print_results, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import CouplingsConfig
@@ -20,10 +19,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "Two sessions record different neurons, so their couplings are compared by brain area: J_AB "
         "(eq. 15) of each session over the areas with enough units in both. Each session is given as two "
         "or more replicate models of one configuration (seeds, or the time-block halves of the training "
-        "frames), whose spread gives each J_AB a standard error. Per area pair the table has J_a, "
-        "se_a (session A), J_b, se_b (session B), diff = J_b - J_a, se_diff = sqrt(se_a^2 + se_b^2) and "
-        "z = diff / se_diff (each unordered area pair once: J_AB = J_BA). Example, familiar then novel images: neurorbm compare --a fam_s0.npz "
-        "fam_s1.npz fam_s2.npz --b nov_s0.npz nov_s1.npz nov_s2.npz --out familiar_vs_novel.csv. "
+        "frames), whose spread gives each J_AB a standard error. Per area pair (each unordered pair once: "
+        "J_AB = J_BA) the table has J_a, se_a (session A), J_b, se_b (session B), diff = J_b - J_a, "
+        "se_diff = sqrt(se_a^2 + se_b^2) and z = diff / se_diff. Example, familiar then novel images: "
+        "neurorbm compare --a fam_s0.npz fam_s1.npz fam_s2.npz --b nov_s0.npz nov_s1.npz nov_s2.npz "
+        "--out familiar_vs_novel.csv. "
         "See docs/couplings.md."))
     p.add_argument("--a", nargs="+", required=True, metavar="MODEL.npz",
                    help="session A: two or more replicate model files (written by `neurorbm train`)")
@@ -37,11 +37,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args, CouplingsConfig())
     out = out_path(args.out) if args.out else None
-    names_a, names_b = file_names(args.a), file_names(args.b)
-    models_a = load_replicates(args.a, "session A")
-    models_b = load_replicates(args.b, "session B")
-    comparison = run_shown(iter_compare(models_a, models_b, names_a, names_b, cfg.min_units,
-                                        device=cfg.device))
+    comparison = run_shown(iter_compare_files(args.a, args.b, cfg.min_units, device=cfg.device))
     table = comparison.table
     if out is not None:
         table.to_csv(out, index=False)
