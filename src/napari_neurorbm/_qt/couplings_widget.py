@@ -182,19 +182,21 @@ class CouplingsWidget(ViewerDock, RunnerParts):
 
     def open_replicates(self, paths: list[str]) -> None:
         """Compute the couplings of replicate model files on a worker; their mean J replaces the shown J."""
-        self.plots.show_norms(None, "not computed for replicates")
         job = replicates_job(paths, self.state.raster, self.form.config().device)
-        self._start(job, f"Computing the couplings of {len(paths)} replicates…", self._on_done)
+        if self._start(job, f"Computing the couplings of {len(paths)} replicates…", self._on_done):
+            self.plots.show_norms(None, "not computed for replicates")
 
-    def _start(self, job: Generator[Progress, None, object], busy_text: str, on_done: Callable) -> None:
-        """Run one of the dock's jobs on its runner (Compute disabled, Stop enabled while it runs)."""
+    def _start(self, job: Generator[Progress, None, object], busy_text: str, on_done: Callable) -> bool:
+        """Run one of the dock's jobs on its runner (Compute disabled, Stop enabled while it runs); whether it
+        started (not while another job runs)."""
         if self.runner.running:
             self.runner.fail("the dock is busy: stop its job first")
-            return
+            return False
         self.compute_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         worker = self.runner.start(job, busy_text, on_done, on_progress=self._on_progress)
         worker.finished.connect(Relay(self._on_finished, self).forward)  # after the runner's own
+        return True
 
     def stop(self) -> None:
         """Stop the worker at its next step; whatever is already shown stays."""
