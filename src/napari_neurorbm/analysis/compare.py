@@ -62,7 +62,7 @@ def _listed(names: Sequence[str]) -> str:
     return ", ".join(map(str, names)) if len(names) else "none with enough units"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Comparison:
     """The area table of two sessions, with the replicate counts and file names of each side."""
 

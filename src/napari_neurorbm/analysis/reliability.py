@@ -38,7 +38,7 @@ from napari_neurorbm.progress import Progress, relabel
 from napari_neurorbm.rbm.io import ModelFile, load_model
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Spread:
     """Mean, sample standard deviation (ddof 1) and standard error of the mean of ``n`` replicates."""
 
@@ -47,7 +47,7 @@ class Spread:
     se: np.ndarray
     n: int
 
-    @property
+    @cached_property
     def t(self) -> np.ndarray:
         """|mean| / se (see the module's docstring)."""
         return np.abs(standard_score(self.mean, self.se))
@@ -70,7 +70,7 @@ def standard_score(value: np.ndarray, se: np.ndarray) -> np.ndarray:
     return np.where((se == 0) & (value == 0), 0.0, z)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AreaSpread:
     """J_AB (eq. 15) of each replicate (``values``: R x A x A) over the areas ``names``, and its spread."""
 
@@ -87,7 +87,7 @@ def area_replicates(J: np.ndarray, areas: np.ndarray, min_units: int) -> AreaSpr
     return AreaSpread(names, values, replicate_spread(values))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ReplicateCouplings:
     """Fields H (R x n) and couplings J (R x n x n) of R >= 2 replicate models on the same units, with the
     units' areas and ids, the replicates' names (file names) and the models themselves."""
@@ -109,7 +109,7 @@ class ReplicateCouplings:
         return replicate_spread(self.J)
 
     def reliable(self, threshold: float) -> np.ndarray:
-        """The pairs whose reliability t_ij is at least ``threshold`` (boolean n x n, diagonal False)."""
+        """The pairs whose reliability t_ij is at least ``threshold`` > 0 (boolean n x n, diagonal False)."""
         return self.pairs.t >= threshold
 
     def n_reliable(self, threshold: float) -> int:
@@ -125,8 +125,8 @@ class ReplicateCouplings:
     def area_table(self, min_units: int) -> pd.DataFrame:
         """The area table of the mean J (areas.area_table), with the standard error of each J_AB in columns
         named 'se J[B]' beside 'J[B]'."""
-        table = area_table(self.pairs.mean, self.areas, min_units)
         spread = self.areas_spread(min_units)
+        table = area_table(self.pairs.mean, self.areas, min_units)
         for col, name in enumerate(spread.names):
             table[f"se J[{name}]"] = spread.spread.se[:, col]
         return table
