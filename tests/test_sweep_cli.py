@@ -42,7 +42,7 @@ def raster(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory):
     """A real ``dask scheduler`` and two ``dask worker`` processes (one thread each) on 127.0.0.1; its
-    address. They are stopped (SIGTERM, then kill) at the end whatever happens."""
+    address and scheduler file. They are stopped (SIGTERM, then kill) at the end whatever happens."""
     tmp = tmp_path_factory.mktemp("dask")
     info = tmp / "scheduler.json"
     procs = []
@@ -65,7 +65,7 @@ def dask_cluster(tmp_path_factory):
         address = json.loads(info.read_text())["address"]
         for _ in range(2):
             start("worker", address, "--nthreads", "1", "--no-dashboard")
-        yield address
+        yield address, info
     finally:
         for p in reversed(procs):
             p.terminate()
@@ -80,7 +80,7 @@ def dask_cluster(tmp_path_factory):
 def test_a_sweep_on_an_external_dask_cluster(raster, dask_cluster, tmp_path):
     out = tmp_path / "sweep"
     argv = [sys.executable, "-m", "napari_neurorbm.cli", "sweep", str(raster), "--hidden", "4,6", "--seeds",
-            "0", "--lr", "0.5", *SMALL, "--out", str(out), "--scheduler", dask_cluster]
+            "0", "--lr", "0.5", *SMALL, "--out", str(out), "--scheduler", dask_cluster[0]]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "2 of 2 runs done" in done.stdout and f"wrote    {out / 'runs.csv'}" in done.stdout
@@ -93,7 +93,7 @@ def test_a_signal_stops_the_sweep_cleanly_and_the_same_command_continues_it(rast
     out = tmp_path / "sweep"
     argv = [sys.executable, "-m", "napari_neurorbm.cli", "sweep", str(raster), "--hidden", "4", "--lr", "0.5",
             *SMALL, "--updates", "3000", "--eval-every", "500", "--out", str(out), "--scheduler",
-            dask_cluster, "--autosave-minutes", "0.005"]
+            dask_cluster[0], "--autosave-minutes", "0.005"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + START_S
     while not (out / "runs" / "toy-h4-s0-lr0.5.npz").exists():  # the run has trained and autosaved
@@ -118,8 +118,9 @@ def test_a_signal_stops_the_sweep_cleanly_and_the_same_command_continues_it(rast
 
 def test_a_diverging_run_is_recorded_as_failed_and_the_sweep_goes_on(raster, dask_cluster, tmp_path, capsys):
     out = tmp_path / "sweep"
+    _, scheduler_file = dask_cluster  # the scheduler named by its file, as in a batch job
     argv = ["sweep", str(raster), "--hidden", "4", "--lr", "0.5,3e38", *SMALL, "--out", str(out),
-            "--scheduler", dask_cluster]
+            "--scheduler", str(scheduler_file)]
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert "1 of 2 runs done, 1 failed" in captured.out

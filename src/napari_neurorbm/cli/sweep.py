@@ -52,8 +52,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--workers", type=int, metavar="K",
                    help="workers of the embedded cluster (default: one per GPU, else one per core)")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on the existing Dask scheduler at ADDRESS (e.g. tcp://host:8786); SWEEP_DIR and "
-                        "the rasters must then be on a file system that every worker reaches")
+                   help="run on the existing Dask scheduler at ADDRESS (e.g. tcp://host:8786, or the JSON "
+                        "file of dask scheduler --scheduler-file); SWEEP_DIR and the rasters must then be on "
+                        "a file system that every worker reaches")
     p.add_argument("--device", choices=DEVICES, default="auto",
                    help="where each run trains: auto (a GPU when the worker has one), cpu or cuda")
     p.add_argument("--autosave-minutes", type=float, default=AUTOSAVE_MINUTES, metavar="X",

@@ -6,7 +6,8 @@ the parallelism, and each training runs as fast as it can on its core). On a mac
 or cuda) it runs one worker per GPU instead, each seeing its own GPU alone through ``CUDA_VISIBLE_DEVICES``,
 as dask-cuda does. An existing
 scheduler (``dask scheduler`` with ``dask worker`` processes, dask-jobqueue, dask-kubernetes...) is reached
-with a timeout, so that a wrong address is a one-line error, not a hang.
+with a timeout, so that a wrong address is a one-line error, not a hang; its address may also be given as the
+scheduler file that ``dask scheduler --scheduler-file`` writes (handy in a batch job).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from distributed import Client, LocalCluster
 from distributed.system import MEMORY_LIMIT
@@ -47,8 +49,11 @@ def sweep_client(scheduler: str | None, workers: int | None, device: str, n_runs
 
 @contextmanager
 def _connect(address: str) -> Iterator[Client]:
+    """A client of the scheduler at ``address``, or of the one a scheduler file (``dask scheduler
+    --scheduler-file``) names."""
+    where = {"scheduler_file": address} if Path(address).is_file() else {"address": address}
     try:
-        client = Client(address, timeout=CONNECT_S, set_as_default=False)
+        client = Client(**where, timeout=CONNECT_S, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         why = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise NeuroRBMError(f"cannot reach the Dask scheduler at {address} ({why})") from None
