@@ -41,6 +41,10 @@ COMMANDS = {
         "compare generated and real statistics (Fig. 3 and 6 of the paper) as PNGs and an HTML page",
     ),
     "train": ("train", "train an RBM on a binned raster (PCD-k) and write a model file"),
+    "sweep": (
+        "sweep",
+        "train many RBMs (N_h x seeds x learning rates x rasters) on Dask into a sweep folder",
+    ),
     "loglik": ("loglik", "log partition function of a model and the log-likelihood of a raster's frames"),
     "info": ("info", "describe a model file"),
     "spectrum": (
