@@ -11,7 +11,7 @@ from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 from napari_neurorbm.rbm.io import save_model
 from napari_neurorbm.rbm.model import RBM
-from napari_neurorbm.sweep.selection import Selection, iter_watch, read_selection, size_colors
+from napari_neurorbm.sweep.selection import RunCurve, Selection, iter_watch, read_selection, size_colors
 from sweep_factory import hand_written_sweep, write_runs
 
 FIG2 = {  # N_h 2 and 4 saturate (4 higher), N_h 8 peaks then falls: choose 4
@@ -38,7 +38,8 @@ def test_curves_peaks_and_drops(tmp_path, raster_file) -> None:
     np.testing.assert_array_equal(curve.updates, [0, 10, 20, 30, 40])
     np.testing.assert_allclose(curve.train_ll, np.array(FIG2[(8, 0)]) + 0.1)
     assert curve.peak == (20, -5.3)
-    assert curve.drop == pytest.approx(0.5)
+    assert curve.drop == pytest.approx(0.5) and curve.rise == pytest.approx(1.7)
+    assert curve.fall == pytest.approx(0.5 / 1.7)
     assert sel.curves["rec-h2-s1-lr1.6"].peak == (30, -6.2)  # the first of equal maxima
     runs = sel.runs.set_index(["n_hidden", "seed"])
     assert runs.loc[(4, 1), "drop"] == pytest.approx(0.01)
@@ -66,7 +67,7 @@ def test_the_tolerance_decides_what_overfits(tmp_path, raster_file) -> None:
     sel = read_selection(folder, tolerance=1.0)  # nothing falls that far: the highest mean wins
     assert not sel.sizes["overfits"].any()
     assert sel.chosen.loc[0, "n_hidden"] == 8 and "saturating or still rising" in sel.chosen.loc[0, "reason"]
-    sel = read_selection(folder, tolerance=0.004)  # N_h 4's mean drop (0.005) now counts as overfitting
+    sel = read_selection(folder, tolerance=0.003)  # N_h 4's mean fall (0.01 / 1.5 / 2) now counts
     assert list(sel.sizes["overfits"]) == [False, True, True]
     assert sel.chosen.loc[0, "n_hidden"] == 2
 
@@ -112,6 +113,13 @@ def test_a_sweep_not_started_and_a_run_without_test_frames(tmp_path, raster_file
 def test_not_a_sweep_folder_is_one_line(tmp_path) -> None:
     with pytest.raises(NeuroRBMError, match="not a sweep folder"):
         read_selection(tmp_path)
+
+
+@pytest.mark.parametrize("lls, fall", [([-5.0], 0.0), ([-5.0, -6.0], np.inf), ([-6.0, -5.0, -5.0], 0.0),
+                                       ([-6.0, -4.0, -5.0], 0.5)])
+def test_the_fall_after_the_peak(lls, fall) -> None:
+    values = np.array(lls)
+    assert RunCurve("run", 2, np.arange(len(values)), values + 0.1, values).fall == fall
 
 
 def test_size_colors_by_rank() -> None:

@@ -114,7 +114,8 @@ class SweepPlots(QWidget):
     def _new_lines(self, c: RunCurve) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
         color = self._colors[c.n_hidden]
         train = self.curves.plot(pen=pg.mkPen(color, width=LINE_WIDTH, style=Qt.PenStyle.DashLine))
-        test = self.curves.plot(pen=pg.mkPen(color, width=LINE_WIDTH))
+        test = self.curves.plot(pen=pg.mkPen(color, width=LINE_WIDTH), symbol="o", symbolSize=4,
+                                symbolPen=None, symbolBrush=color)  # a dot at each evaluation
         for item in (train, test):
             item.setCurveClickable(True, width=8)
             item.sigClicked.connect(lambda _item, _ev, name=c.name: self.picked.emit(name))

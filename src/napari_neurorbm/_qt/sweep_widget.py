@@ -108,7 +108,11 @@ class ModelSelectionWidget(ViewerDock, RunnerParts):
 
     # ---- opening and starting ------------------------------------------------------------------------
     def open_folder(self, path: str | Path) -> None:
-        """Read the sweep folder at ``path`` (on the runner's thread) and show it."""
+        """Read the sweep folder at ``path`` (on the runner's thread) and show it (not while a sweep runs
+        here: its folder is being shown)."""
+        if self._sweeping:
+            self.runner.fail("a sweep is running in this dock: stop it before opening another folder")
+            return
         try:
             folder = SweepFolder.open(Path(path).expanduser())
         except NeuroRBMError as exc:
@@ -120,8 +124,6 @@ class ModelSelectionWidget(ViewerDock, RunnerParts):
 
     def open_typed(self) -> None:
         """Open the folder typed in the line (a click on Open, or Return)."""
-        if self._sweeping:
-            return
         text = self.path_edit.text().strip()
         if not text:
             self.runner.fail("type or choose a sweep folder first (Folder…)")
@@ -228,7 +230,7 @@ class ModelSelectionWidget(ViewerDock, RunnerParts):
 
 def sweep_job(folder: SweepFolder, workers: int, device: str):
     """The sweep engine's job on ``folder``: its pending runs trained on an embedded local Dask cluster."""
-    from napari_neurorbm.sweep.engine import iter_sweep
+    from napari_neurorbm.sweep.driver import iter_sweep
 
     return iter_sweep(folder, workers=workers, device=device)
 

@@ -11,7 +11,7 @@ from napari_neurorbm.cli._common import run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import GenerateConfig
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.sweep.selection import OVERFIT_NATS
+from napari_neurorbm.sweep.selection import OVERFIT_SHARE
 from napari_neurorbm.sweep.selection_report import iter_write_sweep_report
 
 
@@ -43,10 +43,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     add_config_options(p, GenerateConfig, skip=("frames", "init"))
     p.add_argument("--triplets", type=int, default=20_000, metavar="T",
                    help="number of random triplets for the 3-point correlations (default 20000)")
-    p.add_argument("--overfit", type=float, default=OVERFIT_NATS, metavar="NATS",
-                   help="sweep folders: a size overfits when its test LL falls this far below its peak "
-                        f"(nats/frame, mean over its runs; default {OVERFIT_NATS:g}); the chosen N_h is "
-                        "the best of those that do not")
+    p.add_argument("--overfit", type=float, default=OVERFIT_SHARE, metavar="SHARE",
+                   help="sweep folders: a size overfits when its test LL falls back after its peak by more "
+                        f"than this share of what it gained (mean over its runs; default {OVERFIT_SHARE:g}); "
+                        "the chosen N_h is the best of those that do not")
     p.set_defaults(run=run)
 
 

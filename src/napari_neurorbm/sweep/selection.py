@@ -5,9 +5,13 @@ halves); and the N_h to choose.
 A run's *best test LL* is the one its model selection reported (the table's ``best_test_ll``: a longer AIS
 or PTT of the selected model) once it is done, else the maximum of its test-LL curve so far, so that a
 running sweep can be watched. The choice follows the paper: the test LL of a small model saturates at a
-plateau that rises with N_h, a model too large for the data overfits (its test LL peaks, then falls). Among
-the sizes whose test LL does not fall after its peak by more than ``tolerance`` nats/frame (mean over their
-runs), the one of highest mean best test LL is chosen; when every size overfits, the highest of all.
+plateau that rises with N_h, a model too large for the data overfits (its test LL peaks, then falls). A run
+*falls back* by the share of what its test LL gained (from its first evaluation to its peak) that it has
+lost again at its last evaluation; a size overfits when its runs fall back by more than ``tolerance`` on
+average. Among the sizes that do not, the one of highest mean best test LL is chosen; when every size
+overfits, the highest of all. The share, not nats: live AIS estimates scatter by a few hundredths of a nat
+per frame while a curve rises by nats, so a plateau's noise stays far below a share of 2 %, whatever the
+recording's scale.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from napari_neurorbm.progress import Progress, drain
 from napari_neurorbm.sweep.folder import STATUSES, SweepFolder
 
 GROUP = ["raster", "lr"]  # a choice of N_h is made per raster and learning rate
-OVERFIT_NATS = 0.02  # a test LL that falls this far below its peak (nats/frame) is overfitting
+OVERFIT_SHARE = 0.02  # a test LL that loses this share of its rise after its peak is overfitting
 COUNTED = ("running", "done")  # runs whose best test LL counts (a running run's: its best so far)
 WATCH_S = 3.0  # a running sweep's folder is read again at most this often
 
@@ -51,9 +55,24 @@ class RunCurve:
 
     @property
     def drop(self) -> float:
-        """How far the last test LL lies below the peak (>= 0; NaN without a test LL): overfitting."""
+        """How far the last test LL lies below the peak (nats/frame, >= 0; NaN without a test LL)."""
         finite = self.test_ll[np.isfinite(self.test_ll)]
         return float(finite.max() - finite[-1]) if len(finite) else float("nan")
+
+    @property
+    def rise(self) -> float:
+        """How far the peak lies above the first test LL (nats/frame, >= 0; NaN without a test LL)."""
+        finite = self.test_ll[np.isfinite(self.test_ll)]
+        return float(finite.max() - finite[0]) if len(finite) else float("nan")
+
+    @property
+    def fall(self) -> float:
+        """The share of its rise that the test LL has lost again at the end: overfitting (0 on a plateau
+        or a rising curve; infinite for a curve that only fell; NaN without a test LL)."""
+        drop, rise = self.drop, self.rise
+        if rise > 0 or not drop > 0:
+            return drop / rise if rise > 0 else drop
+        return float("inf")
 
 
 @dataclass(frozen=True)
@@ -61,11 +80,11 @@ class Selection:
     """What a sweep folder says about model selection.
 
     ``runs``: the table of runs (:meth:`SweepFolder.table`) plus ``peak_update``, ``peak_test_ll`` (the
-    curve's maximum), ``drop`` (:attr:`RunCurve.drop`) and ``best`` (the run's best test LL, see the
-    module's docstring). ``curves``: name -> RunCurve of every run with a model file. ``sizes``: one row per
-    raster, learning rate and N_h (``mean``, ``spread``: standard deviation over the runs, NaN for one run,
-    ``n`` runs, mean ``drop``, ``overfits``). ``chosen``: one row per raster and learning rate (``n_hidden``,
-    ``mean``, ``spread``, ``n`` and ``reason``, a sentence)."""
+    curve's maximum), ``drop`` and ``fall`` (:class:`RunCurve`'s) and ``best`` (the run's best test LL, see
+    the module's docstring). ``curves``: name -> RunCurve of every run with a model file. ``sizes``: one row
+    per raster, learning rate and N_h (``mean``, ``spread``: standard deviation over the runs, NaN for one
+    run, ``n`` runs, mean ``fall``, ``overfits``). ``chosen``: one row per raster and learning rate
+    (``n_hidden``, ``mean``, ``spread``, ``n`` and ``reason``, a sentence)."""
 
     folder: Path
     runs: pd.DataFrame
@@ -79,7 +98,7 @@ class Selection:
         return {s: int(found.get(s, 0)) for s in STATUSES}
 
 
-def iter_read_selection(folder: SweepFolder | str | Path, tolerance: float = OVERFIT_NATS
+def iter_read_selection(folder: SweepFolder | str | Path, tolerance: float = OVERFIT_SHARE
                         ) -> Generator[Progress, None, Selection]:
     """Read a sweep folder's table and every run's log-likelihood history (one progress record per model
     file read) and make the :class:`Selection`."""
@@ -95,13 +114,13 @@ def iter_read_selection(folder: SweepFolder | str | Path, tolerance: float = OVE
     return Selection(folder.path, runs, curves, sizes, choose_sizes(sizes, tolerance))
 
 
-def read_selection(folder: SweepFolder | str | Path, tolerance: float = OVERFIT_NATS) -> Selection:
+def read_selection(folder: SweepFolder | str | Path, tolerance: float = OVERFIT_SHARE) -> Selection:
     """:func:`iter_read_selection` run to its end."""
     return drain(iter_read_selection(folder, tolerance))
 
 
 def iter_watch(sweep: Generator[Progress, None, object], folder: SweepFolder, every_s: float = WATCH_S,
-               tolerance: float = OVERFIT_NATS) -> Generator[Progress, None, Selection]:
+               tolerance: float = OVERFIT_SHARE) -> Generator[Progress, None, Selection]:
     """Run a sweep job on ``folder`` and pass its progress on, with the folder's :class:`Selection` as the
     payload of a record at its start and then at most every ``every_s`` seconds (read here, on the job's
     thread, not where it is drawn); returns the final Selection. Closing this job closes the sweep's."""
@@ -125,13 +144,14 @@ def _curve(name: str, n_hidden: int, history: pd.DataFrame) -> RunCurve:
 
 
 def run_values(table: pd.DataFrame, curves: dict[str, RunCurve]) -> pd.DataFrame:
-    """The table of runs with each run's peak (update and test LL of the curve's maximum), drop and best
-    test LL (NaN for runs that do not count: pending, failed, or without a test LL yet)."""
+    """The table of runs with each run's peak (update and test LL of the curve's maximum), drop, fall and
+    best test LL (NaN for runs that do not count: pending, failed, or without a test LL yet)."""
     runs = table.copy()
     peaks = {name: c.peak for name, c in curves.items()}
     runs["peak_update"] = [np.nan if peaks.get(n) is None else peaks[n][0] for n in runs.index]
     runs["peak_test_ll"] = [np.nan if peaks.get(n) is None else peaks[n][1] for n in runs.index]
     runs["drop"] = [curves[n].drop if n in curves else np.nan for n in runs.index]
+    runs["fall"] = [curves[n].fall if n in curves else np.nan for n in runs.index]
     reported = pd.to_numeric(runs["best_test_ll"], errors="coerce")
     done = runs["status"].eq("done") & np.isfinite(reported)
     best = reported.where(done, runs["peak_test_ll"])
@@ -139,24 +159,25 @@ def run_values(table: pd.DataFrame, curves: dict[str, RunCurve]) -> pd.DataFrame
     return runs
 
 
-def size_summary(runs: pd.DataFrame, tolerance: float = OVERFIT_NATS) -> pd.DataFrame:
+def size_summary(runs: pd.DataFrame, tolerance: float = OVERFIT_SHARE) -> pd.DataFrame:
     """Per raster, learning rate and N_h over the runs that count: mean and spread (standard deviation) of
-    the best test LL, the number of runs, the mean drop and whether the size overfits."""
+    the best test LL, the number of runs, the mean fall and whether the size overfits (a mean fall above
+    ``tolerance``)."""
     counted = runs[np.isfinite(runs["best"])]
-    columns = [*GROUP, "n_hidden", "mean", "spread", "n", "drop", "overfits"]
+    columns = [*GROUP, "n_hidden", "mean", "spread", "n", "fall", "overfits"]
     if counted.empty:
         return pd.DataFrame(columns=columns)
     grouped = counted.groupby([*GROUP, "n_hidden"], sort=False)
     sizes = grouped.agg(mean=("best", "mean"), spread=("best", "std"), n=("best", "size"),
-                        drop=("drop", "mean")).reset_index()
-    sizes["overfits"] = sizes["drop"] > tolerance
+                        fall=("fall", "mean")).reset_index()
+    sizes["overfits"] = sizes["fall"] > tolerance
     order = {r: i for i, r in enumerate(dict.fromkeys(runs["raster"]))}  # the plan's raster order
     sizes = sizes.sort_values(["raster", "lr", "n_hidden"], key=lambda s: s.map(order) if s.name == "raster"
                               else s, ignore_index=True)
     return sizes[columns]
 
 
-def choose_sizes(sizes: pd.DataFrame, tolerance: float = OVERFIT_NATS) -> pd.DataFrame:
+def choose_sizes(sizes: pd.DataFrame, tolerance: float = OVERFIT_SHARE) -> pd.DataFrame:
     """Per raster and learning rate, the N_h to choose (see the module's docstring) and why, in words."""
     rows = []
     for (raster, lr), group in sizes.groupby(GROUP, sort=False):
@@ -174,12 +195,13 @@ def _reason(pick: pd.Series, group: pd.DataFrame, stable: pd.DataFrame, toleranc
     runs = "1 run" if pick["n"] == 1 else f"{int(pick['n'])} runs"
     head = f"N_h = {int(pick['n_hidden'])}: best test LL {pick['mean']:.4f}{spread} nats/frame ({runs})"
     overfit = ", ".join(str(int(h)) for h in group.loc[group["overfits"].astype(bool), "n_hidden"])
+    falls = f"test LL falls back by more than {tolerance:.0%} of its rise"
     if not overfit:
         return f"{head}, the highest; no size's test LL falls after its peak (saturating or still rising)"
     if len(stable):
         return (f"{head}, the highest of the sizes whose test LL does not fall after its peak; N_h = "
-                f"{overfit} overfit (test LL down more than {tolerance:g} nats/frame from its peak)")
-    return f"{head}, the highest; every size overfits (test LL down more than {tolerance:g} from its peak)"
+                f"{overfit} overfit ({falls})")
+    return f"{head}, the highest; every size overfits ({falls})"
 
 
 def size_colors(sizes: Iterable[int]) -> dict[int, tuple[float, float, float, float]]:

@@ -14,18 +14,19 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from napari_neurorbm.analysis.report import agg_figure
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
 from napari_neurorbm.sweep.folder import SweepFolder
-from napari_neurorbm.sweep.selection import OVERFIT_NATS, Selection, iter_read_selection, size_colors
+from napari_neurorbm.sweep.selection import OVERFIT_SHARE, Selection, iter_read_selection, size_colors
 
 RUN_COLUMNS = {"name": "run", "status": "status", "n_hidden": "N_h", "seed": "seed", "lr": "lr",
                "half": "half", "best": "best test LL", "peak_update": "peak update", "updates": "updates",
                "wall_s": "wall (s)", "device": "device", "attempts": "attempts", "message": "message"}
 SIZE_COLUMNS = {"raster": "raster", "lr": "lr", "n_hidden": "N_h", "mean": "best test LL (mean)",
-                "spread": "spread (SD)", "n": "runs", "drop": "drop after peak", "overfits": "overfits"}
+                "spread": "spread (SD)", "n": "runs", "fall": "fall after peak", "overfits": "overfits"}
 
 
 def fig2(sel: Selection) -> Figure:
@@ -44,16 +45,19 @@ def fig2(sel: Selection) -> Figure:
 
 
 def curves_panel(ax, curves: list, colors: dict, title: str) -> None:
-    """Train (dashed) and test (solid) LL against updates (log axis: update 0 is left out), stars at the
-    maxima of the test LL; a legend of N_h and of the line styles."""
+    """Train (dashed) and test (solid, a dot at each evaluation) LL against updates (log axis: update 0 is
+    left out), stars at the maxima of the test LL; a legend of N_h and of the line styles."""
     for c in curves:
         shown = c.updates > 0
         color = colors[c.n_hidden]
         ax.plot(c.updates[shown], c.train_ll[shown], "--", color=color, lw=1)
-        ax.plot(c.updates[shown], c.test_ll[shown], "-", color=color, lw=1.6)
+        ax.plot(c.updates[shown], c.test_ll[shown], "-", color=color, lw=1.6, marker=".", ms=4)
         if c.peak is not None and c.peak[0] > 0:
             ax.plot(*c.peak, marker="*", ms=13, color=color, mec="black", mew=0.7, ls="none", zorder=5)
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("updates")
     ax.set_ylabel("log-likelihood (nats / frame)")
     ax.set_title(f"(a) {title}: train (dashed) and test (solid) log-likelihood", loc="left")
@@ -87,7 +91,7 @@ def sizes_panel(ax, sizes: pd.DataFrame, chosen: pd.DataFrame, colors: dict) -> 
 
 
 def iter_write_sweep_report(folder: SweepFolder | str | Path, out_dir: str | Path,
-                            tolerance: float = OVERFIT_NATS) -> Generator[Progress, None, Path]:
+                            tolerance: float = OVERFIT_SHARE) -> Generator[Progress, None, Path]:
     """Read ``folder``'s runs (one progress record per model file) and write fig2.png, selection.json and
     index.html into ``out_dir``; returns the path of index.html. A sweep none of whose runs has written its
     model file yet is a NeuroRBMError."""
@@ -110,7 +114,7 @@ def iter_write_sweep_report(folder: SweepFolder | str | Path, out_dir: str | Pat
 
 
 def write_sweep_report(folder: SweepFolder | str | Path, out_dir: str | Path,
-                       tolerance: float = OVERFIT_NATS) -> Path:
+                       tolerance: float = OVERFIT_SHARE) -> Path:
     """:func:`iter_write_sweep_report` run to its end."""
     return drain(iter_write_sweep_report(folder, out_dir, tolerance))
 
@@ -135,8 +139,9 @@ def _html(sel: Selection, tolerance: float) -> str:
         "table{border-collapse:collapse} tr:nth-child(even){background:#eee}</style></head><body>"
         f"<h1>Model selection (Fig. 2)</h1><p>Sweep {html.escape(str(sel.folder))}: {counts}.</p>"
         f"<h2>Chosen N_h</h2><ul>{choices or '<li>no run has a test log-likelihood yet</li>'}</ul>"
-        f"<p>A size overfits when its test LL falls more than {tolerance:g} nats/frame below its peak (mean "
-        "over its runs); the chosen N_h has the highest mean best test LL among the sizes that do not.</p>"
+        f"<p>A size overfits when its test LL falls back after its peak by more than {tolerance:.0%} of what "
+        "it gained (mean over its runs); the chosen N_h has the highest mean best test LL among the sizes "
+        "that do not.</p>"
         '<p><img src="fig2.png" style="max-width:100%"></p>'
         f"<h2>Sizes</h2>{sizes.to_html(**table)}<h2>Runs</h2>{runs.to_html(**table)}</body></html>"
     )
