@@ -11,7 +11,14 @@ from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 from napari_neurorbm.rbm.io import save_model
 from napari_neurorbm.rbm.model import RBM
-from napari_neurorbm.sweep.selection import RunCurve, Selection, iter_watch, read_selection, size_colors
+from napari_neurorbm.sweep.selection import (
+    RunCurve,
+    Selection,
+    focus_range,
+    iter_watch,
+    read_selection,
+    size_colors,
+)
 from sweep_factory import hand_written_sweep, write_runs
 
 FIG2 = {  # N_h 2 and 4 saturate (4 higher), N_h 8 peaks then falls: choose 4
@@ -120,6 +127,30 @@ def test_not_a_sweep_folder_is_one_line(tmp_path) -> None:
 def test_the_fall_after_the_peak(lls, fall) -> None:
     values = np.array(lls)
     assert RunCurve("run", 2, np.arange(len(values)), values + 0.1, values).fall == fall
+
+
+def test_one_noisy_estimate_makes_no_peak_but_a_decline_is_a_fall() -> None:
+    rising = -150.0 - 6.0 * np.exp(-np.arange(40) / 8.0)  # a plateau 6 nats above the start
+    noisy = rising + np.where(np.arange(40) == 30, 0.3, 0.0)  # one estimate 0.3 too high near the end
+    curve = RunCurve("run", 2, np.arange(40), noisy, noisy)
+    assert curve.peak == (30, pytest.approx(noisy[30]))  # the star is still the raw maximum
+    assert curve.fall < 0.02 < (noisy.max() - noisy[-1]) / (noisy.max() - noisy[0])  # raw: 0.3 / 6 = 5 %
+    falling = rising - np.maximum(np.arange(40) - 25, 0) * 0.05  # loses 0.7 nats over the last 14
+    smooth = np.convolve(falling, np.ones(3) / 3, mode="valid")
+    expected = (smooth.max() - smooth[-1]) / (smooth.max() - falling[0])
+    assert RunCurve("run", 2, np.arange(40), falling, falling).fall == pytest.approx(expected)
+    assert expected > 0.05
+
+
+def test_the_plotted_range_leaves_out_the_first_steep_evaluations() -> None:
+    updates = np.arange(21.0)  # update 0 (the initial model, -100) is off the log axis anyway
+    test = np.r_[-100.0, -60.0, np.linspace(-20.0, -10.0, 19)]
+    curve = RunCurve("run", 2, updates, test + 0.5, test)
+    low, high = focus_range([curve], share=0.05)
+    shown = np.r_[test[1:], test[1:] + 0.5]
+    assert low == pytest.approx(np.quantile(shown, 0.05)) and low > -59.5  # the steep values are cut
+    assert high == pytest.approx(-9.5)  # the last train LL
+    assert focus_range([]) is None
 
 
 def test_size_colors_by_rank() -> None:

@@ -12,7 +12,7 @@ from qtpy.QtCore import QSize, Qt, Signal
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from napari_neurorbm._qt.qc_plots import log_ticks
-from napari_neurorbm.sweep.selection import RunCurve, Selection, size_colors
+from napari_neurorbm.sweep.selection import RunCurve, Selection, focus_range, size_colors
 
 LINE_WIDTH, PICKED_WIDTH = 1.5, 4.0
 STAR_SIZE = 16
@@ -106,6 +106,9 @@ class SweepPlots(QWidget):
         updates = np.concatenate([c.updates[c.updates > 0] for c in curves] or [np.zeros(0)])
         if len(updates):
             self.curves.getAxis("bottom").setTicks([log_ticks(updates.min(), updates.max())])
+        shown = focus_range(curves)
+        if shown is not None and shown[1] > shown[0]:
+            self.curves.setYRange(*shown)  # the plateaus, where the stars are (View All shows every point)
         peaks = [(c.name, c.peak, self._colors[c.n_hidden]) for c in curves if c.peak and c.peak[0] > 0]
         self.star_names = [name for name, _, _ in peaks]
         self.stars.setData([p[0] for _, p, _ in peaks], [p[1] for _, p, _ in peaks],

@@ -119,6 +119,8 @@ class ModelSelectionWidget(ViewerDock, RunnerParts):
             self.runner.fail(str(exc))
             return
         self.path_edit.setText(str(folder.path))
+        if self.folder is None or folder.path.resolve() != self.folder.path.resolve():
+            self.picked = None  # the viewer's model, if a run's, is another folder's
         self.folder = folder
         self.runner.restart(iter_read_selection(folder), f"Reading {folder.path.name}…", self.show_selection)
 
@@ -143,7 +145,7 @@ class ModelSelectionWidget(ViewerDock, RunnerParts):
         except NeuroRBMError as exc:
             self.runner.fail(str(exc))
             return
-        self.folder, self.selection = folder, None
+        self.folder, self.selection, self.picked = folder, None, None
         self.path_edit.setText(str(folder.path))
         self._set_sweeping(True)
         self.runner.restart(iter_watch(job, folder), "Starting the local cluster…", self.show_selection,

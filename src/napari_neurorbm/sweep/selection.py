@@ -7,11 +7,11 @@ or PTT of the selected model) once it is done, else the maximum of its test-LL c
 running sweep can be watched. The choice follows the paper: the test LL of a small model saturates at a
 plateau that rises with N_h, a model too large for the data overfits (its test LL peaks, then falls). A run
 *falls back* by the share of what its test LL gained (from its first evaluation to its peak) that it has
-lost again at its last evaluation; a size overfits when its runs fall back by more than ``tolerance`` on
-average. Among the sizes that do not, the one of highest mean best test LL is chosen; when every size
-overfits, the highest of all. The share, not nats: live AIS estimates scatter by a few hundredths of a nat
-per frame while a curve rises by nats, so a plateau's noise stays far below a share of 2 %, whatever the
-recording's scale.
+lost again at its last evaluation, both read on the curve smoothed over a few evaluations; a size overfits
+when its runs fall back by more than ``tolerance`` on average. Among the sizes that do not, the one of
+highest mean best test LL is chosen; when every size overfits, the highest of all. A share, not nats: live
+AIS estimates scatter by some hundredths of a nat per frame while a curve rises by nats, so the noise of a
+plateau stays far below a share of 2 %, whatever the recording's scale.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from napari_neurorbm.sweep.folder import STATUSES, SweepFolder
 GROUP = ["raster", "lr"]  # a choice of N_h is made per raster and learning rate
 OVERFIT_SHARE = 0.02  # a test LL that loses this share of its rise after its peak is overfitting
 COUNTED = ("running", "done")  # runs whose best test LL counts (a running run's: its best so far)
+SMOOTH = 3  # evaluations averaged where a run's fall after its peak is measured
 WATCH_S = 3.0  # a running sweep's folder is read again at most this often
 
 
@@ -55,24 +56,33 @@ class RunCurve:
 
     @property
     def drop(self) -> float:
-        """How far the last test LL lies below the peak (nats/frame, >= 0; NaN without a test LL)."""
-        finite = self.test_ll[np.isfinite(self.test_ll)]
-        return float(finite.max() - finite[-1]) if len(finite) else float("nan")
+        """How far the (smoothed) test LL ends below its highest (nats/frame, >= 0; NaN without one)."""
+        smooth = self._smoothed()
+        return float(smooth.max() - smooth[-1]) if len(smooth) else float("nan")
 
     @property
     def rise(self) -> float:
-        """How far the peak lies above the first test LL (nats/frame, >= 0; NaN without a test LL)."""
-        finite = self.test_ll[np.isfinite(self.test_ll)]
-        return float(finite.max() - finite[0]) if len(finite) else float("nan")
+        """How far the (smoothed) test LL's highest lies above the first evaluation (nats/frame)."""
+        smooth = self._smoothed()
+        return float(smooth.max() - self.test_ll[np.isfinite(self.test_ll)][0]) if len(smooth) else np.nan
 
     @property
     def fall(self) -> float:
-        """The share of its rise that the test LL has lost again at the end: overfitting (0 on a plateau
-        or a rising curve; infinite for a curve that only fell; NaN without a test LL)."""
+        """The share of its rise that the test LL has lost again at the end, :attr:`drop` / :attr:`rise`:
+        overfitting (0 on a plateau or a rising curve; infinite for a curve that only fell; NaN without a
+        test LL)."""
         drop, rise = self.drop, self.rise
-        if rise > 0 or not drop > 0:
-            return drop / rise if rise > 0 else drop
-        return float("inf")
+        if not drop > 0:
+            return drop
+        return drop / rise if rise > 0 else float("inf")
+
+    def _smoothed(self) -> np.ndarray:
+        """The test LL's values, as a running mean over ``SMOOTH`` evaluations when there are at least twice
+        as many: one noisy AIS estimate then neither makes a peak nor hides the fall after one."""
+        finite = self.test_ll[np.isfinite(self.test_ll)]
+        if len(finite) < 2 * SMOOTH:
+            return finite
+        return np.convolve(finite, np.full(SMOOTH, 1 / SMOOTH), mode="valid")
 
 
 @dataclass(frozen=True)
@@ -202,6 +212,18 @@ def _reason(pick: pd.Series, group: pd.DataFrame, stable: pd.DataFrame, toleranc
         return (f"{head}, the highest of the sizes whose test LL does not fall after its peak; N_h = "
                 f"{overfit} overfit ({falls})")
     return f"{head}, the highest; every size overfits ({falls})"
+
+
+def focus_range(curves: Iterable[RunCurve], share: float = 0.05) -> tuple[float, float] | None:
+    """The log-likelihood range a plot of ``curves`` shows: from the ``share`` quantile of the train and test
+    LL after update 0 (the first steep evaluations would squeeze the plateaus, where the stars are, into a
+    strip) to the highest value; None with nothing to show."""
+    values = [ll[c.updates > 0] for c in curves for ll in (c.train_ll, c.test_ll)]
+    every = np.concatenate(values or [np.zeros(0)])
+    every = every[np.isfinite(every)]
+    if not len(every):
+        return None
+    return float(np.quantile(every, share)), float(every.max())
 
 
 def size_colors(sizes: Iterable[int]) -> dict[int, tuple[float, float, float, float]]:

@@ -20,7 +20,13 @@ from napari_neurorbm.analysis.report import agg_figure
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
 from napari_neurorbm.sweep.folder import SweepFolder
-from napari_neurorbm.sweep.selection import OVERFIT_SHARE, Selection, iter_read_selection, size_colors
+from napari_neurorbm.sweep.selection import (
+    OVERFIT_SHARE,
+    Selection,
+    focus_range,
+    iter_read_selection,
+    size_colors,
+)
 
 RUN_COLUMNS = {"name": "run", "status": "status", "n_hidden": "N_h", "seed": "seed", "lr": "lr",
                "half": "half", "best": "best test LL", "peak_update": "peak update", "updates": "updates",
@@ -46,7 +52,8 @@ def fig2(sel: Selection) -> Figure:
 
 def curves_panel(ax, curves: list, colors: dict, title: str) -> None:
     """Train (dashed) and test (solid, a dot at each evaluation) LL against updates (log axis: update 0 is
-    left out), stars at the maxima of the test LL; a legend of N_h and of the line styles."""
+    left out; the range of :func:`focus_range`), stars at the maxima of the test LL; a legend of N_h and of
+    the line styles."""
     for c in curves:
         shown = c.updates > 0
         color = colors[c.n_hidden]
@@ -54,6 +61,10 @@ def curves_panel(ax, curves: list, colors: dict, title: str) -> None:
         ax.plot(c.updates[shown], c.test_ll[shown], "-", color=color, lw=1.6, marker=".", ms=4)
         if c.peak is not None and c.peak[0] > 0:
             ax.plot(*c.peak, marker="*", ms=13, color=color, mec="black", mew=0.7, ls="none", zorder=5)
+    shown = focus_range(curves)
+    if shown is not None and shown[1] > shown[0]:
+        pad = 0.05 * (shown[1] - shown[0])
+        ax.set_ylim(shown[0] - pad, shown[1] + pad)
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
@@ -66,7 +77,7 @@ def curves_panel(ax, curves: list, colors: dict, title: str) -> None:
     handles += [Line2D([], [], color="0.3", ls="--", label="train"),
                 Line2D([], [], color="0.3", label="test"),
                 Line2D([], [], color="0.3", marker="*", ms=10, mec="black", ls="none", label="max test LL")]
-    ax.legend(handles=handles, fontsize="small", loc="lower right", ncol=2)
+    ax.legend(handles=handles, fontsize="small", loc="upper left", ncol=2)
 
 
 def sizes_panel(ax, sizes: pd.DataFrame, chosen: pd.DataFrame, colors: dict) -> None:
