@@ -182,6 +182,31 @@ def test_a_sweep_is_watched_while_it_fills(make_napari_viewer, qtbot, recording,
     assert seen and min(seen) < 6  # drawn while it filled
 
 
+def test_a_sweep_started_in_the_dock_runs_on_the_local_cluster(make_napari_viewer, qtbot, recording, tmp_path,
+                                                               monkeypatch):
+    """The real engine (sweep/driver.py): the viewer's raster saved in the folder, two runs on two workers."""
+    pytest.importorskip("napari_neurorbm.sweep.driver", reason="the sweep engine is not in this tree")
+    monkeypatch.setattr("napari_neurorbm.sweep.selection.WATCH_S", 0.5)
+    viewer, widget = open_dock(make_napari_viewer, qtbot, recording)
+    state = get_state(viewer)
+    widget.new_button.click()
+    start = widget.start
+    start.hidden.setText("2, 4")
+    start.seeds.setText("0")
+    start.out.setText(str(tmp_path / "sweep"))
+    start.workers.value = 2
+    start.form.fill(updates=100, lr=0.1, device="cpu")
+    start.start_button.click()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=180_000)
+    assert widget.message.text() == "Sweep done: 2 runs done, 0 failed.", widget.message.text()
+    saved = tmp_path / "sweep" / f"{recording[1].name}.npz"
+    assert widget.folder.plan.rasters == (str(saved),) and saved.is_file()
+    assert len(widget.plots.lines) == 2 and widget.table.rowCount() == 2
+    assert [widget.table.item(r, 0).text() for r in range(2)] == ["done", "done"]
+    widget.table.selectRow(1)
+    assert state.model.rbm.n_hidden == 4 and state.raster is recording[1]  # the viewer's raster: same units
+
+
 @pytest.mark.parametrize("size", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_screenshots(make_napari_viewer, qtbot, recording, sweep, size, screenshot_dir) -> None:
     viewer = make_napari_viewer(show=True)

@@ -42,7 +42,7 @@ from napari_neurorbm.sweep.selection import Selection, iter_read_selection, iter
 if TYPE_CHECKING:
     import napari
 
-STAGES = {"read": "Reading the sweep folder"}
+STAGES = {"read": "Reading the sweep folder", "sweep": "Sweep: runs done"}
 TABLE_TITLE = "Runs (click one to make its model the viewer's)"
 
 
