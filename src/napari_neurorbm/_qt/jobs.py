@@ -186,15 +186,16 @@ class JobRunner:
         worker.start()
         return worker
 
-    def restart(self, job: Generator[Progress, None, Any], busy_text: str, on_done: Callable[[Any], None]
-                ) -> ClosingWorker:
-        """Stop the running job, if any (nothing of it reaches the dock any more), and start ``job``."""
+    def restart(self, job: Generator[Progress, None, Any], busy_text: str, on_done: Callable[[Any], None],
+                **callbacks: Callable) -> ClosingWorker:
+        """Stop the running job, if any (nothing of it reaches the dock any more), and start ``job`` (with
+        :meth:`start`'s ``on_progress`` and ``on_finished`` among ``callbacks``)."""
         if self.worker is not None:
             self.worker.quit()
             self._retired = [w for w in self._retired if w.is_running] + [self.worker]  # alive till they end
             self.worker = None
             self.stages.close()
-        return self.start(job, busy_text, on_done)
+        return self.start(job, busy_text, on_done, **callbacks)
 
     def _current(self, worker: ClosingWorker, callback: Callable) -> Callable:
         """``callback``, called only while ``worker`` is the runner's job (not one replaced by restart)."""

@@ -34,7 +34,8 @@ MAX_POINTS = 20_000  # points drawn per scatter (fits use all)
 SNAPSHOT_FRAMES = 400
 
 
-def _figure(width: float, height: float) -> Figure:
+def agg_figure(width: float, height: float) -> Figure:
+    """A constrained-layout figure on matplotlib's Agg canvas (no pyplot, no screen), to save as a PNG."""
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -127,7 +128,7 @@ def _numbers_panel(ax, rep: st.StatsReport) -> None:
 def fig3(rep: st.StatsReport, seed: int = 0) -> Figure:
     """Fig. 3-like panels: PCA, moments (means, pairs, triplets), P(K), energies, P(v_i=1|rest), numbers."""
     rng = np.random.default_rng(seed)
-    fig = _figure(18, 8.5)
+    fig = agg_figure(18, 8.5)
     grid = fig.add_gridspec(2, 4)
     _pca_panel(fig, grid[0, 0], rep)
     moments = {"means": rep.means, "pairs": rep.pairs, "triplets": rep.triplet_values}
@@ -201,7 +202,7 @@ def _transition_panel(ax, rep: st.StatsReport) -> None:
 
 def fig6(rep: st.StatsReport, recording: np.ndarray, generated: np.ndarray, bin_s: float) -> Figure:
     """Fig. 6-like panels: rasters in time, autocorrelation of K, window counts, K(t+Δ) given K(t)."""
-    fig = _figure(18, 8.5)
+    fig = agg_figure(18, 8.5)
     grid = fig.add_gridspec(2, 3)
     _raster_panel(fig.add_subplot(grid[0, 0]), recording, "(a) recording", bin_s)
     _raster_panel(fig.add_subplot(grid[0, 1]), generated, "(b) generated (first chain)", bin_s)
@@ -215,7 +216,7 @@ def fig6(rep: st.StatsReport, recording: np.ndarray, generated: np.ndarray, bin_
 
 def clamp_figure(result: ClampResult, bin_s: float) -> Figure:
     """The clamping experiment: clamped raster of the first chain, delta per unit, delta per area."""
-    fig = _figure(16, 5)
+    fig = agg_figure(16, 5)
     grid = fig.add_gridspec(1, 3)
     ax = fig.add_subplot(grid[0, 0])
     _raster_panel(ax, result.clamped.chain(0), "clamped run, chain 1", bin_s)

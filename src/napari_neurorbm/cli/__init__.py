@@ -38,7 +38,8 @@ COMMANDS = {
     ),
     "report": (
         "report",
-        "compare generated and real statistics (Fig. 3 and 6 of the paper) as PNGs and an HTML page",
+        "statistics of a model (Fig. 3 and 6 of the paper) or model selection of a sweep (Fig. 2), as PNGs "
+        "and an HTML page",
     ),
     "train": ("train", "train an RBM on a binned raster (PCD-k) and write a model file"),
     "sweep": (
