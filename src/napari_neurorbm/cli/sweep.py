@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
               "runs done, the others keep their files; run the same command again to continue",
               file=sys.stderr)
         return stop.exit_status
-    print(summary_text(table))
+    print(summary_text(folder))
     print(f"wrote    {folder.path / TABLE_FILE} and the model files in {folder.path / 'runs'}")
     failed = table[table["status"] == "failed"]
     if len(failed):

@@ -1,5 +1,6 @@
-"""A sweep's results at a glance: the best test log-likelihood per raster and N_h, with its spread over the
-replicate runs (seeds, halves): the numbers behind the paper's model selection (its Fig. 2)."""
+"""A sweep's results at a glance, for a terminal: runs per status, the best test log-likelihood per raster,
+learning rate and N_h with its spread over seeds and halves, and the N_h that model selection chooses (the
+numbers of the paper's Fig. 2, from :mod:`.selection`)."""
 
 from __future__ import annotations
 
@@ -7,30 +8,23 @@ from pathlib import Path
 
 import pandas as pd
 
-
-def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """Over the done runs of ``table`` (a sweep's table of runs), per raster (file stem), N_h and, when the
-    sweep has several, learning rate: how many runs, the mean, standard deviation, minimum and maximum of
-    their best test log-likelihood, and the independent-units baseline (nats per frame)."""
-    done = table[table["status"] == "done"].copy()
-    done["raster"] = [Path(r).stem for r in done["raster"]]
-    done["best_test_ll"] = pd.to_numeric(done["best_test_ll"])
-    done["independent_test_ll"] = pd.to_numeric(done["independent_test_ll"])
-    done["lr"] = [f"{lr:g}" for lr in done["lr"]]
-    keys = ["raster", "n_hidden"] + (["lr"] if table["lr"].nunique() > 1 else [])
-    groups = done.groupby(keys)
-    out = groups["best_test_ll"].agg(runs="count", mean="mean", std="std", min="min", max="max")
-    out["independent"] = groups["independent_test_ll"].mean()
-    return out
+from napari_neurorbm.sweep.folder import SweepFolder
+from napari_neurorbm.sweep.selection import read_selection
 
 
-def summary_text(table: pd.DataFrame) -> str:
-    """:func:`summarize` as text for a terminal, with a line on the runs that did not finish."""
-    counts = table["status"].value_counts()
-    head = (f"{counts.get('done', 0)} of {len(table)} runs done"
-            + "".join(f", {counts[s]} {s}" for s in ("failed", "pending", "running") if counts.get(s)))
-    summary = summarize(table)
-    if summary.empty:
+def summary_text(folder: SweepFolder) -> str:
+    """What ``neurorbm sweep`` prints at its end (nats per frame)."""
+    selection = read_selection(folder)
+    counts = selection.counts()
+    head = (f"{counts['done']} of {len(selection.runs)} runs done"
+            + "".join(f", {counts[s]} {s}" for s in ("failed", "pending", "running") if counts[s]))
+    if selection.sizes.empty:
         return head
-    body = summary.to_string(float_format=lambda x: f"{x:.4f}", na_rep="-")
-    return f"{head}\nbest test log-likelihood (nats/frame) over seeds and halves:\n{body}"
+    sizes = selection.sizes.assign(raster=[Path(r).stem for r in selection.sizes["raster"]])
+    baseline = selection.runs.assign(raster=[Path(r).stem for r in selection.runs["raster"]])
+    independent = pd.to_numeric(baseline["independent_test_ll"], errors="coerce").groupby(baseline["raster"])
+    sizes["independent"] = sizes["raster"].map(independent.mean())
+    body = sizes.drop(columns="fall").to_string(index=False, float_format=lambda x: f"{x:.4f}", na_rep="-")
+    chosen = "\n".join(f"chosen for {Path(c.raster).stem} (lr {c.lr:g}): {c.reason}"
+                       for c in selection.chosen.itertuples())
+    return f"{head}\nbest test log-likelihood over seeds and halves:\n{body}\n{chosen}"
