@@ -184,6 +184,16 @@ class BinningConfig(Config):
                                     none="start of recording")
     stop_s: float | None = setting(None, "stop time", "end of the time window", unit="s",
                                    none="end of recording")
+    epoch: str | None = setting(None, "epoch", "keep only this epoch of the recording: an interval table "
+                                "(trials, or a stimulus's presentations), a stimulus name or 'block N' "
+                                "(Allen's stimulus blocks); each stretch it covers becomes a segment",
+                                none="whole recording")
+    epoch_column: str | None = setting(None, "epoch column", "keep only the intervals whose column holds "
+                                       "the epoch value, e.g. go (trials) or stimulus_block; each becomes a "
+                                       "segment (runs of them in one stimulus block: one segment)",
+                                       none="no column")
+    epoch_value: str | None = setting(None, "epoch value", "the value the epoch column must hold, e.g. True "
+                                      "or 5", none="no value")
     keep_every: int = setting(1, "keep-every step", "keep every k-th frame, to thin out correlated "
                               "neighbouring frames (1: all; the paper used 5)", low=1)
     min_rate_hz: float = setting(0.0, "minimum rate", "drop units firing below this rate in the kept frames "

@@ -21,7 +21,7 @@ import pandas as pd
 
 from napari_neurorbm._qt.colors import area_colors
 from napari_neurorbm._qt.pyramid import raster_levels
-from napari_neurorbm.data.raster import Raster
+from napari_neurorbm.data.raster import Raster, frame_spacing
 from napari_neurorbm.data.session import Session
 
 if TYPE_CHECKING:
@@ -36,17 +36,6 @@ UNITS = ("s", "s")
 NAME_SPACE = 0.09  # room left of a raster's strip for its area names, as a fraction of the raster's width
 NAME_PAD = 0.005  # area names end this fraction of the raster's width left of the strip
 TRANSPARENT = np.zeros(4)
-
-
-def frame_spacing(raster: Raster) -> float:
-    """Seconds between consecutive kept frames (bin width times keep-every), from the frame times."""
-    steps = np.delete(np.diff(raster.frame_times), raster.segment_starts[1:] - 1)
-    steps = steps[steps > 0]
-    if not steps.size:
-        return float(raster.bin_s)
-    spacing = float(np.median(steps))
-    k = round(spacing / raster.bin_s)  # a whole number of bins, up to the clock's rounding
-    return k * float(raster.bin_s) if k >= 1 and abs(spacing - k * raster.bin_s) < 1e-6 * spacing else spacing
 
 
 def row_height(raster: Raster) -> float:

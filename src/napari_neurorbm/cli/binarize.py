@@ -74,6 +74,7 @@ def _summary(session: Session, raster: Raster, written: Path) -> str:
             f"kept     {raster.n_units} units: {areas}",
             f"frames   {raster.n_frames} of {raster.bin_s * 1e3:g} ms in {len(raster.segment_starts)} "
             f"segment(s); train {len(raster.train_frames)}, test {len(raster.test_frames)}",
+            f"epochs   {raster.epochs.describe() if raster.epochs is not None else 'none'}",
             f"activity {activity:.4f} per unit and frame ({activity / raster.bin_s:.3g} Hz)",
             f"wrote    {written}",
         ]

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from napari_neurorbm.atomic import write_atomically
+from napari_neurorbm.data.epochs import epochs_from_arrays
 from napari_neurorbm.data.session import Session
 from napari_neurorbm.errors import NeuroRBMError
 
@@ -39,7 +40,8 @@ def write_binned_npz(path: Path, binary: np.ndarray, **arrays: np.ndarray) -> No
 
 
 def read_binned_npz(path: str | Path) -> dict[str, Any]:
-    """Read and check a binned npz; optional keys get their defaults (unit_ids = row index)."""
+    """Read and check a binned npz; optional keys get their defaults (unit_ids = row index); "epochs" is
+    None without ``epoch_*`` arrays."""
     path = Path(path)
     if not path.is_file():
         raise NeuroRBMError(f"{path}: no such file")
@@ -84,6 +86,7 @@ def read_binned_npz(path: str | Path) -> dict[str, Any]:
             if idx.size and (idx.min() < 0 or idx.max() >= n_frames):
                 raise NeuroRBMError(f"{path.name}: '{key}' points outside the frames")
             out[key] = idx
+    out["epochs"] = epochs_from_arrays(f, path.name)  # optional epoch_* arrays (docs/data.md)
     return out
 
 
@@ -104,6 +107,7 @@ def load_binned_session(path: str | Path) -> Session:
     return Session(
         name=Path(path).stem,
         source=f["source"],
+        epochs=f["epochs"],
         unit_ids=f["unit_ids"],
         areas=f["areas"],
         start_s=float(f["frame_times"][0]),

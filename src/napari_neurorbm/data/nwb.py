@@ -3,6 +3,7 @@
 Units come from the units table (``spike_times`` + ``spike_times_index``); the brain area of a unit from
 its ``peak_channel_id`` in the electrodes table (Allen layout), else a unit column that names the area,
 else the unit's first electrode, else "unknown". Numeric per-unit columns become quality metrics.
+The interval tables (trials, stimulus presentations) become the session's epochs (:mod:`.nwb_intervals`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.data.nwb_intervals import read_intervals
 from napari_neurorbm.data.session import UNKNOWN_AREA, Session
 from napari_neurorbm.errors import NeuroRBMError
 
@@ -77,6 +79,7 @@ def _read(f: h5py.File, name: str) -> dict:
         "areas": _areas(f, units, n),
         "start_s": start,
         "stop_s": stop,
+        "epochs": read_intervals(f, name),
         "spike_times": times,
         "spike_index": index,
         "metrics": _metrics(units, n),

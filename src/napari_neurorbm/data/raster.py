@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_neurorbm.data.epochs import Epochs
 from napari_neurorbm.errors import NeuroRBMError
 
 
@@ -22,6 +23,7 @@ class Raster:
     frame_times: np.ndarray
     train_frames: np.ndarray
     test_frames: np.ndarray
+    epochs: Epochs | None = None  # the session's intervals and events (s on its clock), where it has them
     name: str = "raster"
     filter_report: list[tuple[str, int]] = field(default_factory=list)
 
@@ -71,11 +73,43 @@ class Raster:
             segment_starts=self.segment_starts.astype(np.int64),
             frame_times=self.frame_times.astype(np.float64),
             unit_ids=np.asarray(self.unit_ids),
+            **({} if self.epochs is None else self.epochs.to_arrays()),
             train_frames=self.train_frames.astype(np.int64),
             test_frames=self.test_frames.astype(np.int64),
             source=np.str_(self.name),
         )
         return path
+
+
+def frame_spacing(raster: Raster) -> float:
+    """Seconds between consecutive kept frames (bin width times keep-every), from the frame times."""
+    steps = np.delete(np.diff(raster.frame_times), raster.segment_starts[1:] - 1)
+    steps = steps[steps > 0]
+    if not steps.size:
+        return float(raster.bin_s)
+    spacing = float(np.median(steps))
+    k = round(spacing / raster.bin_s)  # a whole number of bins, up to the clock's rounding
+    return k * float(raster.bin_s) if k >= 1 and abs(spacing - k * raster.bin_s) < 1e-6 * spacing else spacing
+
+
+def time_columns(raster: Raster, times: np.ndarray, *, edge: str | None = None) -> np.ndarray:
+    """Where each time (s) falls along the raster's frames: frame f spans [f, f + 1) from its time to one
+    frame spacing later, so that frame_times[f] is at f. A time in no kept frame (before the first, after the
+    last, between segments) is NaN, or with ``edge`` the nearest frame edge after it ("next": where a stretch
+    that starts there begins) or before it ("previous": where one that stops there ends). Frame times must
+    rise."""
+    ft = raster.frame_times
+    t = np.asarray(times, dtype=np.float64)
+    if not len(ft) or np.any(np.diff(ft) <= 0):
+        return np.full(t.shape, np.nan)
+    f = np.searchsorted(ft, t, side="right") - 1
+    at = np.clip(f, 0, len(ft) - 1)
+    u = (t - ft[at]) / frame_spacing(raster)
+    out = np.where((f >= 0) & (u < 1), at + u, np.nan)
+    if edge is not None:
+        side = {"next": "left", "previous": "right"}[edge]
+        out = np.where(np.isnan(out), np.searchsorted(ft, t, side=side).astype(np.float64), out)
+    return out
 
 
 def split_frames(n_frames: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -105,6 +139,7 @@ def read_raster(path: str | Path, test_fraction: float = 0.3, seed: int = 0) -> 
         unit_ids=f["unit_ids"],
         segment_starts=f["segment_starts"],
         frame_times=f["frame_times"],
+        epochs=f["epochs"],
         train_frames=train,
         test_frames=test,
         name=Path(path).stem,

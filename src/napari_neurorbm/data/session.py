@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.data.epochs import Epochs
 from napari_neurorbm.errors import NeuroRBMError
 
 UNKNOWN_AREA = "unknown"
@@ -19,6 +20,8 @@ class Session:
     Spike times are stored flat and ragged, as in NWB: unit ``u`` owns
     ``spike_times[spike_index[u]:spike_index[u + 1]]`` (seconds, sorted).
     A pre-binned source (binned npz) has ``counts`` (units x frames) and ``bin_s`` instead.
+    ``epochs``: its intervals (trials, stimulus presentations) and events (:mod:`.epochs`), where the source
+    has them; events outside the recording are left out, with a warning.
     """
 
     name: str
@@ -33,6 +36,7 @@ class Session:
     bin_s: float | None = None
     segment_starts: np.ndarray | None = None
     frame_times: np.ndarray | None = None
+    epochs: Epochs | None = None
     metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __post_init__(self) -> None:
@@ -49,6 +53,8 @@ class Session:
             self._check_spikes(n)
         else:
             self._check_counts(n)
+        if self.epochs is not None:
+            self.epochs = self.epochs.within(self.start_s, self.stop_s, self.name)
         if not len(self.metrics):
             self.metrics = pd.DataFrame(index=pd.RangeIndex(n))
         if len(self.metrics) != n:
