@@ -10,12 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from local_http import FileServer
 from napari_neurorbm.analysis.peri_event import peri_event, population_activity, stationary
 from napari_neurorbm.data.binned import load_binned_session
 from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.epochs import Epochs, merge_spans
 from napari_neurorbm.data.nwb import load_nwb
 from napari_neurorbm.data.raster import Raster, read_raster, time_columns
+from napari_neurorbm.data.remote import open_remote
 from napari_neurorbm.data.session import Session
 from napari_neurorbm.errors import NeuroRBMError
 from nwb_factory import IMAGES, allen_intervals, write_nwb
@@ -74,6 +76,15 @@ def test_allen_layout_gives_tables_blocks_labels_and_events(allen_nwb) -> None:
     changes = epochs.events[epochs.events["kind"] == "change"]
     assert changes["label"].tolist() == want.loc[want["is_change"], "image_name"].tolist()
     assert "143 intervals" in epochs.describe() and "change 14" in epochs.describe()
+
+
+def test_a_streamed_file_gives_the_same_epochs(allen_nwb) -> None:
+    with FileServer(allen_nwb.parent) as server:
+        streamed = open_remote(f"{server.url}/{allen_nwb.name}")
+        assert all(r is not None for _, r in server.behaviour.requests)  # range requests only
+    local = load_nwb(allen_nwb).epochs
+    pd.testing.assert_frame_equal(streamed.epochs.intervals, local.intervals)
+    pd.testing.assert_frame_equal(streamed.epochs.events, local.events)
 
 
 def test_binned_npz_carries_the_epochs_and_older_files_read_without(allen_nwb, tmp_path) -> None:

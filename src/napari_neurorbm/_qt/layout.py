@@ -24,6 +24,8 @@ import numpy as np
 from napari_neurorbm._qt.camera_overlays import CameraOverlays
 from napari_neurorbm._qt.coupling_layers import KEY as J_KEY
 from napari_neurorbm._qt.coupling_layers import CouplingLayers
+from napari_neurorbm._qt.epoch_layers import ROLE as EPOCHS
+from napari_neurorbm._qt.epoch_layers import EpochBand
 from napari_neurorbm._qt.raster_layers import (
     COVER_COLS,
     KEY,
@@ -76,6 +78,7 @@ class CanvasLayout:
         self._slots: dict[str, tuple[float, float]] = {}  # role: world left and width of its raster's slot
         self.couplings = CouplingLayers(viewer, state, on_visible=self._on_view)
         self.camera = CameraOverlays(viewer, self.couplings, self._fit_titles)
+        self.epochs = EpochBand(viewer)  # the recording's epochs and events, in a band under its raster
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.removed.connect(self._on_removed)
         viewer.layers.selection.events.active.connect(self._on_active)
@@ -144,6 +147,7 @@ class CanvasLayout:
     def focus(self, roles: Iterable[str]) -> None:
         """Fit the view to the rasters of ``roles`` with their strips, leaving screen room for their area
         names and titles."""
+        roles = (*roles, EPOCHS) if "data" in roles else roles  # the recording's band is part of it
         layers = [layer for role in roles for layer in layers_of(self.viewer, role=role) if layer.visible]
         self._fit(layers)
 
@@ -160,6 +164,7 @@ class CanvasLayout:
             self._place_rasters()
             self._titles()
             self.couplings.place(self._slots_right())
+            self.epochs.sync()
             _selection_on_top(self.viewer)
         finally:
             self._busy = False

@@ -3,7 +3,8 @@
 Built from the source picker (:mod:`.source_picker`), the binning form (:class:`~napari_neurorbm.configs.
 BinningConfig`) and the job runner. A bin width the user did not choose follows the rule of every entry
 point (``data.binning.unchosen_width``: a binned source keeps its native bins), and a width that does not
-fit a binned source's bins is replaced in the form by the native one, which the message offers."""
+fit a binned source's bins is replaced in the form by the native one, which the message offers. Once a
+source is read, the epoch fields complete its epochs' names and columns."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QPushButton
+from qtpy.QtWidgets import QCompleter, QPushButton
 
 from napari_neurorbm._qt.docking import ViewerDock
 from napari_neurorbm._qt.forms import ConfigForm
@@ -107,6 +108,17 @@ class LoadWidget(ViewerDock, RunnerParts):
     def _keep_session(self, key: Key, p: Progress) -> None:
         if isinstance(p.payload, Session):
             self._opened = (key, p.payload)
+            self._offer_epochs(p.payload)
+
+    def _offer_epochs(self, session: Session) -> None:
+        """The epoch and epoch-column fields complete what the session has (their tooltips list it)."""
+        epochs = session.epochs
+        offers = {"epoch": epochs.names() if epochs else [], "epoch_column": epochs.columns if epochs else []}
+        for name, words in offers.items():
+            field = self.form[name]
+            field.native.setCompleter(QCompleter(words, field.native))
+            help_text = field.tooltip.split("\n")[0]
+            field.tooltip = help_text + (f"\n{session.name} has: {', '.join(words)}" if words else "")
 
     def _show(self, result: tuple[Session, Raster]) -> None:
         session, raster = result
