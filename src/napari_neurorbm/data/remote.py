@@ -1,5 +1,5 @@
-"""Remote NWB files, streamed: only the bytes of the tables the plugin reads (units, electrodes) travel, over
-HTTP range requests (remfile), through a local block cache (:mod:`.block_cache`).
+"""Remote NWB files, streamed: only the bytes of the tables the plugin reads (units, electrodes, intervals)
+travel, over HTTP range requests (remfile), through a local block cache (:mod:`.block_cache`).
 
 Addresses accepted, and the HTTPS address each is read from:
 
