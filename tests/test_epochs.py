@@ -4,11 +4,14 @@ against hand counts, and a one-line error or note for each bad input."""
 
 from __future__ import annotations
 
+import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from pynwb import NWBHDF5IO, NWBFile
 
 from local_http import FileServer
 from napari_neurorbm.analysis.peri_event import peri_event, population_activity, stationary
@@ -78,6 +81,22 @@ def test_allen_layout_gives_tables_blocks_labels_and_events(allen_nwb) -> None:
     assert "143 intervals" in epochs.describe() and "change 14" in epochs.describe()
 
 
+def test_a_generic_epochs_table_is_labelled_by_its_tags(tmp_path) -> None:
+    nwb = NWBFile(session_description="t", identifier="g",
+                  session_start_time=datetime(2021, 1, 1, tzinfo=UTC))
+    nwb.add_epoch(0.0, 5.0, tags=["baseline"])
+    nwb.add_epoch(6.0, 9.0, tags=["stim", "A"])
+    nwb.add_unit(spike_times=np.array([0.0, 1.0, 10.0]))
+    with NWBHDF5IO(str(tmp_path / "g.nwb"), "w") as io:
+        io.write(nwb)
+    epochs = load_nwb(tmp_path / "g.nwb").epochs
+    assert epochs.intervals["label"].tolist() == ["baseline", "stim, A"] and not len(epochs.events)
+    assert epochs.names() == ["epochs"] and epochs.columns == ["table", "block", "label"]
+    r = binarize(load_nwb(tmp_path / "g.nwb"), BinningParams(bin_ms=500, epoch="epochs", test_fraction=0))
+    np.testing.assert_allclose(r.frame_times, [*np.arange(0, 5, 0.5), *np.arange(6, 9, 0.5)])
+    np.testing.assert_array_equal(r.segment_starts, [0, 10])
+
+
 def test_a_streamed_file_gives_the_same_epochs(allen_nwb) -> None:
     with FileServer(allen_nwb.parent) as server:
         streamed = open_remote(f"{server.url}/{allen_nwb.name}")
@@ -103,7 +122,12 @@ def test_binned_npz_carries_the_epochs_and_older_files_read_without(allen_nwb, t
     assert read_raster(tmp_path / "old.npz").epochs is None
     assert load_binned_session(tmp_path / "old.npz").epochs is None
     again = load_binned_session(tmp_path / "r.npz")
-    assert binarize(again, BinningParams(bin_ms=None, epoch="block 1")).n_frames == 600  # 48-60 s, 20 ms
+    block = binarize(again, BinningParams(bin_ms=None, epoch="block 1"))
+    assert block.n_frames == 600  # 48-60 s at 20 ms
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a window's file keeps the recording's epochs without a note
+        window = load_binned_session(block.save(tmp_path / "block.npz"))
+    pd.testing.assert_frame_equal(window.epochs.events, session.epochs.events)
 
 
 def test_a_hand_written_npz_with_documented_epoch_arrays(tmp_path) -> None:

@@ -91,6 +91,17 @@ def test_the_band_lines_up_with_the_raster_and_names_what_is_under_the_cursor(ma
     save_viewer_screenshot(viewer, screenshot_dir, "epochs_1366x768_band_of_two_segments")
 
 
+def test_a_raster_file_opened_in_napari_shows_its_band(make_napari_viewer, epochs_nwb, tmp_path) -> None:
+    session = load_nwb(epochs_nwb)
+    path = binarize(session, BinningParams(bin_ms=20, epoch="block 0")).save(tmp_path / "r.npz")
+    viewer = make_napari_viewer()
+    viewer.open(str(path), plugin="napari-neurorbm")
+    layers = band(viewer)
+    assert set(layers) == {"epochs", "events", "names"}
+    assert layers["epochs"].features["name"].iloc[0].startswith("block 0: Natural_Images")
+    assert viewer.layers.selection.active is layers_of(viewer, role="data", kind="binary")[0]
+
+
 def test_a_raster_without_epochs_has_no_band_and_a_new_raster_replaces_it(make_napari_viewer,
                                                                           epochs_nwb) -> None:
     viewer = make_napari_viewer()

@@ -196,12 +196,17 @@ def _blocks(iv: pd.DataFrame) -> pd.DataFrame:
     run = (iv[TABLE] != iv[TABLE].shift()) | (iv[BLOCK] != iv[BLOCK].shift())
     groups = iv[blocked].groupby(run[blocked].cumsum(), sort=False)
     rows = [{START: g[START].min(), STOP: g[STOP].max(), "name": _block_name(g)} for _, g in groups]
-    rows += [{START: r[START], STOP: r[STOP], "name": f"{r[TABLE]}: {r[LABEL]}"}
-             for _, r in iv[~blocked].iterrows()]
+    rows += [{START: r[START], STOP: r[STOP], "name": _interval_name(r)} for _, r in iv[~blocked].iterrows()]
     out = pd.DataFrame(rows, columns=[START, STOP, "name"])
     colours = area_colors(out["name"])
     out["color"] = [colours[n] for n in out["name"]]
     return out.sort_values(START, kind="stable")
+
+
+def _interval_name(row: pd.Series) -> str:
+    """'epochs: stim, A, 5-9 s' (the table, the label where it says more, the span)."""
+    label = "" if row[LABEL] in ("", row[TABLE]) else f": {row[LABEL]}"
+    return f"{row[TABLE]}{label}, {row[START]:.6g}-{row[STOP]:.6g} s"
 
 
 def _block_name(rows: pd.DataFrame) -> str:

@@ -2,7 +2,8 @@
 ``<stimulus>_presentations``) as :class:`~napari_neurorbm.data.epochs.Epochs`, read with h5py (also from a
 streamed file: only these tables' columns travel).
 
-Every one-value column of a table is kept (ragged columns, references and ids are not). Events:
+Every one-value column of a table is kept (ragged columns, references and ids are not); an interval's label
+is its image or stimulus (presentations), ``trial <id>`` (trials), else its tags (NWB's ``epochs``). Events:
 
 - Allen's presentations (a table with ``stimulus_name`` or named ``*_presentations``): ``change`` at each
   presentation with ``is_change`` (labelled with its image), ``omitted`` at each one with ``omitted``;
@@ -42,8 +43,9 @@ def read_intervals(f: h5py.File, name: str) -> Epochs | None:
     order = np.argsort([rows[START].min() if len(rows) else np.inf for rows in intervals], kind="stable")
     intervals = [intervals[i] for i in order]  # tables in the order they begin
     try:
+        no_events = pd.DataFrame(columns=[TIME, KIND, LABEL])
         return Epochs(pd.concat(intervals, ignore_index=True),
-                      pd.concat(events, ignore_index=True) if events else Epochs().events)
+                      pd.concat(events, ignore_index=True) if events else no_events)
     except NeuroRBMError as exc:
         raise NeuroRBMError(f"{name}: {exc}") from None
 
@@ -61,7 +63,7 @@ def _table(table: h5py.Group, key: str) -> tuple[pd.DataFrame, list[pd.DataFrame
     presentations = key.endswith(PRESENTATIONS) or "stimulus_name" in columns
     if "stimulus_block" in columns:
         rows["block"] = pd.to_numeric(pd.Series(columns["stimulus_block"]), errors="coerce").fillna(NO_BLOCK)
-    rows[LABEL] = _labels(rows, key, ids, presentations)
+    rows[LABEL] = _labels(rows, key, ids, presentations, _tags(table, n))
     rows = rows.iloc[np.argsort(start, kind="stable")].reset_index(drop=True)
     return rows, _events(rows, key, presentations)
 
@@ -83,12 +85,30 @@ def _values(ds: h5py.Dataset) -> np.ndarray:
     return np.asarray(ds.asstr()[()], dtype=object) if ds.dtype.kind in "OSU" else ds[()]
 
 
-def _labels(rows: pd.DataFrame, key: str, ids: np.ndarray, presentations: bool) -> np.ndarray:
+def _tags(table: h5py.Group, n: int) -> list[str] | None:
+    """Each row's tags (NWB's ragged text column, as in the ``epochs`` table) joined by commas; None without
+    them."""
+    if "tags" not in table or "tags_index" not in table:
+        return None
+    if h5py.check_string_dtype(table["tags"].dtype) is None:
+        return None
+    words = table["tags"].asstr()[()]
+    ends = np.asarray(table["tags_index"][()], dtype=np.int64)
+    if ends.shape != (n,):
+        return None
+    return [", ".join(words[a:b]) for a, b in zip(np.r_[0, ends[:-1]], ends, strict=True)]
+
+
+def _labels(rows: pd.DataFrame, key: str, ids: np.ndarray, presentations: bool,
+            tags: list[str] | None) -> np.ndarray:
     """What each interval shows: its image (else its stimulus) for a presentation, ``trial <id>`` for a trial,
-    the table's name otherwise."""
+    its tags (else the table's name) otherwise."""
     if key == TRIALS:
         return np.array([f"trial {i}" for i in ids], dtype=object)
     label = pd.Series(key.removesuffix(PRESENTATIONS), index=rows.index, dtype=object)
+    if tags is not None and not presentations:
+        named = pd.Series(tags, index=rows.index)
+        label = label.where(named == "", named)
     for column in ("stimulus_name", "image_name") if presentations else ():
         if column in rows:
             text = rows[column].astype(object)

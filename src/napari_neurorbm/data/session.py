@@ -21,7 +21,8 @@ class Session:
     ``spike_times[spike_index[u]:spike_index[u + 1]]`` (seconds, sorted).
     A pre-binned source (binned npz) has ``counts`` (units x frames) and ``bin_s`` instead.
     ``epochs``: its intervals (trials, stimulus presentations) and events (:mod:`.epochs`), where the source
-    has them; events outside the recording are left out, with a warning.
+    has them; events outside a recording of spike times are left out, with a warning (a binned source's
+    frames may be a window of a longer recording, whose epochs it keeps whole).
     """
 
     name: str
@@ -53,7 +54,7 @@ class Session:
             self._check_spikes(n)
         else:
             self._check_counts(n)
-        if self.epochs is not None:
+        if self.epochs is not None and not self.is_binned:
             self.epochs = self.epochs.within(self.start_s, self.stop_s, self.name)
         if not len(self.metrics):
             self.metrics = pd.DataFrame(index=pd.RangeIndex(n))
