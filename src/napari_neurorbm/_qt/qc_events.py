@@ -31,7 +31,7 @@ class PeriEventPlot:
         self.row = QWidget()
         line = QHBoxLayout(self.row)
         line.setContentsMargins(0, 0, 0, 0)
-        line.addWidget(QLabel("Events:"))
+        line.addWidget(QLabel("Activity around events:"))
         line.addWidget(self.combo)
         line.addStretch(1)
         self.row.hide()
