@@ -40,8 +40,7 @@ def write_binned_npz(path: Path, binary: np.ndarray, **arrays: np.ndarray) -> No
 
 
 def read_binned_npz(path: str | Path) -> dict[str, Any]:
-    """Read and check a binned npz; optional keys get their defaults (unit_ids = row index); "epochs" is
-    None without ``epoch_*`` arrays."""
+    """Read and check a binned npz; optional keys get their defaults (unit_ids = row index)."""
     path = Path(path)
     if not path.is_file():
         raise NeuroRBMError(f"{path}: no such file")
@@ -86,7 +85,7 @@ def read_binned_npz(path: str | Path) -> dict[str, Any]:
             if idx.size and (idx.min() < 0 or idx.max() >= n_frames):
                 raise NeuroRBMError(f"{path.name}: '{key}' points outside the frames")
             out[key] = idx
-    out["epochs"] = epochs_from_arrays(f, path.name)  # optional epoch_* arrays (docs/data.md)
+    out["epochs"] = epochs_from_arrays(f, path.name)  # the optional epoch_* arrays (docs/data.md), or None
     return out
 
 

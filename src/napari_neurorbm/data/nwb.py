@@ -3,7 +3,6 @@
 Units come from the units table (``spike_times`` + ``spike_times_index``); the brain area of a unit from
 its ``peak_channel_id`` in the electrodes table (Allen layout), else a unit column that names the area,
 else the unit's first electrode, else "unknown". Numeric per-unit columns become quality metrics.
-The interval tables (trials, stimulus presentations) become the session's epochs (:mod:`.nwb_intervals`).
 """
 
 from __future__ import annotations
@@ -79,7 +78,7 @@ def _read(f: h5py.File, name: str) -> dict:
         "areas": _areas(f, units, n),
         "start_s": start,
         "stop_s": stop,
-        "epochs": read_intervals(f, name),
+        "epochs": read_intervals(f, name),  # the interval tables: trials, stimulus presentations
         "spike_times": times,
         "spike_index": index,
         "metrics": _metrics(units, n),

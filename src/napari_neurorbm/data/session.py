@@ -20,9 +20,6 @@ class Session:
     Spike times are stored flat and ragged, as in NWB: unit ``u`` owns
     ``spike_times[spike_index[u]:spike_index[u + 1]]`` (seconds, sorted).
     A pre-binned source (binned npz) has ``counts`` (units x frames) and ``bin_s`` instead.
-    ``epochs``: its intervals (trials, stimulus presentations) and events (:mod:`.epochs`), where the source
-    has them; events outside a recording of spike times are left out, with a warning (a binned source's
-    frames may be a window of a longer recording, whose epochs it keeps whole).
     """
 
     name: str
@@ -37,7 +34,7 @@ class Session:
     bin_s: float | None = None
     segment_starts: np.ndarray | None = None
     frame_times: np.ndarray | None = None
-    epochs: Epochs | None = None
+    epochs: Epochs | None = None  # intervals (trials, stimuli) and events (.epochs) where the source has them
     metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __post_init__(self) -> None:
@@ -54,6 +51,8 @@ class Session:
             self._check_spikes(n)
         else:
             self._check_counts(n)
+        # events outside a recording of spikes are noted and left out; a binned file's frames may be a
+        # window of a longer recording, whose epochs it keeps whole
         if self.epochs is not None and not self.is_binned:
             self.epochs = self.epochs.within(self.start_s, self.stop_s, self.name)
         if not len(self.metrics):
