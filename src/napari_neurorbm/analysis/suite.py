@@ -152,7 +152,8 @@ def multiinfo_table(info: MultiInfo) -> pd.DataFrame:
     table = pd.DataFrame({"units": [",".join(map(str, g)) for g in info.groups], "S1": info.s1, "S2": info.s2,
                           "SN": info.sn, "i2_over_in": info.i2_over_in})
     if info.s_model is not None:
-        table["S_model"], table["model_over_in"] = info.s_model, info.model_over_in
+        table["S_model"], table["S1_model"], table["model_over_in"] = (info.s_model, info.s1_model,
+                                                                      info.model_over_in)
     return table
 
 
