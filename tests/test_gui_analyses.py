@@ -12,13 +12,15 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QScrollArea
 
 from conftest import save_viewer_screenshot
+from napari_neurorbm._qt.analyses_spectrum import alpha_text
 from napari_neurorbm._qt.analyses_widget import TABS, AnalysesWidget
 from napari_neurorbm._qt.model_runs import model_raster
 from napari_neurorbm._qt.raster_layers import add_raster_layers
 from napari_neurorbm._qt.state import get_state
 from napari_neurorbm.analysis.generation import iter_generate
-from napari_neurorbm.analysis.suite import iter_multiinfo, iter_spectra, spectra_table
-from napari_neurorbm.configs import MultiInfoConfig, SpectrumConfig
+from napari_neurorbm.analysis.spectrum import spectrum_of
+from napari_neurorbm.analysis.suite import activity, iter_multiinfo, spectra_table
+from napari_neurorbm.configs import MultiInfoConfig
 from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.sources import open_source
 from napari_neurorbm.progress import drain
@@ -30,7 +32,7 @@ from test_gui_screens import SCREENS, show_dock
 pytestmark = pytest.mark.gui
 WAIT = 120_000
 RETINA = "tkacik2014_retina50.npz"
-SMALL = {"multiinfo": {"groups": 8}, "heat": {"steps": 11, "sweeps": 100, "chains": 8},
+SMALL = {"multiinfo": {"groups": 6}, "heat": {"steps": 11, "sweeps": 60, "chains": 8},
          "spectrum": {"min_area_units": 16}}  # modest settings: each tab runs in a second or two
 
 
@@ -106,14 +108,15 @@ def test_every_tab_draws_its_curves_and_numbers(make_napari_viewer, qtbot, recor
     results = run_every_tab(viewer, qtbot, dock, SMALL, "synthetic", screenshot_dir)
 
     spectra = results["spectrum"]  # recording, controls, generated, the three 16-unit areas
-    direct = drain(iter_spectra(raster, SpectrumConfig(min_area_units=16), gen))
-    assert list(spectra) == list(direct) and len(spectra) == 7
-    for name, s in direct.items():
-        np.testing.assert_allclose(spectra[name].variance, s.variance)
+    assert list(spectra) == ["recording", "time_shuffled", "independent", "generated", "area:VISal",
+                             "area:VISl", "area:VISp"]
+    for name, source in (("recording", raster), ("generated", gen)):
+        direct = spectrum_of(activity(source), 1, source.segment_starts)  # 100 ms blocks: 1 frame
+        np.testing.assert_allclose(spectra[name].variance, direct.variance)
     spectrum = dock.tab("spectrum")
     assert len(spectrum.plot.listDataItems()) == 8  # four spectra and their fitted power laws
     texts = legend_texts(spectrum)
-    assert texts[0] == f"recording: α = {direct['recording'].alpha:.2f}" and len(texts) == 4
+    assert texts[0] == f"recording: α = {alpha_text(spectra['recording'].alpha)}" and len(texts) == 4
     assert {t.split(":")[0] for t in texts} == {"recording", "generated", "independent neurons",
                                                 "time-shuffled"}
     assert "Areas: " in spectrum.summary.text() and "VISp" in spectrum.summary.text()
@@ -125,7 +128,7 @@ def test_every_tab_draws_its_curves_and_numbers(make_napari_viewer, qtbot, recor
     assert "% of 20 eigenvalues real" in dmd.summary.text()
 
     info = results["multiinfo"]
-    data_only = drain(iter_multiinfo(raster, MultiInfoConfig(groups=8), None))
+    data_only = drain(iter_multiinfo(raster, MultiInfoConfig(groups=6), None))
     np.testing.assert_allclose(info.i2_over_in, data_only.i2_over_in)  # the same groups, the same ratios
     assert info.model_over_in is not None
     texts = legend_texts(dock.tab("multiinfo"))
@@ -202,10 +205,10 @@ def test_a_new_input_clears_the_result_of_the_old(make_napari_viewer, qtbot, rec
 
 @pytest.mark.real
 def test_a_real_recording_in_every_tab(make_napari_viewer, qtbot, real_data, tmp_path, screenshot_dir):
-    """The salamander retina (50 cells, 20 ms bins), a short RBM fit and activity generated from it: the
-    screenshots of docs/analyses.md (analyses_retina_*.png)."""
+    """The salamander retina (50 cells, 20 ms bins), an RBM of 16 hidden units fitted in 1500 updates and
+    activity generated from it: the screenshots of docs/analyses.md (analyses_retina_*.png)."""
     raster = binarize(open_source(real_data / RETINA), BinningParams(bin_ms=None))
-    config = TrainConfig(n_hidden=16, k=2, batch=500, chains=500, lr=0.05, updates=300, eval_every=0,
+    config = TrainConfig(n_hidden=16, k=2, batch=500, chains=500, lr=0.05, updates=1500, eval_every=0,
                          checkpoints=0, ptt_sweeps=0, device="cpu", optimizer="adam")
     model = load_model(drain(iter_train(raster, config)).save(tmp_path / "retina.npz"))
     run = drain(iter_generate(model.rbm, 20_000, chains=10, init="data", data=raster.frames("train")))
