@@ -59,11 +59,18 @@ def test_time_shuffle_keeps_each_unit_and_removes_shared_variance():
     assert control.variance[0] < 0.2 * real.variance[0]
 
 
-def test_spectra_by_area_only_for_areas_with_enough_units():
-    x, _ = slow_power_law_activity(n_units=150, n_frames=4000, seed=3)
-    areas = np.array(["VISp"] * 110 + ["CA1"] * 40)
-    out = S.spectra_by_area(x, areas, block=1)
-    assert list(out) == ["VISp"] and len(out["VISp"].variance) == 110
+def test_only_areas_with_enough_units_get_a_spectrum():
+    areas = np.array(["VISp"] * 110 + ["CA1"] * 40 + ["LGd"] * 100)
+    assert S.large_areas(areas) == ["LGd", "VISp"] and S.large_areas(areas, 40) == ["CA1", "LGd", "VISp"]
+
+
+def test_the_fitted_power_law_line_goes_through_an_exact_power_law():
+    variance = 3.0 * np.arange(1, 101, dtype=float) ** -0.8
+    spec = S.Spectrum(variance, S.power_law_exponent(variance, 5, 40), (5, 40))
+    ranks, line = spec.power_law()
+    assert spec.alpha == pytest.approx(0.8) and ranks[0] == 5 and ranks[-1] == 40
+    np.testing.assert_allclose(line, variance[4:40])
+    assert S.Spectrum(-variance, np.nan, (5, 40)).power_law()[0].size == 0  # nothing to fit
 
 
 def known_linear_system(eigs, n_frames=5000, noise=1e-3, seed=0):

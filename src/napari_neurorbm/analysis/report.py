@@ -20,14 +20,14 @@ from napari_neurorbm.analysis.generation import (
     check_same_units,
     iter_generate,
 )
+from napari_neurorbm.analysis.report_pages import ANALYSES, SERIES, iter_pages, pages_html
 from napari_neurorbm.data.raster import Raster, read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
 from napari_neurorbm.rbm.io import ModelFile, load_model
 from napari_neurorbm.rbm.model import pick_device
 
-COLORS = {"train": "black", "test": "tab:red", "generated": "tab:green", "independent": "0.6",
-          "recording": "black"}
+COLORS = {"train": SERIES["recording"], "test": "tab:red", **SERIES}
 STAT_TITLES = {"means": "(b) firing probability", "pairs": "(c) connected 2-point",
                "triplets": "(d) connected 3-point"}
 MAX_POINTS = 20_000  # points drawn per scatter (fits use all)
@@ -263,7 +263,7 @@ def contiguous(raster: Raster) -> bool:
     return bool(np.allclose(gaps[within], raster.bin_s, rtol=1e-6, atol=1e-9))
 
 
-def _html(rep: st.StatsReport, params: dict, images: list[str]) -> str:
+def _html(rep: st.StatsReport, params: dict, images: list[str], sections: str = "") -> str:
     rows = "".join(
         f"<tr><td>{stat}</td>" + "".join(f"<td>{by_set[n].slope:.3f}</td><td>{by_set[n].r:.3f}</td>"
                                          for n in st.COMPARED) + "</tr>"
@@ -283,7 +283,7 @@ def _html(rep: st.StatsReport, params: dict, images: list[str]) -> str:
         "the independent-neuron model shows what the couplings add.</p>"
         f"<table><tr><th></th>{head}</tr><tr><th></th>{sub}</tr>{rows}</table>"
         f"<h2>Parameters</h2><ul>{plist}</ul>{f'<h2>Notes</h2><ul>{notes}</ul>' if notes else ''}"
-        f"{imgs}</body></html>"
+        f"{imgs}{sections}</body></html>"
     )
 
 
@@ -315,10 +315,11 @@ def iter_generate_and_compare(model: ModelFile, raster: Raster, n_frames: int | 
 
 def iter_write_report(model: ModelFile | str | Path, raster: Raster | str | Path, out_dir: str | Path, *,
                       n_frames: int | None = None, tau: int = GEN.tau, chains: int = GEN.chains,
-                      seed: int = GEN.seed, device: str | None = None, n_triplets: int = 20_000
-                      ) -> Generator[Progress, None, Path]:
-    """:func:`iter_generate_and_compare`, then write fig3.png, fig6.png, generated.npz, summary.json and
-    index.html into ``out_dir``; returns the path of index.html."""
+                      seed: int = GEN.seed, device: str | None = None, n_triplets: int = 20_000,
+                      analyses: tuple[str, ...] = ANALYSES) -> Generator[Progress, None, Path]:
+    """:func:`iter_generate_and_compare`, then write fig3.png, fig6.png, generated.npz, the pages of
+    ``analyses`` (report_pages: <name>.png and .csv), summary.json and index.html into ``out_dir``; returns
+    the path of index.html."""
     mf, ras = _as_model(model), _as_raster(raster)
     check_same_units(mf, ras)
     out = Path(out_dir)
@@ -330,13 +331,17 @@ def iter_write_report(model: ModelFile | str | Path, raster: Raster | str | Path
                                                     device=device, n_triplets=n_triplets)
     fig3(rep, seed).savefig(out / "fig3.png", dpi=110)
     fig6(rep, ras.binary[:, :SNAPSHOT_FRAMES].T, run.chain(0), ras.bin_s).savefig(out / "fig6.png", dpi=110)
-    run.to_raster(ras.bin_s, ras.areas, ras.unit_ids, "generated").save(out / "generated.npz")
+    generated = run.to_raster(ras.bin_s, ras.areas, ras.unit_ids, "generated")
+    generated.save(out / "generated.npz")
+    pages = yield from iter_pages(mf.rbm, ras, generated, out, analyses)
     params = {"model": str(model) if not isinstance(model, ModelFile) else "(in memory)",
               "raster": ras.name, **run.params(), "bin_s": ras.bin_s, "n_triplets": len(rep.triplets)}
+    beyond = {p.name: p.numbers or {"not_computed": p.note} for p in pages}
     (out / "summary.json").write_text(json.dumps({"params": params, "n_samples": rep.n_samples,
-                                                  "fits": rep.summary(), "notes": rep.notes}, indent=2))
+                                                  "fits": rep.summary(), "notes": rep.notes,
+                                                  "analyses": beyond}, indent=2))
     index = out / "index.html"
-    index.write_text(_html(rep, params, ["fig3.png", "fig6.png"]))
+    index.write_text(_html(rep, params, ["fig3.png", "fig6.png"], pages_html(pages)))
     return index
 
 

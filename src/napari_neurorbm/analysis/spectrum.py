@@ -30,6 +30,14 @@ class Spectrum:
     alpha: float
     ranks: tuple[int, int]
 
+    def power_law(self) -> tuple[np.ndarray, np.ndarray]:
+        """The fitted line over its rank range: ranks and A * rank^-alpha (empty when there is no fit)."""
+        alpha, amplitude = power_law_fit(self.variance, *self.ranks)
+        if not np.isfinite(alpha):
+            return np.zeros(0), np.zeros(0)
+        ranks = np.arange(self.ranks[0], min(self.ranks[1], len(self.variance)) + 1, dtype=np.float64)
+        return ranks, amplitude * ranks**-alpha
+
 
 def cv_spectrum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """cvPCA of two repeats (samples x units each, paired row by row): PCs of ``a``, and for each the mean
@@ -64,13 +72,19 @@ def interleaved_halves(x: np.ndarray, block: int, segment_starts: np.ndarray | N
 def power_law_exponent(variance: np.ndarray, first: int = FIRST_RANK, last: int | None = None) -> float:
     """alpha of variance ~ rank^-alpha by least squares in log-log over ranks first..last (1-based;
     default last = N/2), using the positive variances only; NaN when fewer than 3 remain."""
+    return power_law_fit(variance, first, last)[0]
+
+
+def power_law_fit(variance: np.ndarray, first: int = FIRST_RANK, last: int | None = None
+                  ) -> tuple[float, float]:
+    """(alpha, A) of variance ~ A rank^-alpha, fitted as :func:`power_law_exponent` says (NaNs: no fit)."""
     last = len(variance) // 2 if last is None else last
     ranks = np.arange(1, len(variance) + 1)
     keep = (ranks >= first) & (ranks <= last) & (variance > 0)
     if keep.sum() < 3:
-        return float("nan")
-    slope = np.polyfit(np.log(ranks[keep]), np.log(variance[keep]), 1)[0]
-    return float(-slope)
+        return float("nan"), float("nan")
+    slope, intercept = np.polyfit(np.log(ranks[keep]), np.log(variance[keep]), 1)
+    return float(-slope), float(np.exp(intercept))
 
 
 def spectrum_of(x: np.ndarray, block: int, segment_starts: np.ndarray | None = None,
@@ -91,12 +105,10 @@ def time_shuffled(x: np.ndarray, seed: int = 0) -> np.ndarray:
     return out
 
 
-def spectra_by_area(x: np.ndarray, areas: np.ndarray, block: int, segment_starts: np.ndarray | None = None,
-                    min_units: int = MIN_UNITS_PER_AREA) -> dict[str, Spectrum]:
-    """One spectrum per area with at least ``min_units`` units (columns of x in the raster's row order)."""
-    names, counts = np.unique(areas, return_counts=True)
-    return {str(a): spectrum_of(x[:, areas == a], block, segment_starts)
-            for a, c in zip(names, counts, strict=True) if c >= min_units}
+def large_areas(areas: np.ndarray, min_units: int = MIN_UNITS_PER_AREA) -> list[str]:
+    """The areas with at least ``min_units`` units, sorted: those that get a spectrum of their own."""
+    names, counts = np.unique(np.asarray(areas).astype(str), return_counts=True)
+    return [str(a) for a, c in zip(names, counts, strict=True) if c >= min_units]
 
 
 def _centred(x: np.ndarray) -> np.ndarray:

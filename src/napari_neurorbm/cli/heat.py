@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-import pandas as pd
-
-from napari_neurorbm.analysis.heat import iter_heat, temperatures
+from napari_neurorbm.analysis.suite import heat_summary, heat_table, iter_heat_curve, write_csv
 from napari_neurorbm.cli._common import add_results_options, out_path, print_results, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import HeatConfig
@@ -30,12 +27,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args, HeatConfig())
     out = out_path(args.out)
-    grid = temperatures(cfg.t_min, cfg.t_max, cfg.steps)
     rbm = load_model(args.model).rbm
-    curve = run_shown(iter_heat(rbm, grid, sweeps=cfg.sweeps, chains=cfg.chains, seed=cfg.seed))
-    pd.DataFrame({"T": curve.T, "C": curve.C}).to_csv(out, index=False)
-    at_one = float(np.interp(1.0, curve.T, curve.C)) if cfg.t_min <= 1 <= cfg.t_max else None
-    summary = {"peak_T": curve.peak_T, "peak_C": float(curve.C.max()), "C_at_T1": at_one,
-               "method": curve.method, "units": int(rbm.n_visible)}
+    curve = run_shown(iter_heat_curve(rbm, cfg))
+    write_csv(heat_table(curve), out)
+    summary = heat_summary(curve, rbm.n_visible)
     print_results(args, summary, f"wrote {out}: C(T) peaks at T = {curve.peak_T:.3g} ({curve.method})")
     return 0
