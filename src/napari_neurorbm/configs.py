@@ -207,6 +207,10 @@ class BinningConfig(Config):
     test_fraction: float = setting(0.3, "test fraction", "fraction of frames held out for testing, in [0, 1)",
                                    low=0, high=1, high_open=True, step=0.05)
     seed: int = setting(0, "split seed", "seed of the train/test split", low=0)
+    ei_threshold_ms: float = setting(0.4, "E/I threshold", "units whose spike waveform is narrower than this "
+                                     "(trough to peak) are putative inhibitory (I), the others putative "
+                                     "excitatory (E); units without a waveform width stay unknown", unit="ms",
+                                     low=0, low_open=True, step=0.05)
 
 
 # ---------------------------------------------------------------------------------------------- training
