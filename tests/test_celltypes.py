@@ -164,10 +164,10 @@ def test_cli_binarize_prints_the_classes_and_takes_the_threshold(tmp_path: Path,
                      metrics={"waveform_duration": [0.25, 0.3, 0.7, 0.55]})
     assert main(["binarize", str(path), "--bin-ms", "100", "--out", str(tmp_path / "r.npz")]) == 0
     assert "classes  E 2, I 2 (I: spike waveform narrower than 0.4 ms)" in capsys.readouterr().out
-    args = ["binarize", str(path), "--bin-ms", "100", "--ei-threshold-ms", "0.6", "--out", str(tmp_path / "r")]
-    assert main(args) == 0
+    args = ["binarize", str(path), "--bin-ms", "100", "--ei-threshold-ms"]
+    assert main([*args, "0.6", "--out", str(tmp_path / "r")]) == 0
     assert "classes  E 1, I 3" in capsys.readouterr().out
-    assert main(args[:-3] + ["-1", "--out", str(tmp_path / "r")]) == 2
+    assert main([*args, "-1", "--out", str(tmp_path / "r")]) == 2
     assert "--ei-threshold-ms: the E/I threshold must be positive, got -1.0" in capsys.readouterr().err
 
 

@@ -412,3 +412,13 @@ class HeatConfig(Config):
                           "quarter is discarded)", low=4)
     chains: int = setting(16, "chains per temperature", "independent chains at each temperature", low=1)
     seed: int = setting(0, "seed", "seeds the Monte Carlo", low=0)
+
+
+@dataclass(frozen=True)
+class EIConfig(Config):
+    """Seed 004's E/I experiment (``analysis.ei_experiment``); the two models train with a TrainConfig."""
+
+    frames: int = setting(20000, "generated frames", "frames generated from each model (Gibbs sampling in "
+                          "time from training frames, tau and chains as the Generate defaults) for its P(K) "
+                          "of the excitatory units", low=1, step=1000)
+

@@ -16,6 +16,7 @@ import numpy as np
 
 EXCITATORY, INHIBITORY, UNCLASSIFIED = "E", "I", "unknown"
 CLASSES = (EXCITATORY, INHIBITORY, UNCLASSIFIED)
+CLASS_DTYPE = "<U7"  # room for every class name, so that an array of "E" and "I" can take "unknown"
 WIDTH_COLUMN = "waveform_duration"  # the column of a units table that holds the width, in ms
 NAMED = 10  # units named at most in the note on units without a width
 
@@ -35,12 +36,12 @@ def check_widths(widths: np.ndarray | None, n_units: int) -> np.ndarray | None:
 def classify(widths: np.ndarray | None, threshold_ms: float, n_units: int) -> np.ndarray:
     """Class of each unit: "I" where the width is below ``threshold_ms``, "E" at or above it, "unknown"
     without a width (every unit when ``widths`` is None)."""
-    out = np.full(n_units, UNCLASSIFIED, dtype=object)
+    out = np.full(n_units, UNCLASSIFIED, dtype=CLASS_DTYPE)
     if widths is not None:
         w = np.asarray(widths, dtype=np.float64)
         known = np.isfinite(w)
         out[known] = np.where(w[known] < threshold_ms, INHIBITORY, EXCITATORY)
-    return out.astype(str)
+    return out
 
 
 def note_unclassified(classes: np.ndarray, unit_ids: np.ndarray) -> None:

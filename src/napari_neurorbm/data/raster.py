@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_neurorbm.data.celltypes import UNCLASSIFIED
+from napari_neurorbm.data.celltypes import CLASS_DTYPE, CLASSES, UNCLASSIFIED
 from napari_neurorbm.data.epochs import Epochs
 from napari_neurorbm.errors import NeuroRBMError
 
@@ -36,8 +36,10 @@ class Raster:
 
     def __post_init__(self) -> None:
         n = self.counts.shape[0]
-        classes = np.full(n, UNCLASSIFIED) if self.classes is None else self.classes
-        self.classes = np.asarray(classes, dtype=str)
+        classes = np.asarray(np.full(n, UNCLASSIFIED) if self.classes is None else self.classes, dtype=str)
+        if not np.isin(classes, CLASSES).all():
+            raise NeuroRBMError(f"{self.name}: unit classes must be {', '.join(CLASSES)}")
+        self.classes = classes.astype(CLASS_DTYPE)
         self.waveform_ms = (np.full(n, np.nan) if self.waveform_ms is None
                             else np.asarray(self.waveform_ms, dtype=np.float64))
         if self.classes.shape != (n,) or self.waveform_ms.shape != (n,):
@@ -72,13 +74,13 @@ class Raster:
         return [(str(a[s]), int(s), int(e)) for s, e in zip(starts, ends, strict=True)]
 
     def take(self, rows: np.ndarray, name: str | None = None) -> Raster:
-        """The raster of the units at ``rows`` (in that order): same frames, segments and split."""
+        """The raster of the units at ``rows`` (in that order): same frames, segments, epochs and split."""
         rows = np.asarray(rows, dtype=np.int64)
         return Raster(
             counts=self.counts[rows], bin_s=self.bin_s, areas=self.areas[rows], unit_ids=self.unit_ids[rows],
             segment_starts=self.segment_starts, frame_times=self.frame_times, train_frames=self.train_frames,
-            test_frames=self.test_frames, name=name or self.name, classes=self.classes[rows],
-            waveform_ms=self.waveform_ms[rows],
+            test_frames=self.test_frames, epochs=self.epochs, name=name or self.name,
+            classes=self.classes[rows], waveform_ms=self.waveform_ms[rows],
         )
 
     def rates_hz(self) -> np.ndarray:
