@@ -38,9 +38,12 @@ def test_couplings_by_class_are_split_exactly() -> None:
     assert values == {"E-E": [1.0], "E-I": [-2.0, -0.5, 0.5, 4.0], "I-I": [2.0]}
     s = by_class.summary()
     assert s["E-I"] == {"n": 4, "mean": 0.5, "sd": pytest.approx(np.std([-2, -0.5, 0.5, 4])), "positive": 0.5}
-    edges, density = by_class.histograms(4)
+    edges, density = by_class.histograms(4, q=100)
     np.testing.assert_allclose(edges, [-4, -2, 0, 2, 4])
     np.testing.assert_allclose(density["E-I"], [0.0, 0.25, 0.125, 0.125])
+    edges, density = by_class.histograms(2, q=50)  # |J| of the 6 pairs: 0.5, 0.5, 1, 2, 2, 4 -> out to 1.5
+    np.testing.assert_allclose(edges, [-1.5, 0, 1.5])
+    np.testing.assert_allclose(density["E-I"], [2 / 4 / 1.5, 2 / 4 / 1.5])  # -2 and 4 in the end bins
     assert "E-I  4 pairs  mean J +0.5  sd 2.21  positive 50.0%" in by_class.text()
     none = class_couplings(J[:2, :2], np.array(["E", "E"]))
     assert none.summary()["I-I"] == {"n": 0, "mean": None, "sd": None, "positive": None}

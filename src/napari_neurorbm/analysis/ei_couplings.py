@@ -19,6 +19,7 @@ from napari_neurorbm.errors import NeuroRBMError
 PAIR_TYPES = {"E-E": (EXCITATORY, EXCITATORY), "E-I": (EXCITATORY, INHIBITORY),
               "I-I": (INHIBITORY, INHIBITORY)}
 HIST_BINS = 41
+HIST_QUANTILE = 99.5  # histograms reach out to this percentile of |J|: a few strong pairs do not squeeze them
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,16 @@ class ClassCouplings:
                        "positive": float(np.mean(v > 0)) if v.size else None}
                 for name, v in self.values.items()}
 
-    def histograms(self, bins: int = HIST_BINS) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Bin edges symmetric about 0 (to the largest |J|) and each pair type's density over them."""
-        pooled = np.concatenate([v for v in self.values.values()] + [np.zeros(1)])
-        lim = float(np.abs(pooled).max()) or 1.0
+    def histograms(self, bins: int = HIST_BINS, q: float = HIST_QUANTILE
+                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Bin edges symmetric about 0, out to the ``q``-th percentile of |J| over all pairs (the few beyond
+        fall in the end bins), and each pair type's density over them."""
+        pooled = np.abs(np.concatenate(list(self.values.values())))
+        lim = float(np.percentile(pooled, q)) if pooled.size else 0.0
+        lim = lim if lim > 0 else float(pooled.max(initial=0.0)) or 1.0
         edges = np.linspace(-lim, lim, bins + 1)
-        return edges, {name: np.histogram(v, bins=edges, density=True)[0] if v.size else np.zeros(bins)
-                       for name, v in self.values.items()}
+        return edges, {name: np.histogram(np.clip(v, -lim, lim), bins=edges, density=True)[0] if v.size
+                       else np.zeros(bins) for name, v in self.values.items()}
 
     def text(self) -> str:
         """A few lines for a terminal: one per pair type."""
