@@ -138,3 +138,27 @@ def test_the_couplings_dock_sums_up_j_by_class(make_napari_viewer, qtbot, synthe
     result = state.couplings  # of a bare model without a raster: its units have no class, the tab says so
     plot.show_result(CouplingsResult(None, result.H, result.J, None, result.unit_ids), None)
     assert "no E/I class" in plot.plot.titleLabel.text and not plot.plot.listDataItems()
+
+
+def test_the_load_dock_takes_the_threshold_and_notes_units_without_a_width(make_napari_viewer, qtbot,
+                                                                           tmp_path, notifications) -> None:
+    from napari_neurorbm._qt.load_widget import LoadWidget
+    from napari_neurorbm._qt.state import get_state
+    from nwb_factory import write_nwb
+    from test_gui_load import click_load
+
+    trains = [np.sort(np.random.default_rng(u).uniform(0, 20, 40)) for u in range(4)]
+    path = write_nwb(tmp_path / "rec.nwb", trains, ["VISp"] * 4, unit_ids=[1, 2, 3, 4],
+                     metrics={"waveform_duration": [0.3, 0.5, np.nan, 0.7]})
+    viewer = make_napari_viewer(show=True)
+    widget = LoadWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Load & binarize", area="right")
+    widget.set_source(path)
+    widget.form.ei_threshold_ms.value = 0.6
+    raster = click_load(qtbot, widget)
+    assert get_state(viewer).raster is raster
+    assert dict(zip(raster.unit_ids.tolist(), raster.classes.tolist(), strict=True)) == {
+        1: "I", 2: "I", 3: "unknown", 4: "E"}
+    assert "Putative E/I: E 1, I 2, unknown 1." in widget.message.text()
+    qtbot.waitUntil(lambda: any("E/I: 1 of 4 units" in str(n.message) for n in notifications), timeout=5000)
+    assert len(layers_of(viewer, kind="classes")) == 1
