@@ -9,6 +9,7 @@ import pytest
 
 from conftest import save_canvas_screenshot, save_viewer_screenshot
 from napari_neurorbm._qt.colors import class_colors
+from napari_neurorbm._qt.labels import LINE_PX
 from napari_neurorbm._qt.layout import get_layout
 from napari_neurorbm._qt.raster_layers import add_raster_layers, layers_of, raster_layer_data
 from test_gui_layout import assert_in_view, many_areas
@@ -67,6 +68,14 @@ def test_the_strip_sits_beside_the_area_strip_in_view(make_napari_viewer, qtbot,
     assert strip.scale[1] * zoom >= 3  # a few pixels wide
     assert names.data[0, 1] < x_range(strip)[0]  # the area names end left of the E/I strip
     save_canvas_screenshot(viewer, screenshot_dir, f"ei_strip_{size[0]}x{size[1]}")
+    legend, camera = layers_of(viewer, kind="legend")[0], viewer.scene.camera
+    fitted = camera.zoom
+    for factor in (0.02, 0.1, 0.5, 1.0):  # zoomed out, the names near the top give way to the legend
+        camera.zoom = fitted * factor
+        qtbot.wait(10)
+        written = names.data[names.features["label"].to_numpy(str) != "", 0]
+        assert np.all(np.abs(written - legend.data[0, 0]) * camera.zoom >= LINE_PX * float(names.text.size))
+        assert len(written) >= 1 or factor < 0.5  # far out, the raster is less than a line tall
     row = int(np.argmax(raster.classes == "I"))
     viewer.layers.selection.active = strip  # napari's status bar tells of the active layer
     text = hover(viewer, qtbot, (strip.translate[0] + row * strip.scale[0], strip.translate[1]))

@@ -19,12 +19,12 @@ HELP = "E/I experiment: P(K) of the excitatory units from a model of E alone and
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help=HELP, description=(
         "Seed 004's experiment with RBMs. The raster's units are putative E or I by spike waveform width "
-        "(`neurorbm binarize --ei-threshold-ms`). Two RBMs train with the same settings on the raster's "
-        "training frames: one of the E units alone, one of all classified units (E and I). Each generates "
-        "frames from its training frames; P(K) of the E units (K active per frame) of both is compared with "
-        "the test frames' by total variation and KL. Writes p_k.csv, p_k.png, summary.json and the two model "
-        "files (e_only.npz, e_and_i.npz; `neurorbm couplings e_and_i.npz` then sums up J by E-E, E-I, I-I) "
-        "into DIR. See docs/analyses.md."))
+        "(`neurorbm binarize --ei-threshold-ms`). Two RBMs train with the same settings (--minutes is each "
+        "model's budget) on the raster's training frames: one of the E units alone, one of all classified "
+        "units (E and I). Each generates frames from its training frames; P(K) of the E units (K active per "
+        "frame) of both is compared with the test frames' by total variation and KL. Writes p_k.csv, "
+        "p_k.png, summary.json and the two model files (e_only.npz, e_and_i.npz; `neurorbm couplings "
+        "e_and_i.npz` then sums up J by E-E, E-I, I-I) into DIR. See docs/analyses.md."))
     p.add_argument("raster", metavar="RASTER.npz", help="a raster written by `neurorbm binarize` from a "
                    "source with spike waveform widths")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created if missing)")
