@@ -207,6 +207,10 @@ class BinningConfig(Config):
     test_fraction: float = setting(0.3, "test fraction", "fraction of frames held out for testing, in [0, 1)",
                                    low=0, high=1, high_open=True, step=0.05)
     seed: int = setting(0, "split seed", "seed of the train/test split", low=0)
+    ei_threshold_ms: float = setting(0.4, "E/I threshold", "units whose spike waveform is narrower than this "
+                                     "(trough to peak) are putative inhibitory (I), the others putative "
+                                     "excitatory (E); units without a waveform width stay unknown", unit="ms",
+                                     low=0, low_open=True, step=0.05)
 
 
 # ---------------------------------------------------------------------------------------------- training
@@ -408,3 +412,13 @@ class HeatConfig(Config):
                           "quarter is discarded)", low=4)
     chains: int = setting(16, "chains per temperature", "independent chains at each temperature", low=1)
     seed: int = setting(0, "seed", "seeds the Monte Carlo", low=0)
+
+
+@dataclass(frozen=True)
+class EIConfig(Config):
+    """Seed 004's E/I experiment (``analysis.ei_experiment``); the two models train with a TrainConfig."""
+
+    frames: int = setting(20000, "generated frames", "frames generated from each model (Gibbs sampling in "
+                          "time from training frames, tau and chains as the Generate defaults) for its P(K) "
+                          "of the excitatory units", low=1, step=1000)
+

@@ -1,6 +1,6 @@
-"""One brain-area -> colour mapping for every strip, plot and matrix, and one colour per kind of activity or
-model (recording, generated, independent, pairwise ...) for every plot that compares them (numpy only, no
-Qt)."""
+"""One brain-area -> colour mapping for every strip, plot and matrix, the E/I class colours, and one colour
+per kind of activity or model (recording, generated, independent, pairwise ...) for every plot that compares
+them (numpy only, no Qt)."""
 
 from __future__ import annotations
 
@@ -40,3 +40,13 @@ def area_colors(areas: Iterable[str]) -> dict[str, np.ndarray]:
 def _rgba(hex_color: str) -> np.ndarray:
     h = hex_color.lstrip("#")
     return np.array([int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)] + [1.0])
+
+
+# Putative excitatory units (most units) light and neutral, inhibitory ones a strong red that stands out among
+# them; unknown ones dark grey. Unlike the area colours, so that the two strips side by side do not blur.
+CLASS_COLORS = {"E": "#d5dbe0", "I": "#ff2e63", "unknown": "#4a4a4a"}
+
+
+def class_colors() -> dict[str, np.ndarray]:
+    """RGBA (float, 0-1) per E/I class ("E", "I", "unknown")."""
+    return {name: _rgba(colour) for name, colour in CLASS_COLORS.items()}

@@ -31,6 +31,7 @@ from qtpy.QtWidgets import (
 
 from napari_neurorbm._qt.colors import area_colors
 from napari_neurorbm._qt.couplings_compare import ComparePanel
+from napari_neurorbm._qt.couplings_ei import ClassCouplingsPlot
 from napari_neurorbm._qt.couplings_job import area_blocks, couplings_job, replicates_job, unit_labels
 from napari_neurorbm._qt.couplings_pair import PairBox
 from napari_neurorbm._qt.couplings_plots import CouplingPlots
@@ -75,6 +76,8 @@ class CouplingsWidget(ViewerDock, RunnerParts):
         self.plots.addTab(self.compare_panel, "Compare sessions")
         for redraw in (self.replicates.redraw, self.compare_panel.redraw):
             self.form.reliable_t.changed.connect(redraw)
+        self.class_plot = ClassCouplingsPlot()
+        self.plots.addTab(self.class_plot, "E/I")
         self.export_button = QPushButton("Export area table (CSV)…")
         self.export_button.setToolTip("Per-area statistics of the within-area J_ij and each area's J_AB row")
         self.export_button.clicked.connect(self._pick_csv)
@@ -241,6 +244,7 @@ class CouplingsWidget(ViewerDock, RunnerParts):
             colours = area_colors(raster.areas if raster is not None else
                                   (result.areas if result.areas is not None else []))
             self.plots.show_areas(result.J, result.areas, self.form.min_units.value, colours)
+            self.class_plot.show_result(result, raster)
 
     def zoom_to_pair(self) -> None:
         """Centre the camera on the block (rows: first area, columns: second area) and fill the canvas."""

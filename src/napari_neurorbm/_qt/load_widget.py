@@ -25,6 +25,7 @@ from napari_neurorbm._qt.raster_layers import add_raster_layers
 from napari_neurorbm._qt.source_picker import SourcePicker, session_choices
 from napari_neurorbm.configs import BinningConfig
 from napari_neurorbm.data.binning import DEFAULT_BINNING, bins_per_frame, iter_binarize, unchosen_width
+from napari_neurorbm.data.celltypes import describe_classes
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.data.session import Session
 from napari_neurorbm.errors import NeuroRBMError
@@ -149,8 +150,9 @@ class LoadWidget(ViewerDock, RunnerParts):
 def _describe(raster: Raster) -> str:
     areas = len(np.unique(raster.areas))
     minutes = raster.n_frames * raster.bin_s / 60
+    classes = describe_classes(raster.classes)
     return (
         f"{raster.name}: {raster.n_units} units in {areas} areas × {raster.n_frames} frames of "
         f"{raster.bin_s * 1e3:g} ms ({minutes:.1f} min kept); train {raster.train_frames.size}, "
-        f"test {raster.test_frames.size} frames."
+        f"test {raster.test_frames.size} frames." + (f" Putative E/I: {classes}." if classes else "")
     )

@@ -61,6 +61,10 @@ COMMANDS = {
         "heat",
         "heat capacity C(T) of a trained RBM (its marginal energy at temperatures around T = 1)",
     ),
+    "ei": (
+        "ei",
+        "E/I experiment: P(K) of the excitatory units from a model of E alone and from a model of E and I",
+    ),
 }
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from napari_neurorbm.analysis.areas import area_coupling_matrix, write_area_csv, write_table_csv
 from napari_neurorbm.analysis.couplings import iter_couplings, strongest_triplets
+from napari_neurorbm.analysis.ei_couplings import class_couplings
 from napari_neurorbm.analysis.reliability import file_names, iter_replicate_couplings, load_replicates
 from napari_neurorbm.atomic import write_atomically
 from napari_neurorbm.cli._common import run_shown
@@ -74,6 +75,7 @@ def _one(args: argparse.Namespace, cfg: CouplingsConfig, out: Path) -> int:
     written = _save(out, result)
     if args.csv:
         write_area_csv(args.csv, J, areas, cfg.min_units)
+    _print_classes(model, J)
     print(f"wrote {written}: H and J for {len(H)} units" + _area_text(result, cfg)
           + (f", {len(result['J3'])} triplets" if cfg.triplets else ""))
     return 0
@@ -97,6 +99,7 @@ def _replicates(args: argparse.Namespace, cfg: CouplingsConfig, out: Path) -> in
     written = _save(out, result)
     if args.csv:
         write_table_csv(args.csv, rep.area_table(cfg.min_units))
+    _print_classes(models[0], pairs.mean)
     n = len(pairs.mean)
     print(f"wrote {written}: mean H and J over {rep.n_replicates} replicate models of {n} units, with their "
           f"spread; {rep.n_reliable(cfg.reliable_t)} of {n * (n - 1) // 2} pairs reliable (t >= "
@@ -110,6 +113,12 @@ def _areas(args: argparse.Namespace, model: ModelFile) -> np.ndarray | None:
         raise NeuroRBMError(f"{args.models[0]} has no areas in its metadata, so there is no area table for "
                             "--csv")
     return model.areas
+
+
+def _print_classes(model: ModelFile, J: np.ndarray) -> None:
+    """J summed up by E-E, E-I and I-I pairs, when the model's units have putative E/I classes."""
+    if model.classes is not None:
+        print(class_couplings(J, model.classes).text())
 
 
 def _area_text(result: dict, cfg: CouplingsConfig) -> str:

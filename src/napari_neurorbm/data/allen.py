@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.data.celltypes import WIDTH_COLUMN, check_widths
 from napari_neurorbm.data.download import RemoteMissing, iter_download
 from napari_neurorbm.data.nwb import load_nwb
 from napari_neurorbm.data.remote import open_remote
@@ -137,7 +138,19 @@ class AllenCache:
                     f"session {sid}: {self.base_url} has no NWB file for it (unknown session?)"
                 ) from None
             self._record_download(path, file_hash)
-        return load_nwb(path)
+        return self._with_widths(load_nwb(path))
+
+    def _with_widths(self, session: Session) -> Session:
+        """Units whose NWB file gives no waveform width take the ``waveform_duration`` (ms) of their row in
+        the cache's units.csv, when the cache holds that table (it is not downloaded for this)."""
+        path = self.table_path(UNITS_TABLE)
+        own = session.waveform_ms
+        if (own is not None and np.isfinite(own).all()) or not path.is_file():
+            return session
+        found = _unit_widths(path).reindex(session.unit_ids).to_numpy(dtype=np.float64)
+        widths = found if own is None else np.where(np.isfinite(own), own, found)
+        session.waveform_ms = check_widths(widths, session.n_units)
+        return session
 
     def _stream(self, sid: int, url: str) -> Session:
         """The session read by ranges from ``url`` (remote.open_remote)."""
@@ -257,6 +270,19 @@ def _units_per_area(path: Path) -> pd.Series:
         raise NeuroRBMError(f"{path}: no ecephys_session_id column")
     areas = units[area].fillna(UNKNOWN_AREA).astype(str) if area else pd.Series(UNKNOWN_AREA, units.index)
     return units.groupby(["ecephys_session_id", areas.rename("area")]).size()
+
+
+def _unit_widths(path: Path) -> pd.Series:
+    """``waveform_duration`` (ms) by unit id from units.csv (empty when the table has no such column)."""
+    try:
+        head = pd.read_csv(path, nrows=0).columns
+        if not {"unit_id", WIDTH_COLUMN} <= set(head):
+            return pd.Series(dtype=np.float64)
+        units = pd.read_csv(path, usecols=["unit_id", WIDTH_COLUMN])
+    except (OSError, ValueError) as exc:
+        raise NeuroRBMError(f"{path}: not a readable table ({exc.__class__.__name__})") from None
+    widths = pd.to_numeric(units[WIDTH_COLUMN], errors="coerce")
+    return widths.groupby(units["unit_id"]).first()
 
 
 def _compact(per_area: pd.Series, session_id: int) -> str:

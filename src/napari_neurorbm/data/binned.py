@@ -40,7 +40,8 @@ def write_binned_npz(path: Path, binary: np.ndarray, **arrays: np.ndarray) -> No
 
 
 def read_binned_npz(path: str | Path) -> dict[str, Any]:
-    """Read and check a binned npz; optional keys get their defaults (unit_ids = row index)."""
+    """Read and check a binned npz; optional keys get their defaults (unit_ids = row index); the per-unit
+    ``waveform_ms`` and ``classes`` (E/I) are returned only when the file has them."""
     path = Path(path)
     if not path.is_file():
         raise NeuroRBMError(f"{path}: no such file")
@@ -76,8 +77,15 @@ def read_binned_npz(path: str | Path) -> dict[str, Any]:
         "frame_times": np.asarray(f.get("frame_times", np.arange(n_frames) * bin_s), dtype=np.float64),
         "source": str(f.get("source", path.stem)),
     }
-    for key, want in (("areas", n_units), ("unit_ids", n_units), ("frame_times", n_frames)):
-        if len(out[key]) != want:
+    if "waveform_ms" in f:  # optional, per unit: spike widths (ms) and E/I classes
+        if f["waveform_ms"].dtype.kind not in "iuf":
+            raise NeuroRBMError(f"{path.name}: 'waveform_ms' must hold numbers (ms)")
+        out["waveform_ms"] = f["waveform_ms"].astype(np.float64).reshape(-1)
+    if "classes" in f:
+        out["classes"] = np.asarray(f["classes"], dtype=str).reshape(-1)
+    for key, want in (("areas", n_units), ("unit_ids", n_units), ("frame_times", n_frames),
+                      ("waveform_ms", n_units), ("classes", n_units)):
+        if key in out and len(out[key]) != want:
             raise NeuroRBMError(f"{path.name}: '{key}' has {len(out[key])} entries, expected {want}")
     for key in ("train_frames", "test_frames"):
         if key in f:
@@ -115,4 +123,5 @@ def load_binned_session(path: str | Path) -> Session:
         bin_s=f["bin_s"],
         segment_starts=f["segment_starts"],
         frame_times=f["frame_times"],
+        waveform_ms=f.get("waveform_ms"),
     )

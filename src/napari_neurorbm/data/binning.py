@@ -1,4 +1,5 @@
-"""Session -> Raster: bin, binarize, subsample frames, filter and order units, split train/test."""
+"""Session -> Raster: bin, binarize, subsample frames, filter and order units, class them (E/I), split
+train/test."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Generator
 import numpy as np
 
 from napari_neurorbm.configs import BinningConfig, QualityRule
+from napari_neurorbm.data.celltypes import classify, note_unclassified
 from napari_neurorbm.data.epochs import restrict
 from napari_neurorbm.data.raster import Raster, split_frames
 from napari_neurorbm.data.session import Session
@@ -58,6 +60,9 @@ def iter_binarize(session: Session, params: BinningConfig) -> Generator[Progress
     keep, report = _filter_units(session, active, rates, params)
     rows = keep[_unit_order(session.areas[keep], active[keep])]
     train, test = split_frames(counts.shape[1], params.test_fraction, params.seed)
+    widths = None if session.waveform_ms is None else session.waveform_ms[rows]
+    classes = classify(widths, params.ei_threshold_ms, len(rows))
+    note_unclassified(classes, session.unit_ids[rows])
     return Raster(
         counts=_take_rows(counts, rows),
         bin_s=bin_s,
@@ -70,6 +75,8 @@ def iter_binarize(session: Session, params: BinningConfig) -> Generator[Progress
         test_frames=test,
         name=session.name,
         filter_report=report,
+        classes=classes,
+        waveform_ms=widths,
     )
 
 

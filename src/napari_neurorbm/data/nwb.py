@@ -2,7 +2,8 @@
 
 Units come from the units table (``spike_times`` + ``spike_times_index``); the brain area of a unit from
 its ``peak_channel_id`` in the electrodes table (Allen layout), else a unit column that names the area,
-else the unit's first electrode, else "unknown". Numeric per-unit columns become quality metrics.
+else the unit's first electrode, else "unknown". Numeric per-unit columns become quality metrics; a
+``waveform_duration`` column (ms, as in Allen's files) gives the units' spike widths for the E/I split.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.data.celltypes import WIDTH_COLUMN
 from napari_neurorbm.data.nwb_intervals import read_intervals
 from napari_neurorbm.data.session import UNKNOWN_AREA, Session
 from napari_neurorbm.errors import NeuroRBMError
@@ -82,6 +84,7 @@ def _read(f: h5py.File, name: str) -> dict:
         "spike_times": times,
         "spike_index": index,
         "metrics": _metrics(units, n),
+        "waveform_ms": _widths(units, n),
     }
 
 
@@ -166,6 +169,14 @@ def _first_electrode_area(f: h5py.File, units: h5py.Group, n: int) -> np.ndarray
     ok = (first >= 0) & (first < len(locations))
     out[np.flatnonzero(has)[ok]] = locations[first[ok]]
     return out.astype(str)
+
+
+def _widths(units: h5py.Group, n: int) -> np.ndarray | None:
+    """The units' ``waveform_duration`` column (ms), where the table has one as a number per unit."""
+    column = units.get(WIDTH_COLUMN)
+    if isinstance(column, h5py.Dataset) and column.shape == (n,) and column.dtype.kind in "iuf":
+        return column[()].astype(np.float64)
+    return None
 
 
 def _metrics(units: h5py.Group, n: int) -> pd.DataFrame:

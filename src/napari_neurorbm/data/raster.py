@@ -1,4 +1,4 @@
-"""A binned raster (units x frames) with its unit order, areas, segments and train/test split."""
+"""A binned raster (units x frames) with its unit order, areas, E/I classes, segments and train/test split."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_neurorbm.data.celltypes import CLASS_DTYPE, CLASSES, UNCLASSIFIED
 from napari_neurorbm.data.epochs import Epochs
 from napari_neurorbm.errors import NeuroRBMError
 
 
 @dataclass
 class Raster:
-    """Spike counts per bin (uint8, units x frames); rows are in the one neuron order used everywhere."""
+    """Spike counts per bin (uint8, units x frames); rows are in the one neuron order used everywhere.
+
+    ``classes``: each unit's putative class, "E", "I" or "unknown" (:mod:`.celltypes`; all unknown when not
+    given), and ``waveform_ms`` the spike width it came from (NaN where unknown).
+    """
 
     counts: np.ndarray
     bin_s: float
@@ -26,6 +31,20 @@ class Raster:
     epochs: Epochs | None = None  # the session's intervals and events (s on its clock), where it has them
     name: str = "raster"
     filter_report: list[tuple[str, int]] = field(default_factory=list)
+    classes: np.ndarray | None = None
+    waveform_ms: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = self.counts.shape[0]
+        classes = np.asarray(np.full(n, UNCLASSIFIED) if self.classes is None else self.classes, dtype=str)
+        if not np.isin(classes, CLASSES).all():
+            raise NeuroRBMError(f"{self.name}: unit classes must be {', '.join(CLASSES)}")
+        self.classes = classes.astype(CLASS_DTYPE)
+        self.waveform_ms = (np.full(n, np.nan) if self.waveform_ms is None
+                            else np.asarray(self.waveform_ms, dtype=np.float64))
+        if self.classes.shape != (n,) or self.waveform_ms.shape != (n,):
+            raise NeuroRBMError(f"{self.name}: {len(self.classes)} classes and {len(self.waveform_ms)} "
+                                f"waveform widths for {n} units")
 
     @property
     def n_units(self) -> int:
@@ -54,13 +73,24 @@ class Raster:
         ends = np.r_[cuts, len(a)]
         return [(str(a[s]), int(s), int(e)) for s, e in zip(starts, ends, strict=True)]
 
+    def take(self, rows: np.ndarray, name: str | None = None) -> Raster:
+        """The raster of the units at ``rows`` (in that order): same frames, segments, epochs and split."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return Raster(
+            counts=self.counts[rows], bin_s=self.bin_s, areas=self.areas[rows], unit_ids=self.unit_ids[rows],
+            segment_starts=self.segment_starts, frame_times=self.frame_times, train_frames=self.train_frames,
+            test_frames=self.test_frames, epochs=self.epochs, name=name or self.name,
+            classes=self.classes[rows], waveform_ms=self.waveform_ms[rows],
+        )
+
     def rates_hz(self) -> np.ndarray:
         """Probability of a spike per bin divided by the bin width, per unit."""
         return self.binary.mean(axis=1) / self.bin_s
 
     def save(self, path: str | Path) -> Path:
-        """Write the raster as a binned npz (the 0/1 raster bit-packed, see data/binned.py), with unit ids and
-        the split so that a reload is exact; ".npz" is added to a name without it. Returns the file's path."""
+        """Write the raster as a binned npz (the 0/1 raster bit-packed, see data/binned.py), with unit ids,
+        E/I classes, waveform widths and the split so that a reload is exact; ".npz" is added to a name
+        without it. Returns the file's path."""
         from napari_neurorbm.data.binned import write_binned_npz
 
         path = Path(path)
@@ -77,6 +107,8 @@ class Raster:
             train_frames=self.train_frames.astype(np.int64),
             test_frames=self.test_frames.astype(np.int64),
             source=np.str_(self.name),
+            classes=self.classes.astype(str),
+            waveform_ms=self.waveform_ms.astype(np.float64),
         )
         return path
 
@@ -143,4 +175,6 @@ def read_raster(path: str | Path, test_fraction: float = 0.3, seed: int = 0) -> 
         train_frames=train,
         test_frames=test,
         name=Path(path).stem,
+        classes=f.get("classes"),
+        waveform_ms=f.get("waveform_ms"),
     )

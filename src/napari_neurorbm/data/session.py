@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.data.celltypes import check_widths
 from napari_neurorbm.data.epochs import Epochs
 from napari_neurorbm.errors import NeuroRBMError
 
@@ -20,6 +21,8 @@ class Session:
     Spike times are stored flat and ragged, as in NWB: unit ``u`` owns
     ``spike_times[spike_index[u]:spike_index[u + 1]]`` (seconds, sorted).
     A pre-binned source (binned npz) has ``counts`` (units x frames) and ``bin_s`` instead.
+    ``waveform_ms``: each unit's spike waveform width (trough to peak, ms; NaN where the source has none),
+    which classes units as putative E or I (:mod:`.celltypes`); None when the source has no width at all.
     """
 
     name: str
@@ -36,6 +39,7 @@ class Session:
     frame_times: np.ndarray | None = None
     epochs: Epochs | None = None  # intervals (trials, stimuli) and events (.epochs) where the source has them
     metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    waveform_ms: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.unit_ids = np.asarray(self.unit_ids)
@@ -60,6 +64,10 @@ class Session:
         if len(self.metrics) != n:
             raise NeuroRBMError(f"{self.name}: quality metrics have {len(self.metrics)} rows for {n} units")
         self.metrics = self.metrics.reset_index(drop=True)
+        try:
+            self.waveform_ms = check_widths(self.waveform_ms, n)
+        except ValueError as exc:
+            raise NeuroRBMError(f"{self.name}: {exc}") from None
 
     def _check_spikes(self, n: int) -> None:
         self.spike_times = np.asarray(self.spike_times, dtype=np.float64)

@@ -36,6 +36,12 @@ class ModelFile:
         return None if a is None else np.asarray(a, dtype=str)
 
     @property
+    def classes(self) -> np.ndarray | None:
+        """The units' putative E/I classes ("E", "I", "unknown"), where the raster trained on had them."""
+        c = self.metadata.get("classes")
+        return None if c is None else np.asarray(c, dtype=str)
+
+    @property
     def unit_ids(self) -> np.ndarray | None:
         u = self.metadata.get("unit_ids")
         return None if u is None else np.asarray(u)
@@ -100,9 +106,11 @@ def load_model(path: str | Path) -> ModelFile:
         raise NeuroRBMError(f"{path} is not a model file: it needs arrays W, b and c")
     rbm = _rbm(arrays["W"], arrays["b"], arrays["c"], path)
     metadata = _metadata(arrays.get("metadata"), path)
-    areas = metadata.get("areas")
-    if areas is not None and len(areas) != rbm.n_visible:
-        raise NeuroRBMError(f"{path}: metadata has {len(areas)} areas for {rbm.n_visible} visible units")
+    for key in ("areas", "classes"):
+        per_unit = metadata.get(key)
+        if per_unit is not None and len(per_unit) != rbm.n_visible:
+            raise NeuroRBMError(
+                f"{path}: metadata has {len(per_unit)} {key} for {rbm.n_visible} visible units")
     chains = arrays.get("chains")
     if chains is not None and (chains.ndim != 2 or chains.shape[1] != rbm.n_visible):
         raise NeuroRBMError(f"{path}: stored chains of shape {chains.shape} do not fit {rbm.n_visible} units")
