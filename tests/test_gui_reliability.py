@@ -69,7 +69,8 @@ def matrix(viewer):
 
 
 def wait_job(qtbot, widget) -> None:
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    """Until the job is over and the dock has heard of it (its own finished handler re-enables Compute)."""
+    qtbot.waitUntil(lambda: widget.worker is None and widget.compute_button.isEnabled(), timeout=60_000)
 
 
 @pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
