@@ -24,6 +24,7 @@ from qtpy.QtWidgets import (
 from napari_neurorbm._qt.couplings_plots import cell_exponent, power_of_ten
 from napari_neurorbm._qt.train_files import MODEL_FILTER
 from napari_neurorbm.analysis.compare import Comparison, iter_compare_files
+from napari_neurorbm.atomic import write_csv
 from napari_neurorbm.configs import CouplingsConfig
 from napari_neurorbm.errors import NeuroRBMError
 
@@ -175,10 +176,7 @@ class ComparePanel(QWidget):
         try:
             if self.comparison is None:
                 raise NeuroRBMError("compare two sessions first")
-            self.comparison.table.to_csv(path, index=False)
-        except OSError as exc:
-            self._fail(f"cannot write {path}: {exc.strerror or exc}")
-            return None
+            write_csv(path, self.comparison.table, index=False)
         except NeuroRBMError as exc:
             self._fail(str(exc))
             return None

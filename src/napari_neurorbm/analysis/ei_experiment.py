@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from napari_neurorbm.analysis.generation import GEN, iter_generate
 from napari_neurorbm.analysis.statistics import active_counts
+from napari_neurorbm.atomic import save_figure, write_csv, write_text
 from napari_neurorbm.configs import EIConfig, TrainConfig
 from napari_neurorbm.data.celltypes import EXCITATORY, INHIBITORY, UNCLASSIFIED
 from napari_neurorbm.data.raster import Raster
@@ -132,9 +133,9 @@ def write_ei(result: EIResult, out_dir: Path) -> dict[str, Path]:
         raise NeuroRBMError(f"cannot create the folder {out_dir}: {exc.strerror or exc}") from None
     written = {key: out_dir / name for key, name in
                (("table", "p_k.csv"), ("figure", "p_k.png"), ("summary", "summary.json"))}
-    result.table().to_csv(written["table"], index=False)
-    ei_figure(result).savefig(written["figure"], dpi=110)
-    written["summary"].write_text(json.dumps(result.summary(), indent=2))
+    write_csv(written["table"], result.table(), index=False)
+    save_figure(ei_figure(result), written["figure"], dpi=110)
+    write_text(written["summary"], json.dumps(result.summary(), indent=2))
     for key, trainer in result.trainers.items():
         written[key] = trainer.save(out_dir / f"{key}.npz")
     return written

@@ -7,6 +7,7 @@ import argparse
 import pandas as pd
 
 from napari_neurorbm.analysis.compare import iter_compare_files
+from napari_neurorbm.atomic import write_csv
 from napari_neurorbm.cli._common import add_results_options, out_path, print_results, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import CouplingsConfig
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     comparison = run_shown(iter_compare_files(args.a, args.b, cfg.min_units, device=cfg.device))
     table = comparison.table
     if out is not None:
-        table.to_csv(out, index=False)
+        write_csv(out, table, index=False)
     summary = comparison.summary(cfg.reliable_t)
     if args.json:
         summary["table"] = table.to_dict(orient="records")

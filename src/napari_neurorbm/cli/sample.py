@@ -15,6 +15,7 @@ from napari_neurorbm.analysis.generation import (
     iter_generate,
     make_clamp,
 )
+from napari_neurorbm.atomic import save_figure
 from napari_neurorbm.cli._common import out_path, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import ClampConfig, GenerateConfig
@@ -130,7 +131,7 @@ def _write_experiment(result, folder: Path, bin_s: float, ids, args: argparse.Na
 
     paths = export_clamp_experiment(result, folder, bin_s=bin_s, unit_ids=ids,
                                     extra_params={"model": str(args.model), "data": args.data})
-    clamp_figure(result, bin_s).savefig(folder / "clamp.png", dpi=110)
+    save_figure(clamp_figure(result, bin_s), folder / "clamp.png", dpi=110)
     hits = int(result.beyond[~result.is_clamped].sum())
     print(f"clamp     {len(result.clamped.clamp_units)} units; {hits} other units changed beyond "
           f"{result.n_sigma:g} SE across chains")

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.atomic import write_text
 from napari_neurorbm.data.celltypes import WIDTH_COLUMN, check_widths
 from napari_neurorbm.data.download import RemoteMissing, iter_download
 from napari_neurorbm.data.nwb import load_nwb
@@ -191,7 +192,7 @@ class AllenCache:
                     raise NeuroRBMError(
                         f"{self.base_url} has no release {self.release} of {PROJECT} (no {path.name})"
                     ) from None
-                (self.cache_dir / "_manifest_last_used.txt").write_text(path.name)
+                write_text(self.cache_dir / "_manifest_last_used.txt", path.name)
             try:
                 self._manifest = json.loads(path.read_text())
             except (OSError, ValueError) as exc:
@@ -219,7 +220,7 @@ class AllenCache:
         except ValueError:
             known = {}
         known[str(path.resolve())] = file_hash
-        record.write_text(json.dumps(known, indent=2, sort_keys=True))
+        write_text(record, json.dumps(known, indent=2, sort_keys=True))
 
     def _session_table(self) -> pd.DataFrame:
         path = self.table_path(SESSIONS_TABLE)

@@ -17,6 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from napari_neurorbm.analysis.report import agg_figure
+from napari_neurorbm.atomic import save_figure, write_text
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
 from napari_neurorbm.sweep.folder import SweepFolder
@@ -114,13 +115,13 @@ def iter_write_sweep_report(folder: SweepFolder | str | Path, out_dir: str | Pat
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise NeuroRBMError(f"cannot create the folder {out}: {exc.strerror or exc}") from None
-    fig2(sel).savefig(out / "fig2.png", dpi=110)
+    save_figure(fig2(sel), out / "fig2.png", dpi=110)
     summary = {"folder": str(sel.folder), "tolerance": tolerance, "counts": sel.counts(),
                "chosen": _records(sel.chosen), "sizes": _records(sel.sizes),
                "runs": _records(sel.runs[list(RUN_COLUMNS)].reset_index(drop=True))}
-    (out / "selection.json").write_text(json.dumps(summary, indent=1))
+    write_text(out / "selection.json", json.dumps(summary, indent=1))
     index = out / "index.html"
-    index.write_text(_html(sel, tolerance))
+    write_text(index, _html(sel, tolerance))
     return index
 
 
