@@ -88,6 +88,8 @@ def test_heat_of_a_small_model_is_exact(tmp_path, capsys):
     (["multiinfo", "RASTER", "--group-size", "16"], "--group-size: the group size must be in [2, 15]"),
     (["spectrum", "RASTER", "--out", "/no/such/folder/s.csv"], "the folder /no/such/folder does not exist"),
     (["dmd", "RASTER", "--pcs", "0"], "--pcs: the principal components must be a positive integer"),
+    (["spectrum", "RASTER", "--halves", "repeats", "--out", "OUT"],
+     "no repeated trials to split: the raster has one segment"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, raster_path, tmp_path, capsys):
     names = {"MODEL": str(_write_model(tmp_path / "m.npz")), "RASTER": str(raster_path),

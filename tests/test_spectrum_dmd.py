@@ -126,3 +126,27 @@ def test_dmd_never_pairs_frames_across_a_segment_gap():
     assert np.abs(np.sort(across.eigenvalues.real) - [0.6, 0.9]).max() > 0.05
     with pytest.raises(NeuroRBMError, match="consecutive frame pairs"):
         D.dmd_of(x[:3], k=2, segment_starts=[0, 1, 2])
+
+
+def test_repeated_trials_give_the_stimulus_spectrum():
+    """Trials of one stimulus whose responses have a known power-law spectrum, plus noise that differs
+    between trials: the even/odd trial means recover the stimulus exponent, and the noise does not count."""
+    stimulus, _ = slow_power_law_activity(n_units=200, n_frames=4000, alpha=1.0, rho=0.0, noise=0.0, seed=3)
+    rng = np.random.default_rng(4)
+    trials = stimulus[None] + 0.3 * rng.normal(size=(7, *stimulus.shape))  # per unit, 3x the signal's sd
+    x = trials.reshape(-1, stimulus.shape[1])
+    starts = np.arange(7) * len(stimulus)
+    a, b = S.repeat_halves(x, starts)
+    np.testing.assert_allclose(a, trials[0::2].mean(axis=0))
+    np.testing.assert_allclose(b, trials[1::2].mean(axis=0))
+    spec = S.spectrum_of(x, block=1, segment_starts=starts, repeats=True)
+    assert abs(spec.alpha - 1.0) < 0.05, spec.alpha
+    plain = np.sort(np.linalg.eigvalsh(np.cov(trials.mean(axis=0).T)))[::-1]  # the noise left in the mean
+    assert abs(S.power_law_exponent(plain) - 1.0) > 0.1
+
+
+def test_repeats_need_trials_of_one_length():
+    x = np.zeros((25, 3))
+    for starts, said in ((np.array([0]), "one segment"), (np.array([0, 10, 20]), "3 segments of 2 lengths")):
+        with pytest.raises(NeuroRBMError, match=f"the raster has {said}; repeats need two or more"):
+            S.repeat_halves(x, starts)

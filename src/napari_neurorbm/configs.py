@@ -377,6 +377,10 @@ class SpectrumConfig(Config):
     block_ms: float = setting(100.0, "block length", "the two halves of cvPCA are interleaved time blocks of "
                               "this length (what persists over a block counts as shared)", unit="ms", low=0,
                               low_open=True)
+    halves: str = setting("blocks", "halves", "how cvPCA's two halves are made: blocks (interleaved time "
+                          "blocks of the block length) or repeats (the raster's segments are repeated trials "
+                          "of one stimulus: the mean of the even trials against the mean of the odd ones)",
+                          choices=("blocks", "repeats"))
     first_rank: int = setting(11, "first rank", "the power law is fitted from this rank up to N/2", low=1)
     min_area_units: int = setting(100, "minimum units per area", "areas with at least this many units get a "
                                   "spectrum of their own", low=2)

@@ -47,7 +47,9 @@ def iter_spectra(raster: Raster, cfg: SpectrumConfig, generated: Raster | None =
                  ) -> Generator[Progress, None, dict[str, Spectrum]]:
     """Cross-validated spectra of the recording, a time-shuffled copy, independent neurons with the same
     rates, ``generated`` (when given) and each area with at least ``cfg.min_area_units`` units
-    ("area:NAME"), each with its power law fitted from ``cfg.first_rank``."""
+    ("area:NAME"), each with its power law fitted from ``cfg.first_rank``. With ``cfg.halves`` "repeats"
+    the recording's own spectra (and its controls') split its trials; generated activity, which has no
+    trials, is always split in time blocks."""
     x = activity(raster)
     areas = np.asarray(raster.areas).astype(str)
     parts = [("recording", raster, lambda: x), ("time_shuffled", raster, lambda: time_shuffled(x)),
@@ -60,7 +62,8 @@ def iter_spectra(raster: Raster, cfg: SpectrumConfig, generated: Raster | None =
     for i, (name, source, values) in enumerate(parts):
         yield Progress("spectrum", i, len(parts), name)
         block = block_frames(source, cfg)
-        out[name] = spectrum_of(values(), block, source.segment_starts, first=cfg.first_rank)
+        repeats = cfg.halves == "repeats" and source is raster
+        out[name] = spectrum_of(values(), block, source.segment_starts, first=cfg.first_rank, repeats=repeats)
     yield Progress("spectrum", len(parts), len(parts), "done")
     return out
 
