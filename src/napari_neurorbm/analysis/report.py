@@ -21,6 +21,7 @@ from napari_neurorbm.analysis.generation import (
     iter_generate,
 )
 from napari_neurorbm.analysis.report_pages import ANALYSES, SERIES, iter_pages, pages_html
+from napari_neurorbm.analysis.timing import contiguous, iter_resolve_tau
 from napari_neurorbm.data.raster import Raster, read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
@@ -255,14 +256,6 @@ def _as_raster(raster: Raster | str | Path) -> Raster:
     return raster if isinstance(raster, Raster) else read_raster(raster)
 
 
-def contiguous(raster: Raster) -> bool:
-    """Whether consecutive frames inside each segment are exactly one bin apart (no frames were skipped)."""
-    gaps = np.diff(raster.frame_times)
-    within = np.ones(len(gaps), dtype=bool)
-    within[raster.segment_starts[1:] - 1] = False
-    return bool(np.allclose(gaps[within], raster.bin_s, rtol=1e-6, atol=1e-9))
-
-
 def _html(rep: st.StatsReport, params: dict, images: list[str], sections: str = "") -> str:
     rows = "".join(
         f"<tr><td>{stat}</td>" + "".join(f"<td>{by_set[n].slope:.3f}</td><td>{by_set[n].r:.3f}</td>"
@@ -288,19 +281,24 @@ def _html(rep: st.StatsReport, params: dict, images: list[str], sections: str = 
 
 
 def iter_generate_and_compare(model: ModelFile, raster: Raster, n_frames: int | None = None, *,
-                              tau: int = GEN.tau, chains: int = GEN.chains, init: str = GEN.init,
+                              tau: int | None = None, chains: int = GEN.chains, init: str = GEN.init,
                               seed: int = GEN.seed, device: str | None = None, n_triplets: int = 20_000
                               ) -> Generator[Progress, None, tuple[GeneratedRun, st.StatsReport]]:
     """Generate ``n_frames`` (default: as many as the raster's test frames; chains start from its train frames
     or random states) and compare train, test, generated and independent frames, and K(t) of the recording
-    when its frames are contiguous bins. The pipeline behind the report and the Generate widget."""
+    when its frames are contiguous bins. ``tau`` None: calibrated to the recording (``timing``; its
+    relaxation times go into the run's params, a fallback to the paper's tau into the notes). The pipeline
+    behind the report and the Generate widget."""
     check_same_units(model, raster)
     train, test = raster.frames("train"), raster.frames("test")
     if len(train) < 2 or len(test) < 2:
         raise NeuroRBMError("the raster needs at least 2 train and 2 test frames (its train/test split)")
     n = len(test) if n_frames is None else n_frames
     rbm = model.rbm if device is None else model.rbm.to(pick_device(device))  # statistics run there too
+    tau, calibration, fallback = yield from iter_resolve_tau(rbm, raster, tau, seed=seed)
     run = yield from iter_generate(rbm, n, tau=tau, chains=min(chains, n), init=init, data=train, seed=seed)
+    if calibration is not None:
+        run.timing = calibration.numbers()
     yield Progress("statistics", 0, 0, "comparing real and generated frames")  # of unknown length: busy
     in_time = contiguous(raster)
     rep = st.compare(train, test, run.frames, rbm, raster.bin_s, generated_segments=run.segment_starts,
@@ -309,12 +307,13 @@ def iter_generate_and_compare(model: ModelFile, raster: Raster, n_frames: int | 
     if not in_time:
         rep.notes.append("the raster's frames are not contiguous bins (keep-every > 1?), so its temporal "
                          "statistics are not shown; binarize with keep-every 1 to compare them")
+    rep.notes += [fallback] if fallback else []
     yield Progress("statistics", 1, 1)
     return run, rep
 
 
 def iter_write_report(model: ModelFile | str | Path, raster: Raster | str | Path, out_dir: str | Path, *,
-                      n_frames: int | None = None, tau: int = GEN.tau, chains: int = GEN.chains,
+                      n_frames: int | None = None, tau: int | None = None, chains: int = GEN.chains,
                       seed: int = GEN.seed, device: str | None = None, n_triplets: int = 20_000,
                       analyses: tuple[str, ...] = ANALYSES) -> Generator[Progress, None, Path]:
     """:func:`iter_generate_and_compare`, then write fig3.png, fig6.png, generated.npz, the pages of
