@@ -52,11 +52,16 @@ def markov_raster(n_frames: int, n_units: int = 12, on: float = 0.05, off: float
         frames[t] = state
         u = g.random(n_units)
         state = np.where(state, u >= off, u < on)
+    return raster_of(frames, bin_s)
+
+
+def raster_of(frames: np.ndarray, bin_s: float = 0.02) -> Raster:
+    """frames x units 0/1 as a one-segment Raster of contiguous bins (30 % test frames)."""
+    n_frames, n_units = frames.shape
     train, test = split_frames(n_frames, 0.3, 0)
-    return Raster(counts=frames.T.copy(), bin_s=bin_s, areas=np.full(n_units, "VISp"),
+    return Raster(counts=frames.T.astype(np.uint8), bin_s=bin_s, areas=np.full(n_units, "VISp"),
                   unit_ids=np.arange(n_units), segment_starts=np.array([0]),
-                  frame_times=np.arange(n_frames) * bin_s, train_frames=train, test_frames=test,
-                  name="markov")
+                  frame_times=np.arange(n_frames) * bin_s, train_frames=train, test_frames=test, name="toy")
 
 
 def test_relaxation_lag_is_exact_for_an_exponential():
@@ -89,14 +94,23 @@ def test_recording_relaxation_matches_a_known_markov_series():
 
 
 def test_a_recording_too_short_falls_back_to_the_papers_tau_with_a_note():
-    short = markov_raster(12, on=0.01, off=0.01)  # relaxes over ~50 frames; 3 lags are all it has
+    short = raster_of(np.arange(12)[None, :] < np.arange(10)[:, None])  # K rises 0..9: C(2) = 0.6
     with pytest.raises(timing.NoRelaxation, match="too short to fit a relaxation time"):
-        timing.recording_relaxation(short)
+        timing.recording_relaxation(short)  # a quarter of 10 frames: 2 lags
     rbm = RBM.from_numpy(np.zeros((12, 2)), np.zeros(12), np.zeros(2))
     tau, calibration, note = drain(timing.iter_resolve_tau(rbm, short, None))
     assert (tau, calibration) == (PAPER_TAU, None)
-    assert note.startswith("tau auto: the recording (12 frames) is too short") and "paper's tau 5" in note
+    assert note.startswith("tau auto: the recording (10 frames) is too short") and "paper's tau 5" in note
     assert drain(timing.iter_resolve_tau(rbm, short, 3)) == (3, None, None)  # a given tau is kept
+
+
+def test_a_constant_population_count_cannot_be_timed():
+    silent = markov_raster(100, on=0.0, off=1.0)
+    with pytest.raises(timing.NoRelaxation, match=r"K\(t\) of the recording is constant"):
+        timing.recording_relaxation(silent)
+    rbm = RBM.from_numpy(np.zeros((12, 1)), np.full(12, -50.0), np.zeros(1))  # never fires
+    with pytest.raises(timing.NoRelaxation, match="model's chains is constant"):
+        drain(timing.iter_generated_relaxation(rbm, np.zeros((5, 12)), chains=4))
 
 
 def test_thinned_frames_cannot_be_timed():

@@ -21,7 +21,7 @@ from napari_neurorbm._qt.model_runs import describe_model, held_out_raster, mode
 from napari_neurorbm._qt.stats_plots import DOCK_NAME, StatsPanel
 from napari_neurorbm.analysis import statistics as st
 from napari_neurorbm.analysis.generation import GeneratedRun
-from napari_neurorbm.analysis.report import iter_generate_and_compare
+from napari_neurorbm.analysis.report import iter_generate_and_compare, tau_note
 from napari_neurorbm.analysis.timing import STAGE
 from napari_neurorbm.configs import GenerateConfig
 from napari_neurorbm.data.raster import Raster
@@ -104,7 +104,7 @@ class GenerateWidget(ViewerDock, RunnerParts):
         layout.focus(("test", "generated"))
         self.state.generated = gen
         self._stats_panel().show_report(report)
-        self.message.setText(f"Generated {run.n_frames} frames in {run.n_chains} chains, {tau_line(run)}; "
+        self.message.setText(f"Generated {run.n_frames} frames in {run.n_chains} chains, {tau_note(run)}; "
                              f"{summary_line(report)}")
         self.generated.emit(gen)
 
@@ -118,15 +118,6 @@ class GenerateWidget(ViewerDock, RunnerParts):
             self.stats = StatsPanel()
             window.add_dock_widget(self.stats, name=DOCK_NAME, area="bottom", tabify=True)
         return self.stats
-
-
-def tau_line(run: GeneratedRun) -> str:
-    """The tau used, and for tau auto the relaxation times it matched."""
-    if not run.timing:
-        return f"tau {run.tau}"
-    t = run.timing
-    return (f"tau {run.tau} (auto: K(t) relaxes in {t['recording_relaxation_s'] * 1e3:.0f} ms in the "
-            f"recording, {t['generated_relaxation_sweeps']:.2f} sweeps in the model)")
 
 
 def summary_line(rep: st.StatsReport) -> str:

@@ -158,7 +158,7 @@ def _series(rep: st.StatsReport) -> list[str]:
     return [n for n in ("recording", "generated", "independent") if n in rep.temporal]
 
 
-def _autocorr_panel(ax, rep: st.StatsReport) -> None:
+def _autocorr_panel(ax, rep: st.StatsReport, note: str) -> None:
     for name in _series(rep):
         t = rep.temporal[name]
         lag_s = np.arange(len(t.autocorr)) * t.frame_s
@@ -166,7 +166,7 @@ def _autocorr_panel(ax, rep: st.StatsReport) -> None:
     ax.axhline(0, color="k", lw=0.5)
     ax.set_title("(c) autocorrelation of K(t)", loc="left")
     ax.set_xlabel("lag (s)")
-    ax.legend(fontsize="x-small")
+    ax.legend(fontsize="x-small", title=note, title_fontsize="x-small")
 
 
 def _count_bins(values: list[np.ndarray], n: int = 50) -> np.ndarray:
@@ -201,13 +201,15 @@ def _transition_panel(ax, rep: st.StatsReport) -> None:
     ax.legend(fontsize="x-small", ncol=2)
 
 
-def fig6(rep: st.StatsReport, recording: np.ndarray, generated: np.ndarray, bin_s: float) -> Figure:
-    """Fig. 6-like panels: rasters in time, autocorrelation of K, window counts, K(t+Δ) given K(t)."""
+def fig6(rep: st.StatsReport, recording: np.ndarray, generated: np.ndarray, bin_s: float,
+         tau_note: str = "") -> Figure:
+    """Fig. 6-like panels: rasters in time, autocorrelation of K (``tau_note``, e.g. the tau used, above its
+    legend), window counts, K(t+Δ) given K(t)."""
     fig = agg_figure(18, 8.5)
     grid = fig.add_gridspec(2, 3)
     _raster_panel(fig.add_subplot(grid[0, 0]), recording, "(a) recording", bin_s)
     _raster_panel(fig.add_subplot(grid[0, 1]), generated, "(b) generated (first chain)", bin_s)
-    _autocorr_panel(fig.add_subplot(grid[0, 2]), rep)
+    _autocorr_panel(fig.add_subplot(grid[0, 2]), rep, tau_note)
     windows = list(rep.temporal["generated"].windows)[:2]
     for col, (window, label) in enumerate(zip(windows, ("(d)", "(e)"), strict=False)):
         _window_panel(fig.add_subplot(grid[1, col]), rep, window, label)
@@ -329,7 +331,8 @@ def iter_write_report(model: ModelFile | str | Path, raster: Raster | str | Path
     run, rep = yield from iter_generate_and_compare(mf, ras, n_frames, tau=tau, chains=chains, seed=seed,
                                                     device=device, n_triplets=n_triplets)
     fig3(rep, seed).savefig(out / "fig3.png", dpi=110)
-    fig6(rep, ras.binary[:, :SNAPSHOT_FRAMES].T, run.chain(0), ras.bin_s).savefig(out / "fig6.png", dpi=110)
+    fig6(rep, ras.binary[:, :SNAPSHOT_FRAMES].T, run.chain(0), ras.bin_s, tau_note(run)).savefig(
+        out / "fig6.png", dpi=110)
     generated = run.to_raster(ras.bin_s, ras.areas, ras.unit_ids, "generated")
     generated.save(out / "generated.npz")
     pages = yield from iter_pages(mf.rbm, ras, generated, out, analyses)
@@ -342,6 +345,17 @@ def iter_write_report(model: ModelFile | str | Path, raster: Raster | str | Path
     index = out / "index.html"
     index.write_text(_html(rep, params, ["fig3.png", "fig6.png"], pages_html(pages)))
     return index
+
+
+def tau_note(run: GeneratedRun) -> str:
+    """The tau of a run in a few words; for tau auto with the relaxation times it matched (1/e of K's
+    autocorrelation)."""
+    t = run.timing
+    if not t:
+        return f"tau {run.tau} sweeps per frame"
+    return (f"tau {run.tau} (auto): 1/e at {t['recording_relaxation_s'] * 1e3:.0f} ms recorded,\n"
+            f"{t['generated_relaxation_sweeps']:.2f} sweeps = {t['generated_relaxation_s'] * 1e3:.0f} ms "
+            "generated")
 
 
 def write_report(model: ModelFile | str | Path, raster: Raster | str | Path, out_dir: str | Path,

@@ -63,10 +63,10 @@ class TauCalibration:
 
     def numbers(self) -> dict[str, float | int | str]:
         """JSON-ready numbers for a report's parameters."""
-        return {"tau_mode": "auto", "recording_relaxation_s": round(self.recording_s, 6),
-                "recording_relaxation_frames": round(self.recording_frames, 4),
-                "generated_relaxation_sweeps": round(self.generated_sweeps, 4),
-                "generated_relaxation_s": round(self.generated_s, 6),
+        return {"tau_mode": "auto", "recording_relaxation_s": round(float(self.recording_s), 6),
+                "recording_relaxation_frames": round(float(self.recording_frames), 4),
+                "generated_relaxation_sweeps": round(float(self.generated_sweeps), 4),
+                "generated_relaxation_s": round(float(self.generated_s), 6),
                 "calibration_sweeps_per_chain": self.sweeps_per_chain}
 
     def line(self) -> str:
@@ -103,6 +103,11 @@ def relaxation_time(k: np.ndarray, segment_starts: np.ndarray | None, limit: int
     return None
 
 
+def _check_varies(k: np.ndarray, what: str) -> None:
+    if len(k) == 0 or np.ptp(k) == 0:
+        raise NoRelaxation(f"K(t) of {what} is constant, so it has no relaxation time")
+
+
 def contiguous(raster: Raster) -> bool:
     """Whether consecutive frames inside each segment are exactly one bin apart (no frames were skipped)."""
     gaps = np.diff(raster.frame_times)
@@ -117,6 +122,7 @@ def recording_relaxation(raster: Raster) -> float:
         raise NoRelaxation("the raster's frames are not contiguous bins (keep-every > 1?), so K(t) has no "
                            "relaxation time to match")
     k = raster.binary.sum(axis=0, dtype=np.int64)
+    _check_varies(k, "the recording")
     longest = int(np.diff(np.r_[raster.segment_starts, raster.n_frames]).max(initial=0))
     limit = longest // 4
     found = relaxation_time(k, raster.segment_starts, limit) if limit >= 1 else None
@@ -136,7 +142,9 @@ def iter_generated_relaxation(rbm: RBM, data: np.ndarray, chains: int = CHAINS, 
     while True:
         run = yield from relabel(iter_generate(rbm, chains * sweeps, tau=1, chains=chains, init="data",
                                                data=data, seed=seed, device=device), STAGE)
-        found = relaxation_time(run.frames.sum(axis=1, dtype=np.int64), run.segment_starts, sweeps // 4)
+        k = run.frames.sum(axis=1, dtype=np.int64)
+        _check_varies(k, "the model's chains")
+        found = relaxation_time(k, run.segment_starts, sweeps // 4)
         if found is not None:
             return float(found), sweeps
         if sweeps >= MAX_SWEEPS:
@@ -154,7 +162,7 @@ def iter_calibrate_tau(rbm: RBM, raster: Raster, chains: int = CHAINS, seed: int
     train = raster.frames("train")
     sweeps, per_chain = yield from iter_generated_relaxation(rbm, train, chains, seed, device)
     tau = max(1, round(sweeps / frames))
-    return TauCalibration(tau, frames, sweeps, raster.bin_s, per_chain)
+    return TauCalibration(tau, float(frames), sweeps, float(raster.bin_s), per_chain)
 
 
 def iter_resolve_tau(rbm: RBM, raster: Raster, tau: int | None, seed: int = 0, device: str | None = None

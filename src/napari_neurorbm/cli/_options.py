@@ -41,6 +41,8 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type[C], *, only: I
             continue
         kind = _kind(info)
         metavar = "{" + ",".join(map(str, spec.choices)) + "}" if spec.choices else METAVARS[info.base_type]
+        if kind not in (int, float, str) and " " not in spec.none:
+            metavar += f"|{spec.none}"  # N|auto
         parser.add_argument(flag, dest=info.name, type=kind, default=None, metavar=metavar,
                             help=f"{spec.help} ({default_text(info)})")
 
