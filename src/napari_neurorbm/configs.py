@@ -21,6 +21,7 @@ FLOAT32_MAX = 3.4028234663852886e38
 DEVICES = ("auto", "cpu", "cuda", "mps")
 INITS = ("data", "random")
 INIT_LABELS = {"data": "training frames", "random": "random states"}
+PAPER_TAU = 5  # Gibbs sweeps per frame in the paper's Fig. 6; what a fixed tau defaults to
 
 
 @dataclass(frozen=True)
@@ -325,7 +326,9 @@ class GenerateConfig(Config):
 
     frames: int = setting(1000, "number of frames", "frames generated in all, split over the chains (the "
                           "Generate dock starts at the recording's test frames)", low=1, step=100)
-    tau: int = setting(5, "tau", "Gibbs sweeps between saved frames (the paper's choice: 5)", low=1)
+    tau: int | None = setting(None, "tau", "Gibbs sweeps between saved frames; auto (empty): calibrated so "
+                              "that K(t) relaxes as in the recording (analysis.timing; the paper's Fig. 6 "
+                              f"found {PAPER_TAU})", low=1, none="auto")
     chains: int = setting(10, "number of chains", "independent Markov chains run side by side; each writes "
                           "about frames / chains frames", low=1)
     init: str = setting("data", "start", "start each chain from a random training frame (data) or from units "
@@ -339,9 +342,11 @@ class GenerateConfig(Config):
 @dataclass(frozen=True)
 class ClampConfig(GenerateConfig):
     """A clamp experiment (``analysis.generation.iter_clamp_experiment``): clamped chains and control chains
-    from the same starts, sampled as :class:`GenerateConfig` says (the experiment needs 2 chains at least:
-    their spread is the noise of each change)."""
+    from the same starts, sampled as :class:`GenerateConfig` says but with a fixed tau (``neurorbm sample``
+    too: without a recording in time there is nothing to calibrate against), and 2 chains at least (their
+    spread is the noise of each change)."""
 
+    tau: int = setting(PAPER_TAU, "tau", "Gibbs sweeps between saved frames (the paper's choice)", low=1)
     onset: int = setting(50, "clamp onset", "frame of each chain from which the clamp is on (0: from the "
                          "start)", low=0, cli="--clamp-onset")
     n_sigma: float = setting(3.0, "noise threshold", "a change counts when it exceeds this many standard "

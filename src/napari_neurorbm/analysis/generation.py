@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from napari_neurorbm.configs import INITS, ClampConfig, GenerateConfig
+from napari_neurorbm.configs import INITS, PAPER_TAU, ClampConfig, GenerateConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, relabel
@@ -23,7 +23,8 @@ from napari_neurorbm.rbm.io import ModelFile
 from napari_neurorbm.rbm.model import RBM, pick_device
 from napari_neurorbm.rbm.sampling import Bernoulli, Clamp, Sweeper
 
-GEN = GenerateConfig()  # the defaults of generation and clamping
+GEN = GenerateConfig(tau=PAPER_TAU)  # the defaults of generation and clamping: a fixed tau (auto needs a
+# recording to match, analysis.timing)
 _BUFFER_BYTES = 64 * 2**20  # device memory for frames waiting to be copied to the host
 
 
@@ -40,6 +41,7 @@ class GeneratedRun:
     clamp_units: np.ndarray
     clamp_values: np.ndarray
     clamp_onset: int
+    timing: dict | None = None  # how tau was calibrated (analysis.timing.TauCalibration.numbers), if it was
 
     @property
     def n_frames(self) -> int:
@@ -57,7 +59,7 @@ class GeneratedRun:
     def params(self) -> dict:
         """The generation parameters, JSON-ready (the clamp's only for a clamped run)."""
         out = {"n_frames": self.n_frames, "chains": self.n_chains, "tau": self.tau, "init": self.init,
-               "seed": self.seed}
+               "seed": self.seed, **(self.timing or {})}
         if self.clamp_units.size:
             out.update(clamp_units=self.clamp_units.tolist(), clamp_values=self.clamp_values.tolist(),
                        clamp_onset=self.clamp_onset)

@@ -18,7 +18,7 @@ from napari_neurorbm.analysis.generation import (
 from napari_neurorbm.atomic import save_figure
 from napari_neurorbm.cli._common import out_path, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
-from napari_neurorbm.configs import ClampConfig, GenerateConfig
+from napari_neurorbm.configs import ClampConfig
 from napari_neurorbm.data.raster import Raster, read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.rbm.io import ModelFile, load_model
@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         ),
     )
     p.add_argument("model", metavar="MODEL.npz", help="a model file written by neurorbm train")
-    add_config_options(p, GenerateConfig)
+    add_config_options(p, ClampConfig, skip=("onset", "n_sigma"))  # tau fixed: see ClampConfig
     p.add_argument("--data", metavar="RASTER.npz",
                    help="the binned raster the model was trained on (starting frames; areas, unit ids "
                    "and bin width when the model file lacks them)")
