@@ -6,7 +6,7 @@ temperature: 496 chains).
 The model: random weights of a trained model's scale (W ~ N(0, 0.1^2), b ~ N(-3, 1), c ~ N(-2, 2), as in
 bench_couplings.py). Goal: within 5 minutes on the CPU. Updates `bench:heat` in docs/performance.md.
 
-    .venv/bin/python benchmarks/bench_heat.py [--visible 2000 --hidden 128 --steps 31 --no-docs]
+    .venv/bin/python benchmarks/bench_heat.py [--visible 2000 --hidden 128 --steps 31 --threads N --no-docs]
 """
 
 from __future__ import annotations
@@ -45,8 +45,12 @@ def main() -> None:
     ap.add_argument("--visible", type=int, default=2000, help="visible units (default 2000)")
     ap.add_argument("--hidden", type=int, default=128, help="hidden units (default 128)")
     ap.add_argument("--steps", type=int, default=31, help="temperatures from 0.5 to 2 (default 31)")
+    ap.add_argument("--threads", type=int, default=None, help="torch's CPU threads in the command "
+                    "(OMP_NUM_THREADS; default: torch's own choice, the machine's cores)")
     ap.add_argument("--no-docs", action="store_true", help="print the figures without updating the docs")
     args = ap.parse_args()
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         model, out = make_model(tmp / "model.npz", args.visible, args.hidden), tmp / "heat.csv"
@@ -72,7 +76,8 @@ def section(args: argparse.Namespace, run: dict, peak: float, before: str, after
 `neurorbm heat MODEL --t-min 0.5 --t-max 2 --steps {args.steps} --out heat.csv` on a random RBM of a
 trained model's weight scale (W ~ N(0, 0.1^2), b ~ N(-3, 1), c ~ N(-2, 2)), the default Monte Carlo (400
 steps of 16 chains at each temperature, replica exchange after every step), timed as a user runs it: a fresh
-process from start to exit. Machine: {platform.machine()}, {os.cpu_count()} CPUs.
+process from start to exit. Machine: {platform.machine()}, {os.cpu_count()} CPUs; torch threads:
+{args.threads or "torch's default (one per core)"}.
 Load before: `{before}`; after: `{after}`.{loaded}
 
 | temperatures | wall time (s) | peak memory (MB) | C(T) peaks at T |
