@@ -136,11 +136,25 @@ def test_every_tab_draws_its_curves_and_numbers(make_napari_viewer, qtbot, recor
     assert texts[1].startswith("RBM I_RBM/IN: ")
     assert f"I2/IN = {np.mean(info.i2_over_in):.3f}" in dock.tab("multiinfo").summary.text()
 
-    curve = results["heat"]
+    curve = results["heat"].curve
     heat = dock.tab("heat")
     assert len(curve.T) == 11 and curve.method == "monte carlo" and np.all(curve.C > 0)
     assert legend_texts(heat)[1] == f"peak: T = {curve.peak_T:.2f}, C = {curve.C.max():.3f}"
     assert f"peaks at T = {curve.peak_T:.2f}" in heat.summary.text()
+
+
+def test_heat_with_subsets_draws_a_curve_per_size_and_exports_them(make_napari_viewer, qtbot, recording,
+                                                                   tmp_path):
+    viewer = make_napari_viewer()
+    tab = open_dock(viewer, recording).tab("heat")
+    result = run_tab(qtbot, tab, SMALL["heat"] | {"subsets": "3, 5", "subset_draws": 2})
+    assert result.subsets.sizes == [3, 5]
+    texts = legend_texts(tab)
+    assert texts[2:] == ["pairwise, N = 3 (mean of 2)", "pairwise, N = 5 (mean of 2)"]
+    assert len(tab.plot.listDataItems()) == 4 and "peak T by N: 3: " in tab.summary.text()
+    table = pd.read_csv(tab.export(tmp_path / "heat.csv")[0])
+    assert list(table.columns) == ["N", "draw", "units", "T", "C"] and len(table) == 11 * (1 + 2 * 2)
+    assert (table["units"] == "RBM").sum() == 11
 
 
 def test_stop_ends_the_job_and_keeps_nothing(make_napari_viewer, qtbot, recording):
@@ -221,7 +235,7 @@ def test_a_real_recording_in_every_tab(make_napari_viewer, qtbot, real_data, tmp
     results = run_every_tab(viewer, qtbot, dock, {"multiinfo": {"groups": 20}}, "retina", screenshot_dir)
     alpha = results["spectrum"]["recording"].alpha
     info = results["multiinfo"].summary()
-    curve = results["heat"]
+    curve = results["heat"].curve
     print(f"retina: alpha {alpha:.3f}, I2/IN {info['i2_over_in']:.3f} (sd {info['i2_over_in_sd']:.3f}), "
           f"RBM {info['model_over_in']:.3f}, C(T) peak at T = {curve.peak_T:.2f}, "
           f"DMD real {results['dmd']['recording'].real_fraction:.2f}")

@@ -42,15 +42,15 @@ def test_pairwise_energy_changes_match_the_energy():
                                    atol=1e-12)
 
 
-@pytest.mark.parametrize("model", [small_rbm(), "pairwise"])
-def test_monte_carlo_with_tempering_matches_enumeration_within_2_percent(model):
+@pytest.mark.parametrize("model, sweeps, chains", [(small_rbm(), 1000, 128), ("pairwise", 700, 64)])
+def test_monte_carlo_with_tempering_matches_enumeration_within_2_percent(model, sweeps, chains):
     if model == "pairwise":
         rng = np.random.default_rng(2)
         J = np.triu(rng.normal(0, 0.5, (12, 12)), 1)
         model = Pairwise(rng.normal(-1, 0.5, 12), J + J.T)
     T = H.temperatures(0.5, 2.0, 5)
     exact = H.heat_exact(model, T)
-    mc = drain(H.iter_heat_mc(model, T, sweeps=700, chains=64, seed=3))
+    mc = drain(H.iter_heat_mc(model, T, sweeps=sweeps, chains=chains, seed=3))
     np.testing.assert_allclose(mc.C, exact.C, rtol=0.02)
     assert mc.peak_T == exact.peak_T
 

@@ -113,9 +113,18 @@ _UNION = type(int | None)
 
 
 def split_list(info: FieldInfo, text: str) -> tuple:
-    """A comma- (or semicolon-) separated text as the value of a tuple field: names, or quality rules."""
+    """A comma- (or semicolon-) separated text as the value of a tuple field: names, quality rules or
+    integers."""
     items = tuple(t.strip() for t in text.replace(";", ",").split(",") if t.strip())
-    return tuple(QualityRule.parse(t) for t in items) if "QualityRule" in str(info.type) else items
+    if "QualityRule" in str(info.type):
+        return tuple(QualityRule.parse(t) for t in items)
+    if "int" in str(info.type):
+        try:
+            return tuple(int(t) for t in items)
+        except ValueError:
+            raise NeuroRBMError(f"the {info.spec.label} must be whole numbers, comma separated, got "
+                                f"'{text}'") from None
+    return items
 
 
 class Config:
@@ -420,7 +429,12 @@ class HeatConfig(Config):
     sweeps: int = setting(400, "Monte Carlo steps", "steps of every chain (models beyond 20 units; the first "
                           "quarter is discarded)", low=4)
     chains: int = setting(16, "chains per temperature", "independent chains at each temperature", low=1)
-    seed: int = setting(0, "seed", "seeds the Monte Carlo", low=0)
+    seed: int = setting(0, "seed", "seeds the Monte Carlo and the subsets", low=0)
+    subsets: tuple[int, ...] | None = setting(None, "subset sizes", "also C(T) of random subsets of the "
+                                              "recording's units of these sizes (2 to 15, comma separated, "
+                                              "e.g. 5, 10, 15): a pairwise model fitted to each, exact",
+                                              none="no subsets")
+    subset_draws: int = setting(5, "subsets per size", "random subsets of each size", low=1)
 
 
 @dataclass(frozen=True)

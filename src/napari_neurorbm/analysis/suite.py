@@ -9,6 +9,7 @@ Spectrum and DMD work on the spike counts (frames x units); multi-information on
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 from napari_neurorbm.analysis.dmd import DMD, dmd_of
 from napari_neurorbm.analysis.generation import GEN, iter_generate
 from napari_neurorbm.analysis.heat import HeatCurve, iter_heat, temperatures
+from napari_neurorbm.analysis.heat_subsets import SubsetCurves, iter_heat_subsets
 from napari_neurorbm.analysis.multiinfo import MultiInfo, Pairwise, iter_multi_information
 from napari_neurorbm.analysis.spectrum import Spectrum, large_areas, spectrum_of, time_shuffled
 from napari_neurorbm.analysis.statistics import independent_samples
@@ -168,6 +170,33 @@ def iter_heat_curve(model: RBM | Pairwise, cfg: HeatConfig
     """C(T) of the model on the config's temperature grid (exact up to 20 units, else Monte Carlo)."""
     grid = temperatures(cfg.t_min, cfg.t_max, cfg.steps)
     return (yield from iter_heat(model, grid, sweeps=cfg.sweeps, chains=cfg.chains, seed=cfg.seed))
+
+
+def iter_heat_subset_curves(raster: Raster, cfg: HeatConfig) -> Generator[Progress, None, SubsetCurves]:
+    """C(T) of pairwise models fitted to ``cfg.subset_draws`` random subsets of each of ``cfg.subsets``
+    sizes of the raster's units (all its frames), on the config's temperature grid."""
+    if not cfg.subsets:
+        raise NeuroRBMError("no subset sizes given: name them, e.g. 5, 10, 15")
+    grid = temperatures(cfg.t_min, cfg.t_max, cfg.steps)
+    return (yield from iter_heat_subsets(raster.frames("all"), cfg.subsets, cfg.subset_draws, grid, cfg.seed))
+
+
+@dataclass(frozen=True)
+class HeatResult:
+    """The model's C(T) and, when subset sizes were asked for, the subsets' curves."""
+
+    curve: HeatCurve
+    subsets: SubsetCurves | None = None
+
+
+def iter_heat_result(model: RBM | Pairwise, raster: Raster | None, cfg: HeatConfig
+                     ) -> Generator[Progress, None, HeatResult]:
+    """The model's C(T), then the subsets' of ``raster`` when ``cfg.subsets`` names sizes."""
+    if cfg.subsets and raster is None:
+        raise NeuroRBMError("C(T) of subsets needs a recording: load and binarize one first")
+    curve = yield from iter_heat_curve(model, cfg)
+    subsets = (yield from iter_heat_subset_curves(raster, cfg)) if cfg.subsets else None
+    return HeatResult(curve, subsets)
 
 
 def heat_table(curve: HeatCurve) -> pd.DataFrame:
