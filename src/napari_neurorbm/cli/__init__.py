@@ -59,7 +59,7 @@ COMMANDS = {
     ),
     "heat": (
         "heat",
-        "heat capacity C(T) of a trained RBM (its marginal energy at temperatures around T = 1)",
+        "heat capacity C(T) of a trained RBM, or of random subsets of N units (--subsets)",
     ),
     "ei": (
         "ei",
