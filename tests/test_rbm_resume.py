@@ -217,3 +217,22 @@ def test_records_inside_an_evaluation_are_not_between_updates(raster):
         elif p.stage == "train" and trainer.update % 20 == 0:
             assert evaluated == trainer.update
     assert inside >= 3 * 19  # the AIS steps of the evaluations at updates 0, 20 and 40
+
+
+def test_a_run_resumed_in_a_thread_of_another_torch_thread_count_keeps_its_blocks(raster, tmp_path):
+    """The CPU blocks of chains follow the torch threads of the thread that starts a run; a resumed run keeps
+    the stopped run's blocks (the napari dock resumes in a worker thread, the CLI in the main thread)."""
+    threads = torch.get_num_threads()
+    cfg = config("sgd")
+    try:
+        torch.set_num_threads(2)
+        whole = Trainer.from_raster(raster, cfg)
+        drain(whole.run())
+        saved = load_model(stop_at(Trainer.from_raster(raster, cfg), STOP).save(tmp_path / "part.npz"))
+        torch.set_num_threads(1)
+        resumed = Trainer.resume(saved, raster, cfg)
+        drain(resumed.run())
+    finally:
+        torch.set_num_threads(threads)
+    assert len(resumed._blocks) == len(whole._blocks) == 2
+    assert torch.equal(whole.chains, resumed.chains) and torch.equal(whole.rbm.W, resumed.rbm.W)

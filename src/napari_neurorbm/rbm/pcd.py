@@ -38,15 +38,16 @@ class PCDUpdates:
             for (_, _, c0, c1), bern in zip(self._blocks, self._berns, strict=True)
         ]
 
-    def _buffers(self, nv: int, sparse: bool) -> None:
+    def _buffers(self, nv: int, sparse: bool, blocks: int | None = None) -> None:
         """Preallocated operands. A column of ones beside the frames folds the hidden biases into the data
         term (x = [v 1] [W; c]); beside the frames and the hidden units it makes the gradient products also
         return the column sums (the bias gradients), so no extra reduction of that size. ``sparse``: the
-        chains' sweeps use the sparse kernel on a bool mask of the chains (CPU)."""
+        chains' sweeps use the sparse kernel on a bool mask of the chains (CPU). ``blocks``: how many CPU
+        blocks of chains (a resumed run keeps its own, so that it continues exactly in any thread)."""
         cfg, dev, nh = self.config, self.device, self.config.n_hidden
         bs = self._batch_size = min(cfg.batch, len(self._train))
         # on a CPU, each core runs the whole update on its own block of chains and frames (see _step)
-        n = 1 if dev.type != "cpu" else max(1, min(torch.get_num_threads(), bs, cfg.chains))
+        n = 1 if dev.type != "cpu" else max(1, min(blocks or torch.get_num_threads(), bs, cfg.chains))
         self._blocks = [
             (i * bs // n, (i + 1) * bs // n, i * cfg.chains // n, (i + 1) * cfg.chains // n) for i in range(n)
         ]

@@ -66,6 +66,7 @@ class Trainer(PCDUpdates, Monitoring, ResumableState):
         *,
         info: dict | None = None,
         init: RBM | None = None,
+        blocks: int | None = None,
     ) -> None:
         self.config = config.validate()
         train = _check_frames(train, "training")
@@ -109,14 +110,16 @@ class Trainer(PCDUpdates, Monitoring, ResumableState):
         self._order = torch.empty(0, dtype=torch.int64)
         self._opt: torch.optim.Optimizer | None = None
         sparse = self.device.type == "cpu" and float(unit_means.mean()) <= sampling.SPARSE_MAX
-        self._buffers(nv, sparse)  # sparse chains on a CPU: decided once, by the data's mean activity
+        self._buffers(nv, sparse, blocks)  # sparse chains on a CPU: decided once, by the data's mean activity
         self._reseed(config.seed)
         draw_independent(self._berns[0], self.rbm.b, out=self.chains)  # exact samples of W = 0: a good start
         self._pv_mean: torch.Tensor | None = None
 
     @classmethod
-    def from_raster(cls, raster, config: TrainConfig, init: RBM | None = None) -> Trainer:
-        """Train on a :class:`~napari_neurorbm.data.raster.Raster` with its own train/test split."""
+    def from_raster(cls, raster, config: TrainConfig, init: RBM | None = None, blocks: int | None = None
+                    ) -> Trainer:
+        """Train on a :class:`~napari_neurorbm.data.raster.Raster` with its own train/test split (``blocks``:
+        the CPU blocks of chains, by default one per torch thread of the calling thread)."""
         info = {
             "areas": np.asarray(raster.areas).astype(str).tolist(),
             "unit_ids": np.asarray(raster.unit_ids).tolist(),
@@ -128,7 +131,7 @@ class Trainer(PCDUpdates, Monitoring, ResumableState):
                 "test_frames": np.asarray(raster.test_frames).tolist(),
             },
         }
-        return cls(raster.frames("train"), raster.frames("test"), config, info=info, init=init)
+        return cls(raster.frames("train"), raster.frames("test"), config, info=info, init=init, blocks=blocks)
 
     @classmethod
     def resume(cls, model: ModelFile, raster, config: TrainConfig) -> Trainer:
@@ -147,7 +150,10 @@ class Trainer(PCDUpdates, Monitoring, ResumableState):
             raise NeuroRBMError(
                 f"the model is already at update {update}; ask for more updates (e.g. --updates {2 * update})"
             )
-        trainer = cls.from_raster(raster, config, init=start)
+        layout = (model.state or {}).get("layout", {})  # the stopped run's blocks: whatever thread resumes it
+        same_device = layout.get("device") == pick_device(config.device).type
+        blocks = layout.get("blocks") if same_device else None
+        trainer = cls.from_raster(raster, config, init=start, blocks=blocks)
         trainer.update = update
         trainer.history = list(meta.get("history", []))
         trainer.checkpoints = sorted(model.checkpoints, key=lambda uc: uc[0])
