@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from napari_neurorbm.analysis.ising import IsingChains
 from napari_neurorbm.analysis.multiinfo import Pairwise, ising_energy
 from napari_neurorbm.data.synthetic import hidden_states as all_states
 from napari_neurorbm.errors import NeuroRBMError
@@ -49,35 +50,21 @@ def temperatures(t_min: float = 0.5, t_max: float = 2.0, steps: int = 31) -> np.
 
 
 class Energy:
-    """E(v) of a batch of patterns and the change of E when one unit switches on, for either model (an RBM
-    is held as a float64 copy on the CPU in ``rbm``; a pairwise model as its h and J)."""
+    """E(v) of a batch of patterns, for either model (an RBM is held as a float64 copy on the CPU in
+    ``rbm``; a pairwise model as its h and J)."""
 
     def __init__(self, model: RBM | Pairwise) -> None:
         if isinstance(model, Pairwise):
             self.b = torch.as_tensor(model.h, dtype=torch.float64)
             self.J = torch.as_tensor(model.J, dtype=torch.float64)
-            self.rbm = self.W = None
+            self.rbm = None
         else:
             self.rbm = RBM(*(t.detach().cpu().double() for t in (model.W, model.b, model.c)))
-            self.b, self.W, self.J = self.rbm.b, self.rbm.W, None
+            self.b, self.J = self.rbm.b, None
         self.n = len(self.b)
 
     def __call__(self, v: torch.Tensor) -> torch.Tensor:
         return ising_energy(v, self.b, self.J) if self.rbm is None else self.rbm.free_energy(v)
-
-    def drive(self, v: torch.Tensor) -> torch.Tensor:
-        """What the energy's non-linear part depends on: v W + c (RBM) or v J (pairwise)."""
-        return self.rbm.hidden_input(v) if self.rbm is not None else v @ self.J
-
-    def on_gain(self, i: int, x: torch.Tensor, v_i: torch.Tensor) -> torch.Tensor:
-        """E(v with unit i off) - E(v with unit i on), from the drive ``x`` of the current v."""
-        if self.W is None:  # J has a zero diagonal, so x[:, i] holds only the other units' pull
-            return self.b[i] + x[:, i]
-        off = x - v_i[:, None] * self.W[i]
-        return self.b[i] + hidden_free_energy(off) - hidden_free_energy(off + self.W[i])
-
-    def row(self, i: int) -> torch.Tensor:
-        return self.W[i] if self.W is not None else self.J[i]
 
 
 def heat_exact(model: RBM | Pairwise, T: np.ndarray) -> HeatCurve:
@@ -141,12 +128,9 @@ def _correction(rbm: RBM, v: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
 
 def _sweep(energy: Energy, v: torch.Tensor, beta: torch.Tensor, gen: torch.Generator) -> None:
     """One heat-bath update of every unit in turn, in every chain, each at its own temperature."""
-    x = energy.drive(v)
-    for i in range(energy.n):
-        p_on = torch.sigmoid(beta * energy.on_gain(i, x, v[:, i]))
-        new = (torch.rand(len(v), generator=gen, dtype=torch.float64) < p_on).double()
-        x += (new - v[:, i])[:, None] * energy.row(i)
-        v[:, i] = new
+    chains = IsingChains(energy.b, energy.J, v.T.contiguous(), gen)
+    chains.sweep(beta)
+    v.copy_(chains.v.T)
 
 
 def _exchange(v: torch.Tensor, e: torch.Tensor, beta: torch.Tensor, chains: int,

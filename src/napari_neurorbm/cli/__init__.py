@@ -49,7 +49,11 @@ COMMANDS = {
     ),
     "heat": (
         "heat",
-        "heat capacity C(T) of a trained RBM (its marginal energy at temperatures around T = 1)",
+        "heat capacity C(T) of an RBM or a pairwise model (its energy at temperatures around T = 1)",
+    ),
+    "maxent": (
+        "maxent",
+        "pairwise maximum-entropy (Ising) baseline: fit, test log-likelihood beside an RBM's",
     ),
 }
 
