@@ -9,7 +9,12 @@ import torch
 from napari_neurorbm.analysis import ising
 from napari_neurorbm.analysis.maxent import CLIP, iter_fit_pairwise
 from napari_neurorbm.analysis.multiinfo import Pairwise, all_states, fit_to_frames
-from napari_neurorbm.analysis.pairwise_file import is_pairwise, load_energy_model, load_pairwise, save_pairwise
+from napari_neurorbm.analysis.pairwise_file import (
+    is_pairwise,
+    load_energy_model,
+    load_pairwise,
+    save_pairwise,
+)
 from napari_neurorbm.configs import MaxEntConfig
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import drain
@@ -85,7 +90,7 @@ def test_loglik_is_the_mean_log_probability_of_the_frames():
 def test_the_fit_matches_exact_moment_matching_on_12_units():
     frames = exact_samples(random_model(12, seed=5), 5000, seed=1)
     data_m, data_c = frames.mean(0), frames.T @ frames / len(frames)
-    cfg = MaxEntConfig(l2=1e-6, updates=400, chains=10000, lr=0.01, device="cpu")
+    cfg = MaxEntConfig(l2=1e-6, updates=400, chains=10000, device="cpu")
     fit = drain(iter_fit_pairwise(frames, cfg))
     assert fit.pl_iterations > 1 and fit.updates == 400 and fit.constant_units == 0
     model_m, model_c = exact_moments(fit.model)

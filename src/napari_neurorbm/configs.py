@@ -400,7 +400,7 @@ class HeatConfig(Config):
 class MaxEntConfig(Config):
     """The pairwise maximum-entropy (Ising) fit (``analysis.maxent``) and its test log-likelihood by AIS."""
 
-    l2: float = setting(1e-4, "L2 penalty", "weight of (l2 / 2) sum J_ij^2 subtracted from the mean "
+    l2: float = setting(0.01, "L2 penalty", "weight of (l2 / 2) sum J_ij^2 subtracted from the mean "
                         "log-(pseudo)likelihood per frame: keeps couplings of pairs that never fire together "
                         "finite", low=0)
     pl_iterations: int = setting(100, "pseudolikelihood iterations", "L-BFGS iterations of the "
@@ -415,8 +415,9 @@ class MaxEntConfig(Config):
                           "moments during the refinement", low=2, step=100)
     sweeps: int = setting(1, "Gibbs sweeps per update", "sweeps of every unit of every chain between "
                           "updates", low=1)
-    lr: float = setting(0.05, "learning rate", "Adam's step on the couplings and fields of the refinement "
-                        "(it decays as lr / sqrt(1 + update / 100))", low=0, low_open=True, step=0.01)
+    lr: float = setting(0.05, "learning rate", "step of the refinement along its gradient, each parameter's "
+                        "scaled by the inverse of its Fisher information for independent units (it decays as "
+                        "lr / sqrt(1 + update / 100))", low=0, low_open=True, step=0.01)
     ais_chains: int = setting(500, "number of AIS chains", "chains of the AIS that estimates log Z for the "
                               "test log-likelihood", low=2, step=100)
     ais_betas: int = setting(1000, "number of AIS temperatures", "inverse temperatures of that AIS, one "

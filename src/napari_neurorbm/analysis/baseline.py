@@ -18,6 +18,7 @@ from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, relabel
 from napari_neurorbm.rbm import partition
 from napari_neurorbm.rbm.model import RBM, base_biases, pick_device
+from napari_neurorbm.rbm.monitoring import EXACT_EVAL_COST
 from napari_neurorbm.rbm.trainer import independent_loglik
 
 RBM_AIS = (1000, 5000)  # chains and inverse temperatures of the RBM's AIS (`neurorbm loglik`'s defaults)
@@ -82,10 +83,13 @@ def iter_log_z(fit: PairwiseFit, means, cfg: MaxEntConfig) -> Generator[Progress
 
 
 def _iter_rbm_loglik(rbm: RBM, train, test, cfg: MaxEntConfig) -> Generator[Progress, None, float]:
-    """The RBM's test log-likelihood, log Z by AIS from its W = 0 model at the training means."""
+    """The RBM's test log-likelihood; log Z exact when cheap (as training's monitoring decides), else by AIS
+    from its W = 0 model at the training means."""
     if rbm.n_visible != test.shape[1]:
         raise NeuroRBMError(f"the RBM has {rbm.n_visible} visible units but the raster {test.shape[1]}")
     rbm = rbm.to(pick_device(cfg.device))
+    if partition.exact_cost(rbm) <= EXACT_EVAL_COST:
+        return partition.loglik(rbm, test, partition.log_z_exact(rbm))
     base = base_biases(torch.as_tensor(train.mean(0), device=rbm.device))
     job = partition.iter_log_z_ais(rbm, *RBM_AIS, base_b=base.float(), seed=cfg.seed)
     log_z = yield from relabel(job, "RBM AIS")

@@ -7,7 +7,8 @@ J, which needs no partition function: full-batch L-BFGS with a small L2 penalty 
 not at, the maximum-entropy solution; moment matching then follows the gradient of the log-likelihood,
 <v_i v_j>_data - <v_i v_j>_model (and the means), with the model's moments estimated from persistent Gibbs
 chains (:class:`~.ising.IsingChains`). The gradient is centred on the data means (as the RBM's, Melchior et
-al. 2016), the steps are Adam's, and the model returned is a polynomially weighted average of the iterates,
+al. 2016), each parameter's step is scaled by the inverse of its Fisher information for nearly independent
+units, and the model returned is a polynomially weighted average of the iterates,
 which cancels most of the chains' sampling noise.
 
 Units that never fire in the training frames (or always do) carry no information on their couplings: they
@@ -131,25 +132,30 @@ def iter_moment_matching(data: Frames, h: torch.Tensor, J: torch.Tensor, cfg: Ma
     # centred parameters: h.v + v.J v / 2 = hc.(v - mu) + (v - mu).J (v - mu) / 2 + const, hc = h + J mu
     J = J.double()
     hc = h.double() + J @ mu
-    opt = torch.optim.Adam([hc, J], lr=cfg.lr, maximize=True)
+    # steps scaled by the inverse of the Fisher information's diagonal for nearly independent units, var_i
+    # for hc_i and var_i var_j for J_ij (the L2 penalty added): a rare unit's parameters move as far per
+    # update as a frequent one's
+    var = mu * (1 - mu)
+    scale_h, scale_J = 1 / var, 1 / (torch.outer(var, var) + cfg.l2)
     mean_hc, mean_J = hc.clone(), J.clone()
     errors = {"mean_error": math.nan, "pair_error": math.nan, "updates": 0}
     for u in range(cfg.updates):
         for _ in range(cfg.sweeps):
             chains.sweep()
         m, cm = (x.double() for x in chains.moments())
-        hc.grad = mu - m
+        grad_h = mu - m
         cross = torch.outer(mu, m)
-        J.grad = (second - cm + cross + cross.T - 2 * torch.outer(mu, mu)).sub_(J, alpha=cfg.l2)
-        J.grad.fill_diagonal_(0)
-        opt.param_groups[0]["lr"] = cfg.lr / math.sqrt(1 + u / LR_DECAY)
-        opt.step()
+        grad_J = (second - cm + cross + cross.T - 2 * torch.outer(mu, mu)).sub_(J, alpha=cfg.l2)
+        grad_J.fill_diagonal_(0)
+        lr = cfg.lr / math.sqrt(1 + u / LR_DECAY)
+        hc += lr * scale_h * grad_h
+        J += lr * scale_J * grad_J
         chains.set_model(hc - J @ mu, J)
         # iterates weighted by their index: the later (less noisy, closer) ones count most
         weight = 2 / (u + 2)
         mean_hc += weight * (hc - mean_hc)
         mean_J += weight * (J - mean_J)
-        errors = {"mean_error": float(hc.grad.abs().max()), "pair_error": float((second - cm).abs().max()),
+        errors = {"mean_error": float(grad_h.abs().max()), "pair_error": float((second - cm).abs().max()),
                   "updates": u + 1}
         yield Progress("moment matching", u + 1, cfg.updates, f"update {u + 1}/{cfg.updates}: largest error "
                        f"of a mean {errors['mean_error']:.2g}, of a pair moment {errors['pair_error']:.2g}")
