@@ -1,4 +1,4 @@
-"""``neurorbm maxent`` end to end on small rasters, ``loglik`` and ``heat`` on its model file, and bad input."""
+"""``neurorbm maxent`` end to end on small rasters, ``loglik`` and ``heat`` on its file, and bad input."""
 
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ def test_maxent_on_12_units_is_exact_and_loglik_and_heat_read_its_file(small, tm
     assert load_pairwise(out).metadata["pairwise_test_ll"] == s["pairwise_test_ll"]
     assert main(["loglik", str(out), str(small), "--method", "exact", "--frames", "test", "--json"]) == 0
     again = _json(capsys)
-    assert again["loglik"] == pytest.approx(s["pairwise_test_ll"]) and again["log_z"] == pytest.approx(s["log_z"])
+    assert again["loglik"] == pytest.approx(s["pairwise_test_ll"])
+    assert again["log_z"] == pytest.approx(s["log_z"])
     assert main(["heat", str(out), "--steps", "5", "--out", str(tmp_path / "heat.csv"), "--json"]) == 0
     assert _json(capsys)["units"] == 12
 

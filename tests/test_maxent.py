@@ -1,4 +1,4 @@
-"""The pairwise maximum-entropy baseline: Gibbs sweeps, log Z and the fit against enumeration, the model file."""
+"""The pairwise maximum-entropy baseline: Gibbs sweeps, log Z and the fit against enumeration; its file."""
 
 from __future__ import annotations
 
@@ -61,8 +61,8 @@ def test_sweeps_sample_the_model_at_its_temperature(beta):
 def test_fields_stay_the_states_product_with_j():
     model = random_model(70, seed=2, scale=0.2)  # several blocks of a sweep
     gen = torch.Generator().manual_seed(1)
-    chains = ising.IsingChains(torch.as_tensor(model.h), torch.as_tensor(model.J),
-                               ising.independent_states(torch.full((70,), 0.2, dtype=torch.float64), 50, gen), gen)
+    start = ising.independent_states(torch.full((70,), 0.2, dtype=torch.float64), 50, gen)
+    chains = ising.IsingChains(torch.as_tensor(model.h), torch.as_tensor(model.J), start, gen)
     for _ in range(3):
         chains.sweep()
     torch.testing.assert_close(chains.field, chains.J @ chains.v)
@@ -132,5 +132,5 @@ def test_the_model_file_round_trips_and_tells_its_kind(tmp_path):
         load_model(path)
     rbm = save_model(tmp_path / "rbm.npz", RBM.from_numpy(np.zeros((5, 2)), np.zeros(5), np.zeros(2)), {})
     assert not is_pairwise(rbm) and isinstance(load_energy_model(rbm), RBM)
-    with pytest.raises(NeuroRBMError, match="not a pairwise model file .* an RBM model file"):
+    with pytest.raises(NeuroRBMError, match=r"not a pairwise model file .* an RBM model file"):
         load_pairwise(rbm)

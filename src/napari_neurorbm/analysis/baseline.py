@@ -5,6 +5,7 @@ pairwise model captures (Schneidman et al. 2006; seed 004)."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Generator
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ class MaxEntResult:
     pairwise_train: float
     rbm: float | None
     n_test: int
+    seconds: dict[str, float]  # wall time of the fit, of the pairwise log Z and of the RBM's log-likelihood
 
     @property
     def share(self) -> float | None:
@@ -54,7 +56,7 @@ class MaxEntResult:
                 "log_z_stderr": self.log_z.stderr, "log_z_method": self.log_z.method, "rbm_test_ll": self.rbm,
                 "share_of_rbm_gain": self.share, "pl_iterations": fit.pl_iterations, "updates": fit.updates,
                 "mean_error": _finite(fit.mean_error), "pair_error": _finite(fit.pair_error),
-                "fit_seconds": fit.seconds}
+                **{f"{k}_seconds": v for k, v in self.seconds.items()}}
 
 
 def iter_maxent(raster: Raster, config: MaxEntConfig | None = None, rbm: RBM | None = None
@@ -66,12 +68,16 @@ def iter_maxent(raster: Raster, config: MaxEntConfig | None = None, rbm: RBM | N
     if len(test) == 0:
         raise NeuroRBMError("the raster has no test frames to evaluate the models on")
     fit = yield from iter_fit_pairwise(train, cfg)
+    began = time.monotonic()
     log_z = yield from iter_log_z(fit, train.mean(0), cfg)
+    seconds = {"fit": fit.seconds, "log_z": time.monotonic() - began}
     rbm_ll = None
     if rbm is not None:
+        began = time.monotonic()
         rbm_ll = yield from _iter_rbm_loglik(rbm, train, test, cfg)
+        seconds["rbm"] = time.monotonic() - began
     return MaxEntResult(fit, log_z, independent_loglik(train, test), loglik(fit.model, test, log_z.value),
-                        loglik(fit.model, train, log_z.value), rbm_ll, len(test))
+                        loglik(fit.model, train, log_z.value), rbm_ll, len(test), seconds)
 
 
 def iter_log_z(fit: PairwiseFit, means, cfg: MaxEntConfig) -> Generator[Progress, None, LogZ]:

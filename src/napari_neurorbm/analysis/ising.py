@@ -26,6 +26,7 @@ from napari_neurorbm.analysis.multiinfo import Pairwise, ising_energy
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 from napari_neurorbm.rbm.model import base_biases
+from napari_neurorbm.rbm.partition import wide
 from napari_neurorbm.rbm.sampling import SPARSE_MAX, binary_matmul
 
 MAX_EXACT = 20  # enumerate up to this many units
@@ -121,29 +122,30 @@ def log_z_exact(model: Pairwise, chunk: int = 2**16) -> LogZ:
 def iter_log_z_ais(model: Pairwise, base_means: np.ndarray, chains: int = 500, betas: int = 1000,
                    seed: int = 0, device: str | torch.device = "cpu") -> Generator[Progress, None, LogZ]:
     """AIS from independent units with ``base_means`` (clipped as the RBM's AIS clips them) at beta = 0 to
-    the model at beta = 1, ``betas`` inverse temperatures linear in [0, 1], one sweep at each; float64.
+    the model at beta = 1, ``betas`` inverse temperatures linear in [0, 1], one sweep at each (chains in
+    float32, the log-weights summed in float64, float32 on MPS).
     The standard error is the delta method's, sd(w) / (mean(w) sqrt(chains)) of the importance weights."""
     if chains < 2 or betas < 2:
         raise NeuroRBMError("AIS needs at least 2 chains and 2 inverse temperatures")
-    dev, dtype = torch.device(device), torch.float64
-    h, J = (torch.as_tensor(x, dtype=dtype, device=dev) for x in (model.h, model.J))
-    h0 = base_biases(torch.as_tensor(base_means, dtype=dtype, device=dev))
+    dev = torch.device(device)
+    h, J = (torch.as_tensor(x, dtype=torch.float32, device=dev) for x in (model.h, model.J))
+    h0 = base_biases(torch.as_tensor(base_means, dtype=torch.float32, device=dev))
     gen = torch.Generator(device=dev).manual_seed(seed)
     run = IsingChains(h, J, independent_states(torch.sigmoid(h0), chains, gen), gen)
-    log_w = torch.zeros(chains, dtype=dtype, device=dev)
+    log_w = torch.zeros(chains, dtype=wide(dev), device=dev)
     grid = torch.linspace(0.0, 1.0, betas).tolist()
     report = max(1, betas // 100)
     for j in range(1, betas):
         # log of the ratio of the unnormalised weights at beta_j and beta_j-1: (beta_j - beta_j-1) g(v) with
         # g(v) = (h - h0).v + v.J v / 2
         gain = (h - h0) @ run.v + 0.5 * (run.v * run.field).sum(0)
-        log_w += (grid[j] - grid[j - 1]) * gain
+        log_w += (grid[j] - grid[j - 1]) * gain.to(log_w.dtype)
         run.sweep(grid[j], h0)
         if j % report == 0:
             yield Progress("ais", j, betas - 1, f"AIS step {j}/{betas - 1}, {chains} chains")
     w = torch.exp(log_w - log_w.max())
     stderr = float(w.std() / (w.mean() * math.sqrt(chains)))
-    log_z0 = float(F.softplus(h0).sum())
+    log_z0 = float(F.softplus(h0.double()).sum())
     return LogZ(log_z0 + float(torch.logsumexp(log_w, 0)) - math.log(chains), stderr, "ais")
 
 
