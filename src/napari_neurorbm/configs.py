@@ -405,7 +405,7 @@ class MaxEntConfig(Config):
                         "finite", low=0)
     pl_iterations: int = setting(100, "pseudolikelihood iterations", "L-BFGS iterations of the "
                                  "pseudolikelihood fit (Aurell & Ekeberg 2012), the starting point", low=1)
-    updates: int = setting(500, "moment-matching updates", "updates of the refinement that matches the "
+    updates: int = setting(300, "moment-matching updates", "updates of the refinement that matches the "
                            "model's means and pair moments, estimated from persistent Gibbs chains, to the "
                            "data's (0: the pseudolikelihood fit alone)", low=0, step=100)
     minutes: float = setting(0.0, "time budget", "wall time for the fit (pseudolikelihood and moment "

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from napari_neurorbm.analysis.ising import IsingChains
 from napari_neurorbm.analysis.multiinfo import Pairwise
 from napari_neurorbm.configs import MaxEntConfig
+from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 from napari_neurorbm.rbm.model import base_biases, pick_device
@@ -77,12 +78,15 @@ def training_frames(frames: np.ndarray, device: torch.device) -> Frames:
     if len(free) < 2:
         raise NeuroRBMError("fewer than 2 units vary in the training frames: there is no pairwise structure "
                             "to fit")
-    sub = torch.as_tensor(np.ascontiguousarray(x[:, free] != 0))
-    xf = sub if device.type == "cpu" else sub.to(device, torch.float32)
-    data = Frames(xf, xf.T.contiguous(), torch.zeros(0), torch.zeros(0), free,
-                  np.clip(means, CLIP, 1 - CLIP))
-    second = data.transposed_product(sub.to(device, torch.float32))
-    return Frames(xf, data.xt, second.diagonal().clone(), second, free, data.means)
+    mask = torch.as_tensor(np.ascontiguousarray(x[:, free] != 0))
+    if device.type == "cpu":
+        xf, xt = mask, mask.T.contiguous()
+        second = binary_matmul(xt, mask.float())
+    else:
+        xf = mask.to(device, torch.float32)
+        xt = xf.T.contiguous()
+        second = xt @ xf
+    return Frames(xf, xt, second.diagonal().clone(), second, free, np.clip(means, CLIP, 1 - CLIP))
 
 
 def iter_pseudolikelihood(data: Frames, l2: float, iterations: int, deadline: float = math.inf
@@ -92,7 +96,7 @@ def iter_pseudolikelihood(data: Frames, l2: float, iterations: int, deadline: fl
     the monotonic clock passes ``deadline``; one progress record per iteration."""
     n, t = data.second.shape[0], data.n_frames
     dev = data.second.device
-    h = base_biases(data.counts / t).requires_grad_(False)
+    h = base_biases(data.counts / t)
     J = torch.zeros(n, n, device=dev)
     # one iteration per step() call, with up to LINE_SEARCH evaluations in its line search
     opt = torch.optim.LBFGS([h, J], lr=1.0, max_iter=1, max_eval=LINE_SEARCH + 1, history_size=10,
@@ -183,14 +187,16 @@ class PairwiseFit:
         return len(self.model.h) - len(self.free)
 
 
-def iter_fit_pairwise(frames: np.ndarray, config: MaxEntConfig | None = None
+def iter_fit_pairwise(frames: np.ndarray | Raster, config: MaxEntConfig | None = None
                       ) -> Generator[Progress, None, PairwiseFit]:
-    """The pairwise maximum-entropy model of 0/1 training ``frames`` (frames x units): pseudolikelihood,
-    then moment matching (see the module's docstring), within ``config.minutes`` when it is set."""
+    """The pairwise maximum-entropy model of 0/1 training ``frames`` (frames x units; of a raster: its
+    training frames): pseudolikelihood, then moment matching (see the module's docstring), within
+    ``config.minutes`` when it is set."""
     cfg = (config or MaxEntConfig()).validate()
     began = time.monotonic()
     deadline = began + cfg.minutes * 60 if cfg.minutes else math.inf
-    data = training_frames(frames, pick_device(cfg.device))
+    x = frames.frames("train") if isinstance(frames, Raster) else frames
+    data = training_frames(x, pick_device(cfg.device))
     h, J, done = yield from iter_pseudolikelihood(data, cfg.l2, cfg.pl_iterations, deadline)
     errors = {"mean_error": math.nan, "pair_error": math.nan, "updates": 0}
     if cfg.updates:
