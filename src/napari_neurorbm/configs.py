@@ -419,9 +419,10 @@ class MaxEntConfig(Config):
                         "scaled by the inverse of its Fisher information for independent units (it decays as "
                         "lr / sqrt(1 + update / 100))", low=0, low_open=True, step=0.01)
     ais_chains: int = setting(500, "number of AIS chains", "chains of the AIS that estimates log Z for the "
-                              "test log-likelihood", low=2, step=100)
+                              "test log-likelihood (of the pairwise model, and of the RBM given to compare)",
+                              low=2, step=100)
     ais_betas: int = setting(1000, "number of AIS temperatures", "inverse temperatures of that AIS, one "
-                             "sweep at each", low=2, step=100)
+                             "Gibbs sweep at each", low=2, step=100)
     seed: int = setting(0, "seed", "seeds the chains and the AIS", low=0)
     device: str = setting("auto", "device", "auto (a GPU when there is one), cpu, cuda or mps",
                           choices=DEVICES)

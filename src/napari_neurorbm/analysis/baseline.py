@@ -22,8 +22,6 @@ from napari_neurorbm.rbm.model import RBM, base_biases, pick_device
 from napari_neurorbm.rbm.monitoring import EXACT_EVAL_COST
 from napari_neurorbm.rbm.trainer import independent_loglik
 
-RBM_AIS = (1000, 5000)  # chains and inverse temperatures of the RBM's AIS (`neurorbm loglik`'s defaults)
-
 
 @dataclass(frozen=True)
 class MaxEntResult:
@@ -90,14 +88,14 @@ def iter_log_z(fit: PairwiseFit, means, cfg: MaxEntConfig) -> Generator[Progress
 
 def _iter_rbm_loglik(rbm: RBM, train, test, cfg: MaxEntConfig) -> Generator[Progress, None, float]:
     """The RBM's test log-likelihood; log Z exact when cheap (as training's monitoring decides), else by AIS
-    from its W = 0 model at the training means."""
+    from its W = 0 model at the training means, with the pairwise model's AIS chains and temperatures."""
     if rbm.n_visible != test.shape[1]:
         raise NeuroRBMError(f"the RBM has {rbm.n_visible} visible units but the raster {test.shape[1]}")
     rbm = rbm.to(pick_device(cfg.device))
     if partition.exact_cost(rbm) <= EXACT_EVAL_COST:
         return partition.loglik(rbm, test, partition.log_z_exact(rbm))
     base = base_biases(torch.as_tensor(train.mean(0), device=rbm.device))
-    job = partition.iter_log_z_ais(rbm, *RBM_AIS, base_b=base.float(), seed=cfg.seed)
+    job = partition.iter_log_z_ais(rbm, cfg.ais_chains, cfg.ais_betas, base_b=base.float(), seed=cfg.seed)
     log_z = yield from relabel(job, "RBM AIS")
     return partition.loglik(rbm, test, log_z)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from napari_neurorbm.analysis import ising
-from napari_neurorbm.analysis.baseline import RBM_AIS
 from napari_neurorbm.analysis.generation import check_same_units
 from napari_neurorbm.analysis.multiinfo import Pairwise
 from napari_neurorbm.analysis.pairwise_file import is_pairwise, load_pairwise
@@ -23,6 +22,7 @@ from napari_neurorbm.rbm.model import RBM, base_biases, pick_device
 from napari_neurorbm.rbm.partition import iter_log_z_ais, iter_log_z_ptt, log_z_exact, loglik
 
 METHODS = ("exact", "ais", "ptt")
+RBM_AIS = (1000, 5000)  # default chains and inverse temperatures for an RBM
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
