@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _text(s: dict, written: Path) -> str:
-    se = f" +- {s['log_z_stderr']:.3f}" if s["log_z_method"] == "ais" else ""
+    se = f" +- {s['log_z_stderr']:.2g}" if s["log_z_method"] == "ais" else ""
     lines = [
         f"fitted   {s['units']} units ({s['constant_units']} constant in the training frames, kept "
         f"independent) in {s['fit_seconds']:.0f} s: {s['pl_iterations']} pseudolikelihood iterations, "
