@@ -1,5 +1,5 @@
-"""What the benchmark scripts share: their section of docs/performance.md, runs in fresh interpreters, the
-peer's virtual environment and the device's name."""
+"""What the benchmark scripts share: their section of docs/performance.md, runs in fresh interpreters,
+commands timed as a user runs them, the peer's virtual environment and the device's name."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +40,29 @@ def run_code(python: Path | str, code: str, args: list[str]) -> dict:
     if out.returncode:
         sys.exit(f"{python} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_command(argv: list[str]) -> dict:
+    """Wall time and peak memory of one command in a fresh process, as a user runs it: interpreter start-up,
+    imports and writing included (the peak from wait4, this child's own)."""
+    with tempfile.TemporaryFile() as log:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=log, stderr=log)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            log.seek(0)
+            sys.exit(f"{' '.join(argv)} failed:\n{log.read().decode()}")
+    return {"seconds": seconds, "peak_bytes": usage.ru_maxrss * 1024}
+
+
+def neurorbm_command() -> str:
+    """The `neurorbm` console script beside this Python (the venv's), as a user calls it."""
+    script = Path(sys.executable).with_name("neurorbm")
+    if not script.exists():
+        sys.exit(f"no {script}: install the package (pip install -e .) into this Python's environment")
+    return str(script)
 
 
 def peer_available(module: str) -> bool:

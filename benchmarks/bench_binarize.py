@@ -28,7 +28,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from _shared import update_docs
+from _shared import neurorbm_command, run_command, update_docs
 
 BIN_S = 0.020
 MARK = "bench:binarize"
@@ -123,29 +123,6 @@ def run(body: str, imports: str, path: Path) -> dict:
         [sys.executable, "-c", code, str(path), str(BIN_S)], check=True, capture_output=True, text=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def run_command(argv: list[str]) -> dict:
-    """Wall time and peak memory of one command in a fresh process, as a user runs it: interpreter start-up,
-    imports and writing included (the peak from wait4, this child's own)."""
-    with tempfile.TemporaryFile() as log:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=log, stderr=log)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode:
-            log.seek(0)
-            sys.exit(f"{' '.join(argv)} failed:\n{log.read().decode()}")
-    return {"seconds": seconds, "peak_bytes": usage.ru_maxrss * 1024}
-
-
-def neurorbm_command() -> str:
-    """The `neurorbm` console script beside this Python (the venv's), as a user calls it."""
-    script = Path(sys.executable).with_name("neurorbm")
-    if not script.exists():
-        sys.exit(f"no {script}: install the package (pip install -e .) into this Python's environment")
-    return str(script)
 
 
 def time_in_process(path: Path, repeats: int) -> tuple[list[dict], list[dict]]:

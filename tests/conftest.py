@@ -55,6 +55,15 @@ def neurorbm_data_dir(tmp_path_factory, monkeypatch) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def neurorbm_cache_dir(tmp_path_factory, monkeypatch) -> Path:
+    """The block cache of streamed remote files is a fresh temporary folder in every test, never the real
+    one."""
+    folder = tmp_path_factory.mktemp("neurorbm-cache")
+    monkeypatch.setenv("NEURORBM_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def notifications():
     """Messages of the napari notifications (show_error, show_warning, ...) raised during the test."""

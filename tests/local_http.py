@@ -1,4 +1,5 @@
-"""A real HTTP server on 127.0.0.1 for download tests: serves a folder, honours Range, misbehaves on cue."""
+"""A real HTTP server on 127.0.0.1 for download and streaming tests: serves a folder, honours Range (open and
+closed ranges), counts the bytes it sends, misbehaves on cue."""
 
 from __future__ import annotations
 
@@ -14,13 +15,21 @@ from pathlib import Path
 
 @dataclass
 class Behaviour:
-    """How the server answers: ``cut`` maps a path to a byte count after which its next answer stops."""
+    """How the server answers: ``cut`` maps a path to a byte count after which its next answer stops;
+    ``cut_above``: every answer longer than this many bytes stops there (until set back to None)."""
 
     cut: dict[str, int] = field(default_factory=dict)
+    cut_above: int | None = None
     ignore_range: bool = False
     stall_s: float = 0.0
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
     queries: list[str] = field(default_factory=list)
+    sent: int = 0  # bytes of file content written to clients (bodies only)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, n: int) -> None:
+        with self.lock:
+            self.sent += n
 
 
 class FileServer:
@@ -64,32 +73,53 @@ class _Handler(BaseHTTPRequestHandler):
         if not path or not file.is_file():
             self.send_error(404, "NoSuchKey")
             return
-        data = file.read_bytes()
-        first = self._range_start()
-        if first is not None and first >= len(data):
+        size = file.stat().st_size
+        first, last = self._range(size)
+        if first is not None and first >= size:
             self.send_response(416)
-            self.send_header("Content-Range", f"bytes */{len(data)}")
+            self.send_header("Content-Range", f"bytes */{size}")
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
         if first is None:
             self.send_response(200)
-            body = data
+            first, last = 0, size - 1
         else:
             self.send_response(206)
-            self.send_header("Content-Range", f"bytes {first}-{len(data) - 1}/{len(data)}")
-            body = data[first:]
-        self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+        length = last - first + 1
+        self.send_header("Content-Length", str(length))
         self.end_headers()
         cut = self.behaviour.cut.pop(path, None)
-        self.wfile.write(body if cut is None else body[:cut])
+        above = self.behaviour.cut_above
+        if cut is None and above is not None and length > above:
+            cut = above
+        self._send(file, first, length if cut is None else min(cut, length))
         if cut is not None:
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
 
-    def _range_start(self) -> int | None:
-        match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
-        return None if match is None or self.behaviour.ignore_range else int(match.group(1))
+    def _send(self, file: Path, first: int, length: int) -> None:
+        """``length`` bytes of ``file`` from ``first``, in pieces (files may be hundreds of MB)."""
+        with open(file, "rb") as f:
+            f.seek(first)
+            while length > 0:
+                piece = f.read(min(length, 1 << 20))
+                try:
+                    self.wfile.write(piece)
+                except OSError:  # the client went away
+                    return
+                self.behaviour.count(len(piece))
+                length -= len(piece)
+
+    def _range(self, size: int) -> tuple[int | None, int | None]:
+        """(first, last) byte of a ``bytes=a-`` or ``bytes=a-b`` request, (None, None) for the whole file."""
+        match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
+        if match is None or self.behaviour.ignore_range:
+            return None, None
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) else size - 1
+        return first, min(last, size - 1)
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: tests read ``behaviour.requests`` instead."""

@@ -111,7 +111,7 @@ def test_sessions_come_from_the_metadata_downloaded_into_allensdk_layout(
 def test_open_downloads_the_session_once_and_loads_it(server: FileServer, tmp_path: Path) -> None:
     cache = AllenCache(tmp_path / "cache", base_url=server.url)
     steps = []
-    session = drain(cache.iter_open(1044385384), steps.append)
+    session = drain(cache.iter_open(1044385384, stream=False), steps.append)
     path = tmp_path / "cache" / f"{PROJECT}-0.5.0" / "behavior_ecephys_sessions" / "1044385384"
     assert cache.nwb_path(1044385384) == path / "ecephys_session_1044385384.nwb"
     assert session.source == str(path / "ecephys_session_1044385384.nwb")
@@ -123,10 +123,26 @@ def test_open_downloads_the_session_once_and_loads_it(server: FileServer, tmp_pa
     assert not list(path.glob("*.part"))
     assert "versionId=v" in server.behaviour.queries[-1]
     n = len(server.behaviour.requests)
-    again = AllenCache(tmp_path / "cache", base_url=refused_url()).open(1044385384)
+    again = AllenCache(tmp_path / "cache", base_url=refused_url()).open(1044385384, stream=False)
     assert again.unit_ids.tolist() == [7, 8, 9] and len(server.behaviour.requests) == n
     listed = AllenCache(tmp_path / "cache", base_url=server.url).sessions()
     assert listed["downloaded"].tolist() == [True, False, False]
+
+
+def test_open_streams_a_session_that_is_not_on_disk(server: FileServer, tmp_path: Path) -> None:
+    cache = AllenCache(tmp_path / "cache", base_url=server.url)
+    session = cache.open(1044385384)
+    nwb = f"{PROJECT}/behavior_ecephys_sessions/1044385384/ecephys_session_1044385384.nwb"
+    assert session.source.startswith(f"{server.url}/{nwb}?versionId=v")
+    assert session.name == "ecephys_session_1044385384" and session.unit_ids.tolist() == [7, 8, 9]
+    assert session.areas.tolist() == ["VISp", "CA1", "VISp"] and session.metrics["snr"].tolist() == [2, 3, 4]
+    np.testing.assert_array_equal(session.spikes_of(1), TRAINS[1])
+    assert not cache.nwb_path(1044385384).exists()
+    assert all(r is not None for path, r in server.behaviour.requests if path == nwb)  # ranges only
+    n = len(server.behaviour.requests)
+    assert cache.open(1044385384).unit_ids.tolist() == [7, 8, 9]
+    assert len(server.behaviour.requests) == n  # the second open reads the block cache only
+    assert not cache.sessions(download=False)["downloaded"].any()
 
 
 def test_the_environment_names_a_mirror(server: FileServer, tmp_path: Path, monkeypatch) -> None:
@@ -140,7 +156,7 @@ def test_the_environment_names_a_mirror(server: FileServer, tmp_path: Path, monk
 def test_a_cut_session_download_resumes(server: FileServer, tmp_path: Path) -> None:
     nwb = f"{PROJECT}/behavior_ecephys_sessions/1044385384/ecephys_session_1044385384.nwb"
     server.behaviour.cut[nwb] = 1000
-    session = AllenCache(tmp_path / "cache", base_url=server.url).open(1044385384)
+    session = AllenCache(tmp_path / "cache", base_url=server.url).open(1044385384, stream=False)
     assert session.n_units == 3
     assert [r for r in server.behaviour.requests if r[0] == nwb] == [(nwb, None), (nwb, "bytes=1000-")]
 
@@ -201,7 +217,7 @@ def test_a_hash_mismatch_leaves_no_session_file(server: FileServer, tmp_path: Pa
     nwb.write_bytes(bytes(data))
     cache = AllenCache(tmp_path / "cache", base_url=server.url)
     with pytest.raises(NeuroRBMError, match="fail the hash check"):
-        cache.open(1044385384)
+        cache.open(1044385384, stream=False)
     assert not list(cache.nwb_path(1044385384).parent.glob("*.nwb*"))
 
 

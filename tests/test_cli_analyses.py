@@ -10,11 +10,13 @@ import pytest
 
 from napari_neurorbm.analysis.dmd import dmd_of
 from napari_neurorbm.analysis.heat import heat_exact, temperatures
+from napari_neurorbm.analysis.heat_subsets import iter_heat_subsets
 from napari_neurorbm.analysis.spectrum import spectrum_of
 from napari_neurorbm.cli import main
 from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.raster import read_raster
 from napari_neurorbm.data.synthetic import make_synthetic
+from napari_neurorbm.progress import drain
 from napari_neurorbm.rbm.io import load_model
 from test_cli_couplings import _write_model
 
@@ -82,12 +84,33 @@ def test_heat_of_a_small_model_is_exact(tmp_path, capsys):
     np.testing.assert_allclose(pd.read_csv(out)["C"], curve.C)
 
 
+def test_heat_of_subsets_writes_every_curve_and_the_peak_per_size(raster_path, tmp_path, capsys):
+    out = tmp_path / "subsets.csv"
+    assert main(["heat", "--raster", str(raster_path), "--subsets", "5,3", "--subset-draws", "2",
+                 "--steps", "7", "--out", str(out), "--json"]) == 0
+    summary = _json(capsys)
+    frames = read_raster(raster_path).frames("all")
+    direct = drain(iter_heat_subsets(frames, (3, 5), 2, temperatures(0.5, 2, 7)))
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["N", "draw", "units", "T", "C"] and len(table) == 2 * 2 * 7
+    np.testing.assert_allclose(table["C"], np.concatenate([c.C for c in direct.curves]))
+    assert list(summary["sizes"]) == ["3", "5"] and summary["draws"] == 2
+    assert summary["sizes"]["3"]["peak_T"] == pytest.approx(np.mean([c.peak_T for c in direct.of_size(3)]))
+
+
 @pytest.mark.parametrize("argv, message", [
+    (["heat", "MODEL", "--subsets", "3", "--raster", "RASTER", "--out", "OUT"], "(not both)"),
+    (["heat", "--subsets", "3", "--out", "OUT"], "give a MODEL.npz, or --subsets SIZES with --raster"),
+    (["heat", "--raster", "RASTER", "--out", "OUT"], "give a MODEL.npz, or --subsets SIZES with --raster"),
+    (["heat", "--raster", "RASTER", "--subsets", "3,x", "--out", "OUT"], "must be whole numbers"),
+    (["heat", "--raster", "RASTER", "--subsets", "30", "--out", "OUT"], "subset sizes must be 2 to 15"),
     (["heat", "MODEL", "--t-min", "0", "--out", "OUT"], "--t-min: the lowest temperature must be positive"),
     (["heat", "MODEL", "--t-min", "3", "--out", "OUT"], "0 < t_min <= t_max"),
     (["multiinfo", "RASTER", "--group-size", "16"], "--group-size: the group size must be in [2, 15]"),
     (["spectrum", "RASTER", "--out", "/no/such/folder/s.csv"], "the folder /no/such/folder does not exist"),
     (["dmd", "RASTER", "--pcs", "0"], "--pcs: the principal components must be a positive integer"),
+    (["spectrum", "RASTER", "--halves", "repeats", "--out", "OUT"],
+     "no repeated trials to split: the raster has one segment"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, raster_path, tmp_path, capsys):
     names = {"MODEL": str(_write_model(tmp_path / "m.npz")), "RASTER": str(raster_path),

@@ -1,4 +1,5 @@
-"""``neurorbm couplings`` end to end on a small model file, and its answers to bad input."""
+"""``neurorbm couplings`` end to end on a small model file and on replicate model files, and its answers to
+bad input."""
 
 from __future__ import annotations
 
@@ -100,4 +101,62 @@ def test_bad_files_are_one_line_errors(tmp_path, capsys):
     model = _write_model(tmp_path / "model.npz")
     assert main(["couplings", str(model), "--out", str(tmp_path / "nowhere" / "o.npz")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "o.npz").exists()
+
+
+def _replicates(tmp_path, count=3, **kw):
+    """``count`` model files of the same 11 units (weights drawn with seeds 0, 1, ...)."""
+    paths = []
+    for seed in range(count):
+        W = np.random.default_rng(seed).normal(0, 0.5, (len(AREAS), 3))
+        W[:5, 0] += 1.0
+        paths.append(_write_model(tmp_path / f"rep{seed}.npz", W=W, **kw))
+    return paths
+
+
+def test_replicates_write_mean_spread_and_reliability(tmp_path, capsys):
+    paths = _replicates(tmp_path)
+    out, csv = tmp_path / "mean.npz", tmp_path / "areas.csv"
+    options = ["--min-area-units", "4", "--reliable-t", "2", "--device", "cpu", "--out", str(out),
+               "--csv", str(csv)]
+    assert main(["couplings", *map(str, paths), *options]) == 0
+    said = capsys.readouterr().out
+    Js = np.stack([fields_and_couplings(*_params(p))[1] for p in paths])
+    mean, std = Js.mean(0), Js.std(0, ddof=1)
+    se = std / np.sqrt(3)
+    with np.load(out) as f:
+        assert int(f["n_replicates"]) == 3
+        assert f["replicates"].tolist() == ["rep0.npz", "rep1.npz", "rep2.npz"]
+        np.testing.assert_allclose(f["J"], mean, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(f["J_std"], std, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(f["J_se"], se, rtol=1e-12, atol=1e-15)
+        off = ~np.eye(len(AREAS), dtype=bool)
+        np.testing.assert_allclose(f["J_t"][off], np.abs(mean[off]) / se[off], rtol=1e-9)
+        np.testing.assert_array_equal(f["reliable"], f["J_t"] >= 2)
+        n_reliable = int(np.triu(f["reliable"], 1).sum())
+        per_model = np.stack([area_coupling_matrix(J, np.array(AREAS), 4)[1] for J in Js])
+        np.testing.assert_allclose(f["J_area"], per_model.mean(0), rtol=1e-12)
+        np.testing.assert_allclose(f["J_area_se"], per_model.std(0, ddof=1) / np.sqrt(3), rtol=1e-12)
+        assert f["area_names"].tolist() == ["VISp", "CA1"]
+    assert (f"mean H and J over 3 replicate models of 11 units, with their spread; {n_reliable} of 55 pairs "
+            "reliable (t >= 2), J_area for 2 areas") in said
+    table = pd.read_csv(csv, index_col="area")
+    np.testing.assert_allclose(table["se J[CA1]"], per_model.std(0, ddof=1)[:, 1] / np.sqrt(3), rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "make, extra, message",
+    [
+        (lambda tmp: [_replicates(tmp, 1)[0], _write_model(tmp / "other.npz", areas=AREAS[::-1])], [],
+         "replicates: other.npz and rep0.npz are not on the same units (unit ids or areas differ from row 0"),
+        (lambda tmp: _replicates(tmp, 2), ["--triplets", "3"], "--triplets needs one model file"),
+        (lambda tmp: _replicates(tmp, 2, areas=None), ["--csv", "t.csv"], "rep0.npz has no areas in its"),
+    ],
+    ids=["different units", "triplets", "csv without areas"],
+)
+def test_bad_replicates_are_one_line_errors(tmp_path, capsys, make, extra, message):
+    paths = make(tmp_path)
+    assert main(["couplings", *map(str, paths), "--out", str(tmp_path / "o.npz"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and err.startswith("neurorbm couplings: error:")
     assert not (tmp_path / "o.npz").exists()

@@ -3,11 +3,14 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from napari_neurorbm.analysis.heat import heat_exact, temperatures
+from napari_neurorbm.analysis.report_pages import ANALYSES, HEAT, TITLES
 from napari_neurorbm.cli import main
 from napari_neurorbm.data.raster import Raster, read_raster, split_frames
-from napari_neurorbm.rbm.io import save_model
+from napari_neurorbm.rbm.io import load_model, save_model
 from napari_neurorbm.rbm.model import RBM
 
 N_UNITS = 12
@@ -96,6 +99,42 @@ def test_report_writes_figures_numbers_and_html(files, capsys):
     page = (out / "index.html").read_text()
     assert 'src="fig3.png"' in page and "train vs generated" in page
     assert read_raster(out / "generated.npz").n_frames == 300
+    # the pages of the analyses beyond the paper: figure, curves and numbers of each
+    assert set(summary["analyses"]) == set(ANALYSES)
+    for name in ANALYSES:
+        assert (out / f"{name}.png").stat().st_size > 0 and (out / f"{name}.csv").is_file(), name
+        assert f"<h2 id='{name}'>{TITLES[name]}</h2>" in page and f"src='{name}.png'" in page
+    heat = summary["analyses"]["heat"]
+    exact = heat_exact(load_model(model).rbm, temperatures(HEAT.t_min, HEAT.t_max, HEAT.steps))
+    assert heat["method"] == "exact" and heat["peak_T"] == exact.peak_T  # 12 units: enumerated
+    np.testing.assert_allclose(pd.read_csv(out / "heat.csv")["C"], exact.C)
+    info = summary["analyses"]["multiinfo"]
+    assert info["group_size"] == 10 and "model_over_in" in info
+    assert set(summary["analyses"]["dmd"]) == {"pcs", "recording", "generated"}
+    assert list(pd.read_csv(out / "spectrum.csv").columns) == ["rank", "recording", "time_shuffled",
+                                                               "independent", "generated"]
+
+
+def test_report_analyses_can_be_chosen_and_one_that_cannot_run_says_why(files, capsys):
+    tmp, model, raster = files
+    out = tmp / "report"
+    # 30 chains of 10 frames: no two 100 ms blocks fit in a generated chain, so there is no spectrum
+    assert main(["report", str(model), str(raster), "--out", str(out), "--frames", "300", "--chains", "30",
+                 "--triplets", "100", "--analyses", "spectrum,heat"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["analyses"]) == ["spectrum", "heat"] and "peak_T" in summary["analyses"]["heat"]
+    assert "no two consecutive blocks of 10 frames" in summary["analyses"]["spectrum"]["not_computed"]
+    page = (out / "index.html").read_text()
+    assert "<b>Not computed:</b> no two consecutive blocks" in page and not (out / "spectrum.png").exists()
+    assert not (out / "dmd.png").exists()
+    assert main(["report", str(model), str(raster), "--out", str(tmp / "none"), "--frames", "300",
+                 "--analyses", "none"]) == 0
+    assert json.loads((tmp / "none" / "summary.json").read_text())["analyses"] == {}
+    capsys.readouterr()
+    assert main(["report", str(model), str(raster), "--out", str(tmp / "bad"), "--analyses", "dmd,pca"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown analysis 'pca' (use spectrum, dmd, multiinfo, heat or none)" in err
+    assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,7 @@ def test_defaults_are_the_cores_defaults() -> None:
     from napari_neurorbm.analysis import areas, generation
 
     sig = inspect.signature(generation.iter_generate).parameters
-    assert (sig["tau"].default, sig["chains"].default) == (GenerateConfig.tau, GenerateConfig.chains)
+    assert (sig["tau"].default, sig["chains"].default) == (ClampConfig.tau, GenerateConfig.chains)
     assert inspect.signature(areas.area_coupling_matrix).parameters["min_units"].default == 30
 
 

@@ -22,8 +22,9 @@ from napari_neurorbm.errors import NeuroRBMError
 
 pytestmark = pytest.mark.gui
 
-COMMANDS = {BinningConfig: "binarize", TrainConfig: "train", GenerateConfig: "sample", ClampConfig: "sample",
+COMMANDS = {BinningConfig: "binarize", TrainConfig: "train", GenerateConfig: "report", ClampConfig: "sample",
             CouplingsConfig: "couplings"}
+OWN_OPTIONS = {"report": ("frames", "init")}  # fields a command gives its own option for, or none
 
 
 def command_parser(name: str) -> argparse.ArgumentParser:
@@ -37,6 +38,8 @@ def test_every_field_is_in_the_cli_and_the_form_with_the_same_default(cls, qtbot
     flags = {flag: action for action in parser._actions for flag in action.option_strings}
     form = ConfigForm(cls())
     for info in cls.fields():
+        if info.name in OWN_OPTIONS.get(COMMANDS[cls], ()):
+            continue
         action = flags[option(info)]
         assert action.dest == info.name and action.help.startswith(info.spec.help), info.name
         assert form[info.name].tooltip.lower().startswith(info.spec.help[:20].lower()), info.name
@@ -69,6 +72,19 @@ def test_text_fields_parse_to_the_field_types(qtbot) -> None:
         quality=(QualityRule("snr", ">", 1.0), QualityRule("presence_ratio", ">=", 0.9)))
     form.start_s.value = "abc"
     with pytest.raises(NeuroRBMError, match="the start time 'abc' is not a number"):
+        form.config()
+
+
+def test_tau_is_a_text_field_empty_or_auto_for_the_calibration(qtbot) -> None:
+    form = ConfigForm(GenerateConfig(), only=["tau"])
+    assert form.tau.value == "" and form.tau.native.placeholderText() == "auto"
+    assert form.config().tau is None
+    form.tau.value = "Auto"
+    assert form.config().tau is None
+    form.tau.value = 3
+    assert form.config().tau == 3
+    form.tau.value = "0"
+    with pytest.raises(NeuroRBMError, match="tau must be a positive integer"):
         form.config()
 
 

@@ -62,8 +62,10 @@ def test_generate_shows_rasters_side_by_side_and_statistics(dock, qtbot, recordi
     assert widget.form.frames.value == raster.test_frames.size  # default: as many frames as the test set
     widget.form.frames.value = 800
     widget.form.chains.value = 4
+    assert widget.form.tau.value == ""  # tau auto: calibrated to the recording
     gen = click_generate(qtbot, widget)
     assert state.generated is gen and gen.counts.shape == (raster.n_units, 800)
+    assert "(auto)" in widget.message.text() and "ms recorded" in widget.message.text()
     assert np.array_equal(gen.unit_ids, raster.unit_ids) and np.array_equal(gen.areas, raster.areas)
     assert set(np.unique(gen.counts)) <= {0, 1} and list(gen.segment_starts) == [0, 200, 400, 600]
 

@@ -65,7 +65,7 @@ def test_panel_redraws_when_the_raster_changes(make_napari_viewer, qtbot, screen
     viewer = make_napari_viewer()
     panel = QCPanel(viewer)
     qtbot.addWidget(panel)
-    panel.resize(1200, 300)
+    panel.resize(1500, 300)
     panel.show()
     state = get_state(viewer)
     session = spike_session()
@@ -75,7 +75,8 @@ def test_panel_redraws_when_the_raster_changes(make_napari_viewer, qtbot, screen
     assert "2 of 3 units kept" in panel.summary.text() and "40.0% of spikes" in panel.summary.text()
     x, _ = panel.widths.listDataItems()[0].getData()
     np.testing.assert_allclose(10**x, [5, 10, 20, 50, 100])  # log axis holds log10 of the widths
-    assert panel._columns == 4  # wide dock: the four plots in one row
+    assert panel._columns == 5  # wide dock: the five plots in one row
+    assert not panel.events.row.isVisible()  # no events: no choice of them
     qtbot.wait(200)
     save_widget_grab(panel, screenshot_dir, "qc_panel_tiny_session")
 

@@ -23,7 +23,8 @@ from synthetic_model import one_torch_thread  # noqa: F401 (a fixture)
 from test_gui_layout import assert_in_view
 
 pytestmark = pytest.mark.gui
-DOCKS = ("Load & binarize", "Raster QC plots", "Train RBM", "Couplings", "Generate", "Clamp")
+DOCKS = ("Load & binarize", "Raster QC plots", "Train RBM", "Couplings", "Generate", "Clamp",
+         "Model selection", "Analyses")
 SCREENS = [(1920, 1080), (1366, 768)]
 STEINMETZ = "steinmetz2019_hench_2017-06-15.npz"  # 1157 units in 15 areas
 WAIT = 120_000

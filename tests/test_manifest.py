@@ -35,7 +35,7 @@ def test_napari_discovers_the_plugin_and_its_contributions() -> None:
     manifest = pm.get_manifest(PLUGIN)
     assert manifest == PluginManifest.from_file(MANIFEST)
     widgets = {w.display_name for w in manifest.contributions.widgets}
-    assert {"Load & binarize", "Raster QC plots"} <= widgets
+    assert {"Load & binarize", "Raster QC plots", "Model selection"} <= widgets
     assert [s.key for s in manifest.contributions.sample_data] == ["synthetic"]
     reader = manifest.contributions.readers[0]
     assert set(reader.filename_patterns) == {"*.nwb", "*.npz"}

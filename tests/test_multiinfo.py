@@ -67,6 +67,17 @@ def test_an_rbm_group_marginal_entropy_matches_enumeration():
     assert M.rbm_group_entropy(W[group], b[group], hidden) == pytest.approx(exact, abs=2e-3)
 
 
+def test_a_model_of_independent_units_explains_none_of_the_multi_information_whatever_its_rates():
+    pairwise = draw(known_pairwise(8, seed=4), 20000)
+    rng = np.random.default_rng(6)
+    b = rng.normal(-1, 0.5, 8)  # rates unlike the data's: S of the marginal differs from the data's S1
+    hidden = (rng.random((500, 3)) < 0.5).astype(float)
+    info = drain(M.iter_multi_information(pairwise, size=6, count=4, model=(np.zeros((8, 3)), b, hidden)))
+    np.testing.assert_allclose(info.s1_model, info.s_model, atol=1e-12)
+    np.testing.assert_allclose(info.model_over_in, 0, atol=1e-9)
+    assert np.all(np.abs(info.s1 - info.s_model) > 0.05)  # what the data's S1 would have given instead
+
+
 def test_pairwise_data_give_a_ratio_near_one_and_triplet_structure_less():
     pairwise = draw(known_pairwise(8, seed=4), 40000)
     info = drain(M.iter_multi_information(pairwise, size=6, count=8, seed=0))

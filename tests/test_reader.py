@@ -85,8 +85,8 @@ def test_bad_files_give_one_line_notifications_and_no_layers(tmp_path: Path, not
 
 def test_sample_data_is_the_synthetic_session() -> None:
     layers = synthetic_layers()
-    assert [kind for _, _, kind in layers] == ["image", "image", "points", "labels"]
-    raster = layers[1][1]["metadata"][KEY]["raster"]
+    assert [kind for _, _, kind in layers] == ["image", "image", "points", "points", "labels", "labels"]
+    raster = layers[1][1]["metadata"][KEY]["raster"]  # its units have E/I classes: the strip and legend too
     assert raster.n_units == 200 and len(np.unique(raster.areas)) == 5 and raster.bin_s == pytest.approx(0.02)
 
 
@@ -101,7 +101,7 @@ def test_napari_opens_files_and_sample_with_the_plugin(make_napari_viewer, nwb, 
     first = get_state(viewer).raster
     viewer.layers.clear()
     viewer.open_sample("napari-neurorbm", "synthetic")
-    assert len(layers_of(viewer, role="data")) == 4
+    assert len(layers_of(viewer, role="data")) == 6  # with the E/I strip and its legend
     assert layers_of(viewer, kind="binary")[0] is viewer.layers.selection.active
     assert get_state(viewer).raster is not first and get_state(viewer).raster.n_units == 200
     viewer.reset_view()

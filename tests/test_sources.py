@@ -99,8 +99,8 @@ def test_allen_dispatch_passes_the_session_and_its_progress(tmp_path, monkeypatc
         def __init__(self, cache_dir):
             calls.append(cache_dir)
 
-        def iter_open(self, session_id):
-            calls.append(session_id)
+        def iter_open(self, session_id, stream):
+            calls.append((session_id, stream))
             yield Progress("download", 1, 2, "half")
             yield Progress("download", 2, 2, "done")
             return "the session"
@@ -109,7 +109,7 @@ def test_allen_dispatch_passes_the_session_and_its_progress(tmp_path, monkeypatc
     (tmp_path / f"{PROJECT}-0.5.0" / "project_metadata").mkdir(parents=True)
     seen: list[Progress] = []
     assert drain(iter_open_source(tmp_path, session_id=1234), seen.append) == "the session"
-    assert calls == [tmp_path, 1234]
+    assert calls == [tmp_path, (1234, True)]
     assert [p.done for p in seen] == [1, 2]
 
 

@@ -59,11 +59,18 @@ def test_time_shuffle_keeps_each_unit_and_removes_shared_variance():
     assert control.variance[0] < 0.2 * real.variance[0]
 
 
-def test_spectra_by_area_only_for_areas_with_enough_units():
-    x, _ = slow_power_law_activity(n_units=150, n_frames=4000, seed=3)
-    areas = np.array(["VISp"] * 110 + ["CA1"] * 40)
-    out = S.spectra_by_area(x, areas, block=1)
-    assert list(out) == ["VISp"] and len(out["VISp"].variance) == 110
+def test_only_areas_with_enough_units_get_a_spectrum():
+    areas = np.array(["VISp"] * 110 + ["CA1"] * 40 + ["LGd"] * 100)
+    assert S.large_areas(areas) == ["LGd", "VISp"] and S.large_areas(areas, 40) == ["CA1", "LGd", "VISp"]
+
+
+def test_the_fitted_power_law_line_goes_through_an_exact_power_law():
+    variance = 3.0 * np.arange(1, 101, dtype=float) ** -0.8
+    spec = S.Spectrum(variance, S.power_law_exponent(variance, 5, 40), (5, 40))
+    ranks, line = spec.power_law()
+    assert spec.alpha == pytest.approx(0.8) and ranks[0] == 5 and ranks[-1] == 40
+    np.testing.assert_allclose(line, variance[4:40])
+    assert S.Spectrum(-variance, np.nan, (5, 40)).power_law()[0].size == 0  # nothing to fit
 
 
 def known_linear_system(eigs, n_frames=5000, noise=1e-3, seed=0):
@@ -119,3 +126,27 @@ def test_dmd_never_pairs_frames_across_a_segment_gap():
     assert np.abs(np.sort(across.eigenvalues.real) - [0.6, 0.9]).max() > 0.05
     with pytest.raises(NeuroRBMError, match="consecutive frame pairs"):
         D.dmd_of(x[:3], k=2, segment_starts=[0, 1, 2])
+
+
+def test_repeated_trials_give_the_stimulus_spectrum():
+    """Trials of one stimulus whose responses have a known power-law spectrum, plus noise that differs
+    between trials: the even/odd trial means recover the stimulus exponent, and the noise does not count."""
+    stimulus, _ = slow_power_law_activity(n_units=200, n_frames=4000, alpha=1.0, rho=0.0, noise=0.0, seed=3)
+    rng = np.random.default_rng(4)
+    trials = stimulus[None] + 0.3 * rng.normal(size=(7, *stimulus.shape))  # per unit, 3x the signal's sd
+    x = trials.reshape(-1, stimulus.shape[1])
+    starts = np.arange(7) * len(stimulus)
+    a, b = S.repeat_halves(x, starts)
+    np.testing.assert_allclose(a, trials[0::2].mean(axis=0))
+    np.testing.assert_allclose(b, trials[1::2].mean(axis=0))
+    spec = S.spectrum_of(x, block=1, segment_starts=starts, repeats=True)
+    assert abs(spec.alpha - 1.0) < 0.05, spec.alpha
+    plain = np.sort(np.linalg.eigvalsh(np.cov(trials.mean(axis=0).T)))[::-1]  # the noise left in the mean
+    assert abs(S.power_law_exponent(plain) - 1.0) > 0.1
+
+
+def test_repeats_need_trials_of_one_length():
+    x = np.zeros((25, 3))
+    for starts, said in ((np.array([0]), "one segment"), (np.array([0, 10, 20]), "3 segments of 2 lengths")):
+        with pytest.raises(NeuroRBMError, match=f"the raster has {said}; repeats need two or more"):
+            S.repeat_halves(x, starts)

@@ -21,6 +21,7 @@ FLOAT32_MAX = 3.4028234663852886e38
 DEVICES = ("auto", "cpu", "cuda", "mps")
 INITS = ("data", "random")
 INIT_LABELS = {"data": "training frames", "random": "random states"}
+PAPER_TAU = 5  # Gibbs sweeps per frame in the paper's Fig. 6; what a fixed tau defaults to
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,18 @@ _UNION = type(int | None)
 
 
 def split_list(info: FieldInfo, text: str) -> tuple:
-    """A comma- (or semicolon-) separated text as the value of a tuple field: names, or quality rules."""
+    """A comma- (or semicolon-) separated text as the value of a tuple field: names, quality rules or
+    integers."""
     items = tuple(t.strip() for t in text.replace(";", ",").split(",") if t.strip())
-    return tuple(QualityRule.parse(t) for t in items) if "QualityRule" in str(info.type) else items
+    if "QualityRule" in str(info.type):
+        return tuple(QualityRule.parse(t) for t in items)
+    if "int" in str(info.type):
+        try:
+            return tuple(int(t) for t in items)
+        except ValueError:
+            raise NeuroRBMError(f"the {info.spec.label} must be whole numbers, comma separated, got "
+                                f"'{text}'") from None
+    return items
 
 
 class Config:
@@ -184,6 +194,16 @@ class BinningConfig(Config):
                                     none="start of recording")
     stop_s: float | None = setting(None, "stop time", "end of the time window", unit="s",
                                    none="end of recording")
+    epoch: str | None = setting(None, "epoch", "keep only this epoch of the recording: an interval table "
+                                "(trials, or a stimulus's presentations), a stimulus name or 'block N' "
+                                "(Allen's stimulus blocks); each stretch it covers becomes a segment",
+                                none="whole recording")
+    epoch_column: str | None = setting(None, "epoch column", "keep only the intervals whose column holds "
+                                       "the epoch value, e.g. go (trials) or stimulus_block; each becomes a "
+                                       "segment (runs of them in one stimulus block: one segment)",
+                                       none="no column")
+    epoch_value: str | None = setting(None, "epoch value", "the value the epoch column must hold, e.g. True "
+                                      "or 5", none="no value")
     keep_every: int = setting(1, "keep-every step", "keep every k-th frame, to thin out correlated "
                               "neighbouring frames (1: all; the paper used 5)", low=1)
     min_rate_hz: float = setting(0.0, "minimum rate", "drop units firing below this rate in the kept frames "
@@ -197,6 +217,10 @@ class BinningConfig(Config):
     test_fraction: float = setting(0.3, "test fraction", "fraction of frames held out for testing, in [0, 1)",
                                    low=0, high=1, high_open=True, step=0.05)
     seed: int = setting(0, "split seed", "seed of the train/test split", low=0)
+    ei_threshold_ms: float = setting(0.4, "E/I threshold", "units whose spike waveform is narrower than this "
+                                     "(trough to peak) are putative inhibitory (I), the others putative "
+                                     "excitatory (E); units without a waveform width stay unknown", unit="ms",
+                                     low=0, low_open=True, step=0.05)
 
 
 # ---------------------------------------------------------------------------------------------- training
@@ -311,7 +335,9 @@ class GenerateConfig(Config):
 
     frames: int = setting(1000, "number of frames", "frames generated in all, split over the chains (the "
                           "Generate dock starts at the recording's test frames)", low=1, step=100)
-    tau: int = setting(5, "tau", "Gibbs sweeps between saved frames (the paper's choice: 5)", low=1)
+    tau: int | None = setting(None, "tau", "Gibbs sweeps between saved frames; auto (empty): calibrated so "
+                              "that K(t) relaxes as in the recording (analysis.timing; the paper's Fig. 6 "
+                              f"found {PAPER_TAU})", low=1, none="auto")
     chains: int = setting(10, "number of chains", "independent Markov chains run side by side; each writes "
                           "about frames / chains frames", low=1)
     init: str = setting("data", "start", "start each chain from a random training frame (data) or from units "
@@ -325,9 +351,11 @@ class GenerateConfig(Config):
 @dataclass(frozen=True)
 class ClampConfig(GenerateConfig):
     """A clamp experiment (``analysis.generation.iter_clamp_experiment``): clamped chains and control chains
-    from the same starts, sampled as :class:`GenerateConfig` says (the experiment needs 2 chains at least:
-    their spread is the noise of each change)."""
+    from the same starts, sampled as :class:`GenerateConfig` says but with a fixed tau (``neurorbm sample``
+    too: without a recording in time there is nothing to calibrate against), and 2 chains at least (their
+    spread is the noise of each change)."""
 
+    tau: int = setting(PAPER_TAU, "tau", "Gibbs sweeps between saved frames (the paper's choice)", low=1)
     onset: int = setting(50, "clamp onset", "frame of each chain from which the clamp is on (0: from the "
                          "start)", low=0, cli="--clamp-onset")
     n_sigma: float = setting(3.0, "noise threshold", "a change counts when it exceeds this many standard "
@@ -345,6 +373,10 @@ class CouplingsConfig(Config):
                              "matrix J_AB, the histograms and the area table", low=1, cli="--min-area-units")
     triplets: int = setting(0, "number of triplets", "also find the K strongest three-body couplings J_ijk "
                             "among candidate triplets (0: none)", low=0)
+    reliable_t: float = setting(3.0, "reliability threshold", "how many standard errors make a number stand "
+                                "out of the replicates' noise: a pair is reliable when its |mean J_ij| over "
+                                "replicate models is at least this many (its t), two sessions' J_AB differ "
+                                "when |z| is (docs/couplings.md)", unit="SE", low=0, low_open=True, step=0.5)
     device: str = setting("auto", "device", "where to compute: auto takes a CUDA GPU when there is one",
                           choices=("auto", "cpu", "cuda"))
 
@@ -359,6 +391,10 @@ class SpectrumConfig(Config):
     block_ms: float = setting(100.0, "block length", "the two halves of cvPCA are interleaved time blocks of "
                               "this length (what persists over a block counts as shared)", unit="ms", low=0,
                               low_open=True)
+    halves: str = setting("blocks", "halves", "how cvPCA's two halves are made: blocks (interleaved time "
+                          "blocks of the block length) or repeats (the raster's segments are repeated trials "
+                          "of one stimulus: the mean of the even trials against the mean of the odd ones)",
+                          choices=("blocks", "repeats"))
     first_rank: int = setting(11, "first rank", "the power law is fitted from this rank up to N/2", low=1)
     min_area_units: int = setting(100, "minimum units per area", "areas with at least this many units get a "
                                   "spectrum of their own", low=2)
@@ -393,7 +429,21 @@ class HeatConfig(Config):
     sweeps: int = setting(400, "Monte Carlo steps", "steps of every chain (models beyond 20 units; the first "
                           "quarter is discarded)", low=4)
     chains: int = setting(16, "chains per temperature", "independent chains at each temperature", low=1)
-    seed: int = setting(0, "seed", "seeds the Monte Carlo", low=0)
+    seed: int = setting(0, "seed", "seeds the Monte Carlo and the subsets", low=0)
+    subsets: tuple[int, ...] | None = setting(None, "subset sizes", "also C(T) of random subsets of the "
+                                              "recording's units of these sizes (2 to 15, comma separated, "
+                                              "e.g. 5, 10, 15): a pairwise model fitted to each, exact",
+                                              none="no subsets")
+    subset_draws: int = setting(5, "subsets per size", "random subsets of each size", low=1)
+
+
+@dataclass(frozen=True)
+class EIConfig(Config):
+    """Seed 004's E/I experiment (``analysis.ei_experiment``); the two models train with a TrainConfig."""
+
+    frames: int = setting(20000, "generated frames", "frames generated from each model (Gibbs sampling in "
+                          "time from training frames, tau and chains as the Generate defaults) for its P(K) "
+                          "of the excitatory units", low=1, step=1000)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import numpy as np
 from napari_neurorbm.analysis.areas import area_coupling_matrix, write_area_csv
 from napari_neurorbm.analysis.couplings import iter_couplings
 from napari_neurorbm.analysis.report import iter_write_report
+from napari_neurorbm.atomic import save_npz, write_text
 from napari_neurorbm.data.binning import BinningParams, iter_binarize
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.data.synthetic import SyntheticTruth, make_synthetic
@@ -71,11 +72,11 @@ def iter_pipeline(out_dir: str | Path, config: DemoConfig = DemoConfig()) -> Gen
     _, J_truth = yield from iter_couplings(truth.W, truth.b, truth.c)
     J_truth = J_truth[np.ix_(raster.unit_ids, raster.unit_ids)]
     names, J_area = area_coupling_matrix(J, raster.areas, min_units=min(30, config.units_per_area))
-    np.savez(out / "couplings.npz", H=H, J=J, areas=raster.areas, area_names=names, J_area=J_area)
+    save_npz(out / "couplings.npz", H=H, J=J, areas=raster.areas, area_names=names, J_area=J_area)
     write_area_csv(out / "area_couplings.csv", J, raster.areas, min_units=min(30, config.units_per_area))
     truth_ll = _truth_loglik(truth, raster)
     summary = _summary(trainer, raster, names, J_area, _pair_correlation(J, J_truth), truth_ll)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_text(out / "summary.json", json.dumps(summary, indent=2))
     return summary
 
 

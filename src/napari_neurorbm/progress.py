@@ -47,3 +47,14 @@ def relabel(
         except StopIteration as stop:
             return stop.value
         yield Progress(stage, offset + p.done, p.total if total is None else total, message or p.message)
+
+
+def prefixed(gen: Generator[Progress, None, T], prefix: str) -> Generator[Progress, None, T]:
+    """Pass a job's progress on with ``prefix`` before each of its stage names (one of several sub-jobs whose
+    stages share names); returns the job's value."""
+    while True:
+        try:
+            p = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        yield Progress(f"{prefix}{p.stage}", p.done, p.total, p.message, p.payload)

@@ -1,7 +1,7 @@
-"""What follows the camera: area names thinned to the zoom, the raster titles refitted, the coupling
-matrix's labels, and which overlays show — the colour bar and the matrix's label while the matrix is in view
-and no raster lies under them, the time scale bar while a raster is in view, in the corner away from the
-matrix.
+"""What follows the camera: area names thinned to the zoom (clear of the E/I legend), the raster titles
+refitted, the coupling matrix's labels, and which overlays show — the colour bar and the matrix's label while
+the matrix is in view and no raster lies under them, the time scale bar while a raster is in view, in the
+corner away from the matrix.
 
 The time scale bar is the user's too (napari's View menu turns it on and off): this module shows it the
 first time a raster is in view and hides it when only the matrix is, and afterwards brings back only a bar it
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from napari_neurorbm._qt.labels import LINE_PX, blank_unkept, thin
-from napari_neurorbm._qt.raster_layers import layers_of, scale_bar
+from napari_neurorbm._qt.raster_layers import layers_of, scale_bar, tag_of
 
 if TYPE_CHECKING:
     import napari
@@ -61,7 +61,9 @@ class CameraOverlays:
         if viewer is None:
             return
         for names in layers_of(viewer, kind="names"):
-            _thin_names(names, self.zoom)
+            role = tag_of(names).get("role")
+            legends = [layer for layer in layers_of(viewer, role=role, kind="legend") if layer.visible]
+            _thin_names(names, self.zoom, legends[0].data[0, 0] if legends else None)
         self.couplings.follow_zoom(self.zoom)
         self.follow_view()
 
@@ -117,12 +119,16 @@ class CameraOverlays:
         return np.array([[top, right - width], [top + height, right]])
 
 
-def _thin_names(names, zoom: float) -> None:
-    """Write the area names of the biggest areas that leave a line of text between any two."""
+def _thin_names(names, zoom: float, legend_y: float | None = None) -> None:
+    """Write the area names of the biggest areas that leave a line of text between any two, and between any
+    one and the E/I legend at world y ``legend_y`` (which always stays)."""
     if not len(names.data):
         return
-    keep = thin(names.data[:, 0] * zoom, names.features["rows"], LINE_PX * float(names.text.size))
-    names.features = blank_unkept(names.features, keep)
+    ys, weights = names.data[:, 0], np.asarray(names.features["rows"], dtype=float)
+    if legend_y is not None:
+        ys, weights = np.r_[legend_y, ys], np.r_[np.inf, weights]
+    keep = thin(ys * zoom, weights, LINE_PX * float(names.text.size))
+    names.features = blank_unkept(names.features, keep[1:] if legend_y is not None else keep)
 
 
 def _overlaps(extent: np.ndarray, view: np.ndarray) -> bool:

@@ -16,6 +16,7 @@ from napari_neurorbm.analysis.generation import (
     export_clamp_experiment,
     iter_clamp_experiment,
 )
+from napari_neurorbm.atomic import save_figure
 from napari_neurorbm.configs import ClampConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
@@ -148,7 +149,7 @@ def export_experiment(result: ClampResult, job: dict, model: ModelFile | None, o
     paths = export_clamp_experiment(result, out, bin_s=raster.bin_s, unit_ids=raster.unit_ids,
                                     extra_params=extra)
     figure = out / "clamp_figure.png"
-    clamp_figure(result, raster.bin_s).savefig(figure, dpi=110)
+    save_figure(clamp_figure(result, raster.bin_s), figure, dpi=110)
     return [*paths, figure]
 
 

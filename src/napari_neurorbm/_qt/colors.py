@@ -1,4 +1,6 @@
-"""One brain-area -> colour mapping for every strip, plot and matrix (numpy only, no Qt)."""
+"""One brain-area -> colour mapping for every strip, plot and matrix, the E/I class colours, and one colour
+per kind of activity or model (recording, generated, independent, pairwise ...) for every plot that compares
+them (numpy only, no Qt)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,13 @@ PALETTE = (
     "#ffd8b1", "#7f7fff", "#fffac8", "#2f8f5f",
 )
 UNASSIGNED = ("unknown", "root", "")
+# What the statistics dock and the Analyses dock compare, on napari's dark background (RGB 0-255): the
+# recording light, the RBM (its generated activity) green, independent neurons grey, the pairwise model
+# orange.
+SERIES_COLORS = {
+    "recording": (235, 235, 235), "test": (240, 95, 95), "generated": (80, 205, 120),
+    "independent": (140, 140, 160), "pairwise": (250, 170, 60), "time_shuffled": (90, 160, 250),
+}
 UNASSIGNED_COLOR = "#7f7f7f"
 
 
@@ -31,3 +40,13 @@ def area_colors(areas: Iterable[str]) -> dict[str, np.ndarray]:
 def _rgba(hex_color: str) -> np.ndarray:
     h = hex_color.lstrip("#")
     return np.array([int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)] + [1.0])
+
+
+# Putative excitatory units (most units) light and neutral, inhibitory ones a strong red that stands out among
+# them; unknown ones dark grey. Unlike the area colours, so that the two strips side by side do not blur.
+CLASS_COLORS = {"E": "#d5dbe0", "I": "#ff2e63", "unknown": "#4a4a4a"}
+
+
+def class_colors() -> dict[str, np.ndarray]:
+    """RGBA (float, 0-1) per E/I class ("E", "I", "unknown")."""
+    return {name: _rgba(colour) for name, colour in CLASS_COLORS.items()}

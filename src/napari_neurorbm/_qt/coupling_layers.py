@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from napari_neurorbm._qt.colors import area_colors
-from napari_neurorbm._qt.couplings_job import QUANTITY, area_blocks
+from napari_neurorbm._qt.couplings_job import area_blocks, shown_matrix
 from napari_neurorbm._qt.couplings_plots import DIVERGING_POSITIONS, DIVERGING_RGB, symmetric_limit
 from napari_neurorbm._qt.labels import LINE_PX, blank_unkept, thin
 from napari_neurorbm._qt.raster_layers import UNITS, layers_of
 from napari_neurorbm.analysis.couplings import CouplingsResult
+from napari_neurorbm.configs import CouplingsConfig
 
 if TYPE_CHECKING:
     import napari
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 KEY = "neurorbm_couplings"  # layer.metadata[KEY] = kind of a layer drawn here
 COLORMAP_NAME = "coupling (blue < 0 < red)"
+SPREAD_COLORMAP = "inferno"  # the spread of J over replicates is >= 0: a sequential scale from 0
 GAP = 0.3  # space between the rasters and the matrix (room for its row names), in matrix sizes
 LINE_PIXELS = 1.2  # boundary lines and the pair marker keep this width on screen at any zoom
 MARK_PIXELS = 7.0  # the marked pixel is drawn at least this many screen pixels wide
@@ -60,7 +62,9 @@ class CouplingLayers:
         self._name_pad = 0.0  # world gap between the matrix and its names (column names: see follow_zoom)
         self.robust = True  # colour range: ±99.5th percentile of |J| (else ±max)
         self.pair: tuple[int, int] | None = None
+        self.view = ("mean", CouplingsConfig.reliable_t)  # what is drawn of replicates (couplings_job.VIEWS)
         self._drawn: CouplingsResult | None = None
+        self._drawn_view: tuple[str, float] | None = None
 
     def layer(self, kind: str):
         """The layer of ``kind`` ("matrix", "boundaries", "row names", "column names", "pair") or None."""
@@ -95,32 +99,54 @@ class CouplingLayers:
         place = {"scale": (step, step), "translate": (top + step / 2, left + step / 2), "units": UNITS}
         image = self.layer("matrix")
         if image is None:
+            matrix, quantity = shown_matrix(result, *self.view)
             image = viewer.add_image(
-                result.J.astype(np.float32), name=f"couplings {QUANTITY}", colormap=diverging_colormap(),
+                matrix.astype(np.float32), name=f"couplings {quantity}", colormap=self._colormap(result),
                 interpolation2d="nearest", metadata={KEY: "matrix"}, **place,
             )
             image.name_overlay.position = "top_right"
             image.events.visible.connect(lambda *_: self._on_visible())
-        elif self._drawn is not result:
-            image.data = result.J.astype(np.float32)
+            self._drawn, self._drawn_view = result, self.view
         image.scale, image.translate = place["scale"], place["translate"]
-        self._drawn = result
-        self.set_contrast(self.robust)
+        self._show(image, result)
         self._boundaries(result.areas, len(result.J))
         self._names(result.areas, len(result.J))
         if self.pair is not None:
             self.mark(self.pair)
         viewer.layers.selection.active = active
 
-    def set_contrast(self, robust: bool) -> None:
-        """Colour range symmetric around zero: ±99.5th percentile of |J| off the diagonal, or ±max."""
-        self.robust = robust
+    def _show(self, image, result: CouplingsResult) -> None:
+        """Put the matrix of the current view into the image (when it is not there yet), named for it."""
+        if result is not self._drawn or self.view != self._drawn_view:
+            matrix, quantity = shown_matrix(result, *self.view)
+            image.data = matrix.astype(np.float32)
+            image.name = f"couplings {quantity}"
+            image.colormap = self._colormap(result)
+        self._drawn, self._drawn_view = result, self.view
+        self.set_contrast(self.robust)
+
+    def _colormap(self, result: CouplingsResult):
+        """The sequential scale for the spread of replicates, else the diverging one."""
+        spread = result.replicates is not None and self.view[0] == "spread"
+        return SPREAD_COLORMAP if spread else diverging_colormap()
+
+    def set_view(self, view: str, threshold: float) -> None:
+        """Show another view of replicate couplings (couplings_job.VIEWS; ``threshold``: reliable t)."""
+        self.view = (view, threshold)
         state, image = self._state(), self.layer("matrix")
-        if state is None or image is None or not isinstance(state.couplings, CouplingsResult):
+        if state is not None and image is not None and isinstance(state.couplings, CouplingsResult):
+            self._show(image, state.couplings)
+
+    def set_contrast(self, robust: bool) -> None:
+        """Colour range of the shown matrix off the diagonal: symmetric around zero, ±99.5th percentile of |J|
+        or ±max; from 0 for the spread."""
+        self.robust = robust
+        image = self.layer("matrix")
+        if image is None or self._drawn is None:
             return
-        J = state.couplings.J
-        lim = symmetric_limit(J[~np.eye(len(J), dtype=bool)], robust=robust)
-        image.contrast_limits = (-lim, lim)
+        shown = image.data
+        lim = symmetric_limit(shown[~np.eye(len(shown), dtype=bool)], robust=robust)
+        image.contrast_limits = (0.0, lim) if image.colormap.name == SPREAD_COLORMAP else (-lim, lim)
 
     def _placement(self, n: int, right: float) -> tuple[float, float, float]:
         """Rows level with the data raster's rows (napari centres pixel k on translate + k * scale), right of

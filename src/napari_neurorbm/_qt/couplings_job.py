@@ -1,9 +1,11 @@
 """What the Couplings dock computes, without any widget: the job (H and J, then the norms over training),
-its result, R_ij of one pair, and the checks that tie a model's rows to the loaded raster's rows."""
+its result, the job of replicate models and what the matrix shows of them, R_ij of one pair, and the checks
+that tie a model's rows to the loaded raster's rows."""
 
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,6 +16,7 @@ from napari_neurorbm.analysis.couplings import (
     iter_coupling_norms,
     iter_couplings,
 )
+from napari_neurorbm.analysis.reliability import file_names, iter_replicate_couplings, load_replicates
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
 R_SAMPLES = 1000  # Monte Carlo draws of the other spins for R_ij
 # what the matrix shows: the effective pair couplings of -H(s), s = ±1, in nats (docs/couplings.md)
 QUANTITY = "J_ij (nats)"
+# what the matrix can show of replicate models (the first is also what one model shows)
+VIEWS = {"mean": "mean J", "spread": "spread of J (SD over replicates)", "reliable": "J of reliable pairs"}
 
 
 def couplings_job(
@@ -41,11 +46,39 @@ def couplings_job(
     return result
 
 
+def replicates_job(paths: Sequence[str | Path], raster: Raster | None, device: str = "auto"
+                   ) -> Generator[Progress, None, CouplingsResult]:
+    """H and J of each replicate model file (checked to share units, and to be the loaded raster's units);
+    yields and returns a CouplingsResult of their means that holds the replicates."""
+    models = load_replicates(paths)
+    areas, ids = unit_labels(models[0], raster)
+    rep = yield from iter_replicate_couplings(models, file_names(paths), device=device)
+    result = CouplingsResult(models[0], rep.H.mean(axis=0), rep.pairs.mean, areas, ids, replicates=rep)
+    yield Progress("couplings", 1, 1, f"mean J of {rep.n_replicates} replicates", payload=result)
+    return result
+
+
+def shown_matrix(result: CouplingsResult, view: str, threshold: float) -> tuple[np.ndarray, str]:
+    """The matrix drawn for a VIEWS key and what it is (short: it names the layer, written on the canvas): J
+    of one model; of replicates their mean J, the spread of J (SD over the replicates), or the mean J of the
+    pairs whose reliability t is at least ``threshold`` (0 elsewhere)."""
+    rep = result.replicates
+    if rep is None:
+        return result.J, QUANTITY
+    if view == "spread":
+        return rep.pairs.std, "SD of J_ij (nats)"
+    if view == "reliable":
+        return np.where(rep.reliable(threshold), result.J, 0.0), f"J_ij, t ≥ {threshold:g} (nats)"
+    return result.J, "mean J_ij (nats)"
+
+
 def pair_indicator(result: CouplingsResult, i: int, j: int) -> tuple[CouplingsResult, int, int, float]:
-    """R_ij of one pair of the result's model (eqs. 10-11), returned with what it was asked for."""
-    rbm = result.model.rbm
-    r = higher_order_indicator(rbm.W, rbm.b, rbm.c, np.array([[i, j]]), R_SAMPLES)
-    return result, i, j, float(r[0])
+    """R_ij of one pair (eqs. 10-11) of the result's model, or its mean over the replicate models, returned
+    with what it was asked for."""
+    models = result.replicates.models if result.replicates is not None else (result.model,)
+    pair = np.array([[i, j]])
+    r = np.mean([higher_order_indicator(m.rbm.W, m.rbm.b, m.rbm.c, pair, R_SAMPLES)[0] for m in models])
+    return result, i, j, float(r)
 
 
 def spread(items: Sequence, k: int) -> list:

@@ -81,9 +81,13 @@ class PairBox(QGroupBox):
 
         raster = self.state.raster
         rates = raster.rates_hz() if raster is not None and raster.n_units == len(result.J) else None
+        rep = result.replicates
         self.label.setText("\n".join([
             f"{unit(i)} ↔ {unit(j)}",
             f"J_ij = {result.J[i, j]:+.4g}    R_ij = " + ("computing…" if r is None else f"{r:.4g}"),
+            *([] if rep is None else [
+                f"over {rep.n_replicates} replicates (means): SD {rep.pairs.std[i, j]:.3g}, "
+                f"t = {rep.pairs.t[i, j]:.3g}"]),
             "firing rates: "
             + (f"{rates[i]:.3g} Hz, {rates[j]:.3g} Hz" if rates is not None else "no raster loaded"),
         ]))

@@ -1,12 +1,15 @@
 """The "Couplings" dock: the model's effective pair couplings J_ij as a matrix in the shared neuron order,
-area by area (paper 001, Sec. II.B and IV.B, Fig. 4-5); click a pixel to inspect and select a pair.
+area by area (paper 001, Sec. II.B and IV.B, Fig. 4-5); click a pixel to inspect and select a pair. Replicate
+models give the mean J, its spread and the reliable pairs (:mod:`.couplings_replicates`); two sessions are
+compared area by area in a tab (:mod:`.couplings_compare`).
 
-The dock is a form, a job (:mod:`.couplings_job`) on the shared runner and its plots
+The dock is a form, jobs (:mod:`.couplings_job`) on the shared runner and its plots
 (:mod:`.couplings_plots`); the layout owner draws the matrix on the canvas (:mod:`.coupling_layers`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,15 +30,18 @@ from qtpy.QtWidgets import (
 )
 
 from napari_neurorbm._qt.colors import area_colors
-from napari_neurorbm._qt.couplings_job import area_blocks, couplings_job, unit_labels
+from napari_neurorbm._qt.couplings_compare import ComparePanel
+from napari_neurorbm._qt.couplings_ei import ClassCouplingsPlot
+from napari_neurorbm._qt.couplings_job import area_blocks, couplings_job, replicates_job, unit_labels
 from napari_neurorbm._qt.couplings_pair import PairBox
 from napari_neurorbm._qt.couplings_plots import CouplingPlots
+from napari_neurorbm._qt.couplings_replicates import ReplicatesBox
 from napari_neurorbm._qt.docking import ViewerDock, let_go
 from napari_neurorbm._qt.forms import ConfigForm
 from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.layout import get_layout
 from napari_neurorbm._qt.relay import Relay
-from napari_neurorbm.analysis.areas import write_area_csv
+from napari_neurorbm.analysis.areas import write_area_csv, write_table_csv
 from napari_neurorbm.analysis.couplings import CouplingsResult
 from napari_neurorbm.configs import CouplingsConfig
 from napari_neurorbm.errors import NeuroRBMError
@@ -58,12 +64,20 @@ class CouplingsWidget(ViewerDock, RunnerParts):
     def __init__(self, napari_viewer: napari.Viewer) -> None:
         super().__init__(napari_viewer)
         self.matrix = get_layout(napari_viewer).couplings
-        self.form = ConfigForm(CouplingsConfig(), only=("min_units", "device"))
+        self.form = ConfigForm(CouplingsConfig(), only=("min_units", "reliable_t", "device"))
         self.form.min_units.changed.connect(self._redraw_plots)
         self.runner = JobRunner(self, what="the couplings", on_failed=self.failed.emit,
                                 stopped_text="Stopped.")
         self.model_label = QLabel(wordWrap=True)
         self.plots = CouplingPlots()
+        self.replicates = ReplicatesBox(self.matrix, self.open_replicates, lambda: self.form.reliable_t.value)
+        self.compare_panel = ComparePanel(self._start, self.form.config, self.runner.fail,
+                                          self.message.setText)
+        self.plots.addTab(self.compare_panel, "Compare sessions")
+        for redraw in (self.replicates.redraw, self.compare_panel.redraw):
+            self.form.reliable_t.changed.connect(redraw)
+        self.class_plot = ClassCouplingsPlot()
+        self.plots.addTab(self.class_plot, "E/I")
         self.export_button = QPushButton("Export area table (CSV)…")
         self.export_button.setToolTip("Per-area statistics of the within-area J_ij and each area's J_AB row")
         self.export_button.clicked.connect(self._pick_csv)
@@ -72,7 +86,7 @@ class CouplingsWidget(ViewerDock, RunnerParts):
         self.pair_label, self.clamp_button = self.pair_box.label, self.pair_box.clamp_button
         self.pair_shown = self.pair_box.shown  # row, column of the pair in the info box
         for part in (self.model_label, self._settings_box(), self._run_row(), self.runner.bar,
-                     self.runner.message, self._zoom_box(), self.pair_box):
+                     self.runner.message, self.replicates, self._zoom_box(), self.pair_box):
             layout.addWidget(part) if isinstance(part, QWidget) else layout.addLayout(part)
         layout.addWidget(self.plots, stretch=1)
         layout.addWidget(self.export_button)
@@ -132,6 +146,14 @@ class CouplingsWidget(ViewerDock, RunnerParts):
         return box
 
     def _describe_model(self, model) -> None:
+        result = self.state.couplings
+        rep = result.replicates if isinstance(result, CouplingsResult) else None
+        if rep is not None:
+            rbm = rep.models[0].rbm
+            self.model_label.setText(f"Replicates: {rep.n_replicates} models of {rbm.n_visible} visible × "
+                                     f"{rbm.n_hidden} hidden units — J shown is their mean; Compute: the "
+                                     "viewer's model")
+            return
         if model is None:
             self.model_label.setText("No model: train one (Train RBM) or load a model file first.")
             return
@@ -140,7 +162,6 @@ class CouplingsWidget(ViewerDock, RunnerParts):
         if model.areas is not None:
             parts.append(f"{len(np.unique(model.areas))} areas")
         parts.append(f"{len(model.checkpoints)} checkpoints")
-        result = self.state.couplings
         stale = isinstance(result, CouplingsResult) and result.model is not model
         self.model_label.setText(" · ".join(parts) + (" — J shown is of another model" if stale else ""))
 
@@ -159,12 +180,26 @@ class CouplingsWidget(ViewerDock, RunnerParts):
             self.runner.fail(str(exc))
             return
         self.plots.show_norms(None, "computing…" if model.checkpoints else "the model has no checkpoints")
+        job = couplings_job(model, areas, ids, self.n_checkpoints.value(), config.device)
+        self._start(job, "Computing the couplings…", self._on_done)
+
+    def open_replicates(self, paths: list[str]) -> None:
+        """Compute the couplings of replicate model files on a worker; their mean J replaces the shown J."""
+        job = replicates_job(paths, self.state.raster, self.form.config().device)
+        if self._start(job, f"Computing the couplings of {len(paths)} replicates…", self._on_done):
+            self.plots.show_norms(None, "not computed for replicates")
+
+    def _start(self, job: Generator[Progress, None, object], busy_text: str, on_done: Callable) -> bool:
+        """Run one of the dock's jobs on its runner (Compute disabled, Stop enabled while it runs); whether it
+        started (not while another job runs)."""
+        if self.runner.running:
+            self.runner.fail("the dock is busy: stop its job first")
+            return False
         self.compute_button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        job = couplings_job(model, areas, ids, self.n_checkpoints.value(), config.device)
-        worker = self.runner.start(job, "Computing the couplings…", self._on_done,
-                                   on_progress=self._on_progress)
+        worker = self.runner.start(job, busy_text, on_done, on_progress=self._on_progress)
         worker.finished.connect(Relay(self._on_finished, self).forward)  # after the runner's own
+        return True
 
     def stop(self) -> None:
         """Stop the worker at its next step; whatever is already shown stays."""
@@ -176,7 +211,7 @@ class CouplingsWidget(ViewerDock, RunnerParts):
         elif p.payload is not None:
             self.plots.show_norms(p.payload)
 
-    def _on_done(self, _result: CouplingsResult) -> None:
+    def _on_done(self, _result: object) -> None:
         self.message.setText("Done.")
 
     def _on_finished(self) -> None:
@@ -200,6 +235,7 @@ class CouplingsWidget(ViewerDock, RunnerParts):
                 combo.addItem(f"{name} ({e - s})", (s, e))
         self._redraw_plots()
         self._describe_model(self.state.model)
+        self.replicates.show_result(result)
         self.computed.emit(result)
 
     def _redraw_plots(self, *_: object) -> None:
@@ -208,6 +244,7 @@ class CouplingsWidget(ViewerDock, RunnerParts):
             colours = area_colors(raster.areas if raster is not None else
                                   (result.areas if result.areas is not None else []))
             self.plots.show_areas(result.J, result.areas, self.form.min_units.value, colours)
+            self.class_plot.show_result(result, raster)
 
     def zoom_to_pair(self) -> None:
         """Centre the camera on the block (rows: first area, columns: second area) and fill the canvas."""
@@ -240,14 +277,18 @@ class CouplingsWidget(ViewerDock, RunnerParts):
             self.export_csv(path)
 
     def export_csv(self, path: str | Path) -> Path | None:
-        """Write the area table (statistics and J_AB rows, areas with ≥ m units) as CSV; None on failure."""
+        """Write the area table (statistics and J_AB rows, areas with ≥ m units; of replicates: of the mean J,
+        with the standard errors of J_AB) as CSV; None on failure."""
         result = self.state.couplings
         try:
             if not isinstance(result, CouplingsResult):
                 raise NeuroRBMError("compute the couplings first")
             if result.areas is None:
                 raise NeuroRBMError("the model has no brain areas, so there is no area table")
-            written = write_area_csv(path, result.J, result.areas, self.form.min_units.value)
+            m = self.form.min_units.value
+            rep = result.replicates
+            written = write_area_csv(path, result.J, result.areas, m) if rep is None else \
+                write_table_csv(path, rep.area_table(m))
         except NeuroRBMError as exc:
             self.runner.fail(str(exc))
             return None

@@ -2,7 +2,8 @@
 build plugin widgets: one widget per field, with the field's bounds, unit, choices and help (as a tooltip).
 
 A number is a spin box, a choice a combo box, a switch a check box; an optional number, a list of areas and
-quality rules are text fields where empty means None (the spec's ``none`` text is shown greyed). A dock may
+quality rules are text fields where empty means None (the spec's ``none`` text is shown greyed, and may be
+typed: ``auto`` for tau). A dock may
 show a number as a text field too (``text=``): one without a natural step (a learning rate, minutes) that a
 spin box would round or clamp; its value is checked when the config is read. The form
 hands back a validated config; a value that does not parse or is out of bounds is a one-line NeuroRBMError.
@@ -226,8 +227,8 @@ def parse(info: FieldInfo, value: Any) -> Any:
     text = value.strip()
     if info.base_type is tuple:
         return split_list(info, text) or (None if info.optional else ())
-    if not text and info.optional:
-        return None
+    if info.optional and text.lower() in ("", info.spec.none.lower()):
+        return None  # empty, or the meaning of empty typed out (e.g. auto)
     if info.base_type in (int, float):
         try:
             number = float(text)

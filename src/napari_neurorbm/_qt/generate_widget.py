@@ -21,7 +21,8 @@ from napari_neurorbm._qt.model_runs import describe_model, held_out_raster, mode
 from napari_neurorbm._qt.stats_plots import DOCK_NAME, StatsPanel
 from napari_neurorbm.analysis import statistics as st
 from napari_neurorbm.analysis.generation import GeneratedRun
-from napari_neurorbm.analysis.report import iter_generate_and_compare
+from napari_neurorbm.analysis.report import iter_generate_and_compare, tau_note
+from napari_neurorbm.analysis.timing import STAGE
 from napari_neurorbm.configs import GenerateConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
@@ -31,7 +32,7 @@ from napari_neurorbm.rbm.io import ModelFile
 if TYPE_CHECKING:
     import napari
 
-STAGES = {"generating": "Generating frames", "statistics": "Comparing statistics"}
+STAGES = {STAGE: "Calibrating tau", "generating": "Generating frames", "statistics": "Comparing statistics"}
 
 
 def generate_job(model: ModelFile | None, raster: Raster | None, config: GenerateConfig
@@ -46,7 +47,8 @@ def generate_job(model: ModelFile | None, raster: Raster | None, config: Generat
 
 
 class GenerateWidget(ViewerDock, RunnerParts):
-    """Frames, τ, chains, start and seed; Generate runs the sampler, then shows the rasters and statistics."""
+    """Frames, τ (empty: auto, calibrated to the recording), chains, start and seed; Generate runs the
+    sampler, then shows the rasters and statistics."""
 
     generated = Signal(object)  # the generated Raster, once its layers and statistics are shown
     failed = Signal(str)  # the one-line message shown to the user
@@ -102,7 +104,7 @@ class GenerateWidget(ViewerDock, RunnerParts):
         layout.focus(("test", "generated"))
         self.state.generated = gen
         self._stats_panel().show_report(report)
-        self.message.setText(f"Generated {run.n_frames} frames in {run.n_chains} chains; "
+        self.message.setText(f"Generated {run.n_frames} frames in {run.n_chains} chains, {tau_note(run)}; "
                              f"{summary_line(report)}")
         self.generated.emit(gen)
 

@@ -69,6 +69,14 @@ class ClosingWorker(GeneratorWorker):
             self._gen.close()  # superqt's GeneratorWorker (napari's base) keeps the job's generator as _gen
 
 
+def notify_warning(args: tuple) -> None:
+    """A job's warning (e.g. units left without an E/I class) as a napari notification. napari's own relay of
+    a worker's warnings never connects: its mixin comes after QRunnable, whose constructor stops the chain."""
+    from napari.utils.notifications import notification_manager
+
+    notification_manager.receive_warning(*args)
+
+
 class StageBars:
     """One napari progress bar per stage in the activity dock: a new stage closes the previous stage's bar,
     so that no bar waits at 99 % while another stage computes. A stage of unknown length (``total`` 0) is
@@ -177,6 +185,7 @@ class JobRunner:
         worker.yielded.connect(Relay(current(Throttle(self._progress).forward), self.owner).forward)
         worker.returned.connect(Relay(current(self._returned), self.owner).forward)
         worker.finished.connect(Relay(current(self._finished), self.owner).forward)
+        worker.warned.connect(Relay(notify_warning, self.owner).forward)
         self.stages.open()
         if self.button is not None:
             self.button.setText(self.stop_text)
@@ -186,15 +195,16 @@ class JobRunner:
         worker.start()
         return worker
 
-    def restart(self, job: Generator[Progress, None, Any], busy_text: str, on_done: Callable[[Any], None]
-                ) -> ClosingWorker:
-        """Stop the running job, if any (nothing of it reaches the dock any more), and start ``job``."""
+    def restart(self, job: Generator[Progress, None, Any], busy_text: str, on_done: Callable[[Any], None],
+                **callbacks: Callable) -> ClosingWorker:
+        """Stop the running job, if any (nothing of it reaches the dock any more), and start ``job`` (with
+        :meth:`start`'s ``on_progress`` and ``on_finished`` among ``callbacks``)."""
         if self.worker is not None:
             self.worker.quit()
             self._retired = [w for w in self._retired if w.is_running] + [self.worker]  # alive till they end
             self.worker = None
             self.stages.close()
-        return self.start(job, busy_text, on_done)
+        return self.start(job, busy_text, on_done, **callbacks)
 
     def _current(self, worker: ClosingWorker, callback: Callable) -> Callable:
         """``callback``, called only while ``worker`` is the runner's job (not one replaced by restart)."""

@@ -24,8 +24,9 @@ import numpy as np
 from napari_neurorbm._qt.camera_overlays import CameraOverlays
 from napari_neurorbm._qt.coupling_layers import KEY as J_KEY
 from napari_neurorbm._qt.coupling_layers import CouplingLayers
+from napari_neurorbm._qt.epoch_layers import ROLE as EPOCHS
+from napari_neurorbm._qt.epoch_layers import EpochBand
 from napari_neurorbm._qt.raster_layers import (
-    COVER_COLS,
     KEY,
     NAME_SPACE,
     add_raster_layers,
@@ -44,7 +45,9 @@ if TYPE_CHECKING:
 
 ROLES = ("data", "test", "generated", "clamped", "control")  # left to right
 LINKED = ("colormap", "contrast_limits", "gamma")
-RASTER_KINDS = ("counts", "binary", "names", "areas")  # the layers of one raster (raster_layer_data)
+# the layers of one raster (raster_layer_data); its labels are hidden beside the recording
+RASTER_KINDS = ("counts", "binary", "names", "legend", "classes", "areas")
+LABEL_KINDS = ("names", "legend")
 GAP = 0.04  # blank space between rasters, as a fraction of the wider neighbour
 MIN_SLOT = 0.3  # narrowest slot of a raster beside the recording, as a fraction of the recording's width
 
@@ -76,6 +79,7 @@ class CanvasLayout:
         self._slots: dict[str, tuple[float, float]] = {}  # role: world left and width of its raster's slot
         self.couplings = CouplingLayers(viewer, state, on_visible=self._on_view)
         self.camera = CameraOverlays(viewer, self.couplings, self._fit_titles)
+        self.epochs = EpochBand(viewer)  # the recording's epochs and events, in a band under its raster
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.removed.connect(self._on_removed)
         viewer.layers.selection.events.active.connect(self._on_active)
@@ -97,7 +101,8 @@ class CanvasLayout:
 
         Model rasters hold 0/1 frames only, so their count layer is dropped unless the role is in ``counts``.
         The binarized (and count) layers take the recording's colormap and contrast and stay linked to it.
-        Area names are hidden (the strips keep the area colours): rows line up with the recording's.
+        Area names and the E/I legend are hidden (the strips keep their colours): rows line up with the
+        recording's.
         """
         viewer = self.viewer
         data = layers_of(viewer, role="data", kind="binary")
@@ -116,7 +121,7 @@ class CanvasLayout:
                     layer.metadata[KEY]["title"] = title
                     if _kind(layer) == "counts" and role not in keep_counts:
                         viewer.layers.remove(layer)
-                    elif _kind(layer) == "names":
+                    elif _kind(layer) in LABEL_KINDS:
                         layer.visible = False
                 added += [layer for layer in layers if layer in viewer.layers]
             for kind in ("binary", "counts"):
@@ -144,6 +149,7 @@ class CanvasLayout:
     def focus(self, roles: Iterable[str]) -> None:
         """Fit the view to the rasters of ``roles`` with their strips, leaving screen room for their area
         names and titles."""
+        roles = (*roles, EPOCHS) if "data" in roles else roles  # the recording's band is part of it
         layers = [layer for role in roles for layer in layers_of(self.viewer, role=role) if layer.visible]
         self._fit(layers)
 
@@ -160,6 +166,7 @@ class CanvasLayout:
             self._place_rasters()
             self._titles()
             self.couplings.place(self._slots_right())
+            self.epochs.sync()
             _selection_on_top(self.viewer)
         finally:
             self._busy = False
@@ -178,7 +185,8 @@ class CanvasLayout:
             first_width = width if first_width is None else first_width
             width = max(width, MIN_SLOT * first_width)  # a short run still gets room for its title
             if right is not None:
-                target = right + width * (1.0 / COVER_COLS + NAME_SPACE) + GAP * max(width, prev_width)
+                target = right + _strips_width(viewer, role, left) + width * NAME_SPACE + GAP * max(width,
+                                                                                                 prev_width)
                 shift = np.array([0.0, target - left])
                 for layer in layers_of(viewer, role=role):  # its strip, names and onset lines too
                     layer.translate = np.asarray(layer.translate) + shift
@@ -284,6 +292,12 @@ def _link_kind(viewer: napari.Viewer, kind: str) -> None:
         for attr in LINKED:
             setattr(layer, attr, getattr(layers[0], attr))
     viewer.layers.link_layers(layers, LINKED)
+
+
+def _strips_width(viewer: napari.Viewer, role: str, left: float) -> float:
+    """World width of the strips (area and E/I) left of the ``role`` raster whose left edge is at ``left``."""
+    strips = [layer for layer in layers_of(viewer, role=role) if _kind(layer) in ("areas", "classes")]
+    return max((left - float(np.asarray(layer.extent.world)[0, -1]) for layer in strips), default=0.0)
 
 
 def _x_span(binary) -> tuple[float, float]:

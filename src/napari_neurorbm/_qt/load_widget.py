@@ -3,7 +3,8 @@
 Built from the source picker (:mod:`.source_picker`), the binning form (:class:`~napari_neurorbm.configs.
 BinningConfig`) and the job runner. A bin width the user did not choose follows the rule of every entry
 point (``data.binning.unchosen_width``: a binned source keeps its native bins), and a width that does not
-fit a binned source's bins is replaced in the form by the native one, which the message offers."""
+fit a binned source's bins is replaced in the form by the native one, which the message offers. Once a
+source is read, the epoch fields complete its epochs' names and columns."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QPushButton
+from qtpy.QtWidgets import QCompleter, QPushButton
 
 from napari_neurorbm._qt.docking import ViewerDock
 from napari_neurorbm._qt.forms import ConfigForm
@@ -24,6 +25,7 @@ from napari_neurorbm._qt.raster_layers import add_raster_layers
 from napari_neurorbm._qt.source_picker import SourcePicker, session_choices
 from napari_neurorbm.configs import BinningConfig
 from napari_neurorbm.data.binning import DEFAULT_BINNING, bins_per_frame, iter_binarize, unchosen_width
+from napari_neurorbm.data.celltypes import describe_classes
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.data.session import Session
 from napari_neurorbm.errors import NeuroRBMError
@@ -33,18 +35,20 @@ if TYPE_CHECKING:
     import napari
 
 __all__ = ["LoadWidget", "load_job", "session_choices"]
-Key = tuple[str, "int | None"]  # a source: its path and, in an Allen cache, the session id
+Key = tuple[str, "int | None"]  # a source: its path or address and, in an Allen cache, the session id
 
 
 def load_job(path: str, session_id: int | None, params: BinningConfig, session: Session | None = None,
-             width_chosen: bool = True) -> Generator[Progress, None, tuple[Session, Raster]]:
+             width_chosen: bool = True, stream: bool = True,
+             ) -> Generator[Progress, None, tuple[Session, Raster]]:
     """Open the source (unless ``session`` is given; the opened session is reported as the payload of an
-    'opened' record) and binarize it, with the entry points' width when ``width_chosen`` is False."""
+    'opened' record) and binarize it, with the entry points' width when ``width_chosen`` is False; ``stream``
+    as in ``iter_open_source``."""
     from napari_neurorbm.data.sources import iter_open_source
 
     if session is None:
         yield Progress("opening", 0, 0, Path(path).name)
-        session = yield from iter_open_source(path, session_id)
+        session = yield from iter_open_source(path, session_id, stream)
     yield Progress("opened", 1, 1, session.name, payload=session)
     if not width_chosen:
         params = unchosen_width(session, params.replace(bin_ms=DEFAULT_BINNING.bin_ms))
@@ -89,20 +93,33 @@ class LoadWidget(ViewerDock, RunnerParts):
         path = self.source.path()
         try:
             if not path:
-                raise NeuroRBMError("choose a recording first (File… or Folder…)")
+                raise NeuroRBMError("choose a recording first (File…, Folder… or type an address)")
             params = self.form.config()
         except NeuroRBMError as exc:
             self.runner.fail(str(exc))
             return
-        key = (str(Path(path).expanduser()), self.session_id())
+        from napari_neurorbm.data.remote import is_url
+
+        key = (path if is_url(path) else str(Path(path).expanduser()), self.session_id())
         reuse = self._opened[1] if self._opened is not None and self._opened[0] == key else None
         self._asked_ms = params.bin_ms if "bin_ms" in self.form.chosen else None
-        job = load_job(key[0], key[1], params, reuse, "bin_ms" in self.form.chosen)
+        job = load_job(key[0], key[1], params, reuse, "bin_ms" in self.form.chosen, self.source.stream())
         self.runner.start(job, "Loading…", self._show, on_progress=partial(self._keep_session, key))
 
     def _keep_session(self, key: Key, p: Progress) -> None:
         if isinstance(p.payload, Session):
             self._opened = (key, p.payload)
+            self._offer_epochs(p.payload)
+
+    def _offer_epochs(self, session: Session) -> None:
+        """The epoch and epoch-column fields complete what the session has (their tooltips list it)."""
+        epochs = session.epochs
+        offers = {"epoch": epochs.names() if epochs else [], "epoch_column": epochs.columns if epochs else []}
+        for name, words in offers.items():
+            field = self.form[name]
+            field.native.setCompleter(QCompleter(words, field.native))
+            help_text = field.tooltip.split("\n")[0]
+            field.tooltip = help_text + (f"\n{session.name} has: {', '.join(words)}" if words else "")
 
     def _show(self, result: tuple[Session, Raster]) -> None:
         session, raster = result
@@ -133,8 +150,9 @@ class LoadWidget(ViewerDock, RunnerParts):
 def _describe(raster: Raster) -> str:
     areas = len(np.unique(raster.areas))
     minutes = raster.n_frames * raster.bin_s / 60
+    classes = describe_classes(raster.classes)
     return (
         f"{raster.name}: {raster.n_units} units in {areas} areas × {raster.n_frames} frames of "
         f"{raster.bin_s * 1e3:g} ms ({minutes:.1f} min kept); train {raster.train_frames.size}, "
-        f"test {raster.test_frames.size} frames."
+        f"test {raster.test_frames.size} frames." + (f" Putative E/I: {classes}." if classes else "")
     )

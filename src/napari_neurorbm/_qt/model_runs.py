@@ -31,7 +31,8 @@ def held_out_raster(raster: Raster) -> Raster:
         counts=np.ascontiguousarray(raster.counts[:, cols]), bin_s=raster.bin_s, areas=raster.areas,
         unit_ids=raster.unit_ids, segment_starts=np.zeros(1, np.int64),
         frame_times=np.arange(n) * frame_spacing(raster), train_frames=np.zeros(0, np.int64),
-        test_frames=np.arange(n), name=f"{raster.name} test frames",
+        test_frames=np.arange(n), name=f"{raster.name} test frames", classes=raster.classes,
+        waveform_ms=raster.waveform_ms,
     )
 
 
@@ -45,7 +46,7 @@ def model_raster(frames: np.ndarray, segment_starts: np.ndarray, like: Raster, n
         counts=np.ascontiguousarray(np.asarray(frames, dtype=np.uint8).T), bin_s=like.bin_s,
         areas=like.areas, unit_ids=like.unit_ids, segment_starts=np.asarray(segment_starts, np.int64),
         frame_times=np.arange(n) * frame_spacing(like), train_frames=np.arange(n),
-        test_frames=np.zeros(0, np.int64), name=name,
+        test_frames=np.zeros(0, np.int64), name=name, classes=like.classes, waveform_ms=like.waveform_ms,
     )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.analysis.peri_event import PeriEvent, peri_event
 from napari_neurorbm.configs import BinningConfig
 from napari_neurorbm.data.binning import binarize
 from napari_neurorbm.data.raster import Raster
@@ -20,7 +21,8 @@ QC_WIDTHS_MS = (5.0, 10.0, 20.0, 50.0, 100.0)
 
 @dataclass
 class QCData:
-    """Firing rates per area, active units per frame, mean activity per bin width, filter removals."""
+    """Firing rates per area, active units per frame, mean activity per bin width, filter removals, activity
+    around events."""
 
     rates_hz: dict[str, np.ndarray]
     active_per_frame: np.ndarray
@@ -31,6 +33,7 @@ class QCData:
     n_units: int
     n_source_units: int
     merged_fraction: float  # spikes that shared a bin with another spike of their unit
+    peri_events: dict[str, PeriEvent] = field(default_factory=dict)  # K around each kind of event
 
 
 def qc_summary(raster: Raster, session: Session | None = None, widths_ms=QC_WIDTHS_MS) -> QCData:
@@ -55,7 +58,16 @@ def qc_summary(raster: Raster, session: Session | None = None, widths_ms=QC_WIDT
         n_units=raster.n_units,
         n_source_units=session.n_units if session is not None else raster.n_units,
         merged_fraction=float(merged),
+        peri_events=peri_events(raster),
     )
+
+
+def peri_events(raster: Raster) -> dict[str, PeriEvent]:
+    """Population activity around each kind of event of the raster's epochs (none without epochs)."""
+    epochs = raster.epochs
+    if epochs is None:
+        return {}
+    return {kind: peri_event(raster, epochs.event_times(kind), kind) for kind in epochs.kinds()}
 
 
 def qc_job(raster: Raster, session: Session | None = None) -> Generator[Progress, None, QCData]:

@@ -1,4 +1,5 @@
-"""QC dock (pyqtgraph): firing rates per area, active units per frame, activity vs bin width, filters."""
+"""QC dock (pyqtgraph): firing rates per area, active units per frame, activity vs bin width, filters, and
+activity around events (:mod:`.qc_events`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from napari_neurorbm._qt.colors import area_colors
 from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm._qt.jobs import JobRunner
 from napari_neurorbm._qt.qc_data import QCData, qc_job
+from napari_neurorbm._qt.qc_events import PeriEventPlot
 from napari_neurorbm._qt.state import get_state
+from napari_neurorbm.analysis.peri_event import stationary
 
 if TYPE_CHECKING:
     import napari
@@ -21,12 +24,13 @@ if TYPE_CHECKING:
     from napari_neurorbm.data.raster import Raster
 
 DOCK_NAME = "NeuroRBM QC"
-PLOT_MIN_HEIGHT = 220  # each plot's height when the four are stacked in one column (the body scrolls)
+PLOT_MIN_HEIGHT = 220  # each plot's height when the plots are stacked in one column (the body scrolls)
 PLOT_GAP = 12  # room between and around the plots of a row, on top of their own minimum widths
 
 
 class QCPanel(Dock):
-    """Four QC plots of the viewer's current raster, redrawn whenever ``state.raster`` changes."""
+    """Five QC plots of the viewer's current raster, redrawn whenever ``state.raster`` changes (the one around
+    events also when ``state.generated`` does)."""
 
     updated = Signal()
 
@@ -41,20 +45,24 @@ class QCPanel(Dock):
         self.active = pg.PlotItem(title="Active units per frame")
         self.widths = pg.PlotItem(title="Mean activity vs bin width")
         self.filters = pg.PlotItem(title="Units removed by each filter")
+        self.events = PeriEventPlot()
         self._columns = 0
         self._arrange(2)
         self._label_axes()
         layout = QVBoxLayout(self.body)
         layout.addWidget(self.summary)
         layout.addWidget(self.runner.message)
+        layout.addWidget(self.events.row)
         layout.addWidget(self.plots, stretch=1)
         self.body.setMinimumSize(360, 260)
         self._state.events.raster.connect(self._on_raster)
+        self._state.events.generated.connect(self._on_generated)
+        self._on_generated(self._state.generated)
         if self._state.raster is not None:
             self._on_raster(self._state.raster)
 
     def _arrange(self, columns: int) -> None:
-        """Plots in ``columns`` columns: 4 (one row), 2 (a 2 x 2 grid) or 1 (stacked; the body scrolls)."""
+        """Plots in ``columns`` columns: all in one row, 3 or 2 (a grid) or 1 (stacked; the body scrolls)."""
         if columns == self._columns:
             return
         items = self._items()
@@ -71,16 +79,17 @@ class QCPanel(Dock):
         self._arrange(self._fitting_columns())
 
     def _fitting_columns(self) -> int:
-        """One row of four when the dock is wide (e.g. docked at the bottom) and they fit, else a 2 x 2 grid
-        when two fit side by side, else one column: a plot is never cut at the dock's right edge."""
+        """One row when the dock is wide (e.g. docked at the bottom) and they fit, else a grid of 3 or 2
+        columns when they fit side by side, else one column: a plot is never cut at the dock's right edge."""
         widest = max(item.effectiveSizeHint(Qt.SizeHint.MinimumSize).width() for item in self._items())
         margins = self.body.layout().contentsMargins()
         room = self.body_width() - margins.left() - margins.right()
         wide = self.width() > 2.2 * self.height()
-        return next((n for n in (4, 2) if (n == 2 or wide) and n * (widest + PLOT_GAP) <= room), 1)
+        columns = (len(self._items()), 3, 2)
+        return next((n for n in columns if (n == 2 or wide) and n * (widest + PLOT_GAP) <= room), 1)
 
     def _items(self) -> tuple:
-        return self.rates, self.active, self.widths, self.filters
+        return self.rates, self.active, self.widths, self.filters, self.events.plot
 
     def _label_axes(self) -> None:
         self.rates.setLabel("bottom", "rate (Hz)")
@@ -107,6 +116,7 @@ class QCPanel(Dock):
         self._plot_active(qc)
         self._plot_widths(qc)
         self._plot_filters(qc)
+        self.events.set_events(qc.peri_events)
         mean_k = qc.active_per_frame.mean() if qc.active_per_frame.size else 0.0
         self.summary.setText(
             f"{qc.n_units} of {qc.n_source_units} units kept · {qc.active_per_frame.size} frames of "
@@ -115,6 +125,10 @@ class QCPanel(Dock):
         )
         self._arrange(self._fitting_columns())  # the axes' numbers may have widened the plots
         self.updated.emit()
+
+    def _on_generated(self, generated: Raster | None) -> None:
+        """A model's generated frames (or none): their stationary activity beside the recording's."""
+        self.events.set_generated(None if generated is None else stationary(generated))
 
     def _plot_rates(self, qc: QCData, colours: dict) -> None:
         """One row per area (in raster order, top down): each unit a dot (jittered), the median a bar."""

@@ -8,7 +8,8 @@ Geometry: a row is ``row_height`` world units tall (chosen per raster so that th
 twice as wide as tall; neurons keep the raster's order, top to bottom) and a column is one frame,
 ``frame_spacing`` seconds wide, starting at the first frame's time. Use :func:`row_at` to turn a world
 position into a row. The area strip is a Labels layer one label per unit: hovering it, or the raster
-beside it while the strip is the selected layer, shows the unit's area, id and row in the status bar.
+beside it while the strip is the selected layer, shows the unit's area, id and row in the status bar. Units
+with putative E/I classes get a second strip left of it (:mod:`.class_strip`), the area names moving left.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm._qt.class_strip import class_legend, class_strip, has_classes
 from napari_neurorbm._qt.colors import area_colors
 from napari_neurorbm._qt.pyramid import raster_levels
-from napari_neurorbm.data.raster import Raster
+from napari_neurorbm.data.raster import Raster, frame_spacing
 from napari_neurorbm.data.session import Session
 
 if TYPE_CHECKING:
@@ -36,17 +38,6 @@ UNITS = ("s", "s")
 NAME_SPACE = 0.09  # room left of a raster's strip for its area names, as a fraction of the raster's width
 NAME_PAD = 0.005  # area names end this fraction of the raster's width left of the strip
 TRANSPARENT = np.zeros(4)
-
-
-def frame_spacing(raster: Raster) -> float:
-    """Seconds between consecutive kept frames (bin width times keep-every), from the frame times."""
-    steps = np.delete(np.diff(raster.frame_times), raster.segment_starts[1:] - 1)
-    steps = steps[steps > 0]
-    if not steps.size:
-        return float(raster.bin_s)
-    spacing = float(np.median(steps))
-    k = round(spacing / raster.bin_s)  # a whole number of bins, up to the clock's rounding
-    return k * float(raster.bin_s) if k >= 1 and abs(spacing - k * raster.bin_s) < 1e-6 * spacing else spacing
 
 
 def row_height(raster: Raster) -> float:
@@ -64,7 +55,8 @@ def raster_layer_data(
     origin: tuple[float, float] | None = None,
     session: Session | None = None,
 ) -> list[tuple[Any, dict, str]]:
-    """Layer data tuples (napari's reader format): count raster, binarized raster, area names, area strip.
+    """Layer data tuples (napari's reader format): count raster, binarized raster, area names, the E/I legend
+    and strip (when units have classes, see :mod:`.class_strip`), area strip.
 
     ``role`` tags the layers ("data" for the loaded recording; e.g. "generated" for a model's raster),
     ``label`` prefixes the layer names (default: the raster's name), ``rows`` is the row height (default:
@@ -97,12 +89,27 @@ def raster_layer_data(
     }
     width = dx * raster.n_frames
     strip = area_strip_data(raster, role=role, label=label, rows=dy, origin=(y0, x0), width=width)
+    classes = class_layers_data(raster, role=role, label=label, area_strip=strip[1])
     return [
         (counts_levels if multiscale else counts_levels[0], counts_meta, "image"),
         (binary_levels if multiscale else binary_levels[0], binary_meta, "image"),
-        area_names_data(raster, role=role, label=label, strip=strip[1]),
+        area_names_data(raster, role=role, label=label, strip=classes[-1][1] if classes else strip[1]),
+        *classes,
         strip,  # last, so that napari makes it the selected layer and hovering shows the areas
     ]
+
+
+def class_layers_data(raster: Raster, *, role: str, label: str,
+                      area_strip: dict) -> list[tuple[Any, dict, str]]:
+    """The E/I legend and strip (Points and Labels tuples) left of the area strip; none when no unit of the
+    raster has a class."""
+    if not has_classes(raster):
+        return []
+    data, strip = class_strip(raster, area_strip)
+    strip.update(name=f"E/I · {label}", metadata=_tag("classes", role, raster))
+    where, legend = class_legend(strip)
+    legend.update(name=f"E/I legend · {label}", metadata=_tag("legend", role, raster))
+    return [(where, legend, "points"), (data, strip, "labels")]
 
 
 def area_strip_data(
@@ -242,9 +249,11 @@ def layers_of(viewer: napari.Viewer, *, role: str | None = None, kind: str | Non
 
 
 def row_under(viewer: napari.Viewer, world_position, n_units: int) -> int | None:
-    """Row under a world position on any shown raster or area strip of ``n_units`` rows (None elsewhere)."""
+    """Row under a world position on any shown raster, area or E/I strip of ``n_units`` rows (None
+    elsewhere)."""
     x = world_position[-1]
-    for layer in layers_of(viewer, kind="binary") + layers_of(viewer, kind="areas"):
+    strips = layers_of(viewer, kind="areas") + layers_of(viewer, kind="classes")
+    for layer in layers_of(viewer, kind="binary") + strips:
         (_, x0), (_, x1) = layer.extent.world[:, -2:]
         row = row_at(layer, world_position)
         if layer.visible and row is not None and x0 <= x <= x1 and layer.level_shapes[0][0] == n_units:

@@ -1,5 +1,6 @@
-"""The Load dock's source picker: a path (typed, or from a file or folder dialog) and, for an Allen Visual
-Behavior Neuropixels cache, the choice of one of its sessions."""
+"""The Load dock's source picker: a path or an address to stream from (typed, or from a file or folder
+dialog) and, for an Allen Visual Behavior Neuropixels cache, the choice of one of its sessions and whether a
+session not on disk is downloaded whole (else only its units are streamed)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+)
 
 from napari_neurorbm.errors import NeuroRBMError
 
@@ -25,13 +35,20 @@ class SourcePicker(QGroupBox):
         self._on_error = on_error
         form = QFormLayout(self)
         self.source_edit = QLineEdit()
-        self.source_edit.setPlaceholderText(".nwb, binned .npz, phy folder or Allen cache folder")
+        self.source_edit.setPlaceholderText(".nwb or its https:// / s3:// address, .npz, or a folder")
+        self.source_edit.setToolTip(
+            "An NWB file, or its address to stream only its units from (https://, s3://bucket/key, a DANDI "
+            "asset); a binned npz; a Kilosort/phy, SpikeInterface or Allen cache folder"
+        )
         self.source_edit.editingFinished.connect(self._on_source_changed)
         file_button = QPushButton("File…")
         file_button.setToolTip("An NWB file or a binned npz")
         file_button.clicked.connect(self._pick_file)
         folder_button = QPushButton("Folder…")
-        folder_button.setToolTip("A Kilosort/phy output folder or an Allen Visual Behavior Neuropixels cache")
+        folder_button.setToolTip(
+            "A Kilosort/phy output folder, a SpikeInterface sorting or analyzer folder, or an Allen Visual "
+            "Behavior Neuropixels cache"
+        )
         folder_button.clicked.connect(self._pick_folder)
         row = QHBoxLayout()
         row.addWidget(self.source_edit, stretch=1)
@@ -42,6 +59,13 @@ class SourcePicker(QGroupBox):
         self.session_combo.setEnabled(False)
         self.session_combo.setToolTip("Sessions of the chosen Allen cache (mouse, genotype, units)")
         form.addRow("Allen session", self.session_combo)
+        self.download_check = QCheckBox("Download the whole NWB file")
+        self.download_check.setEnabled(False)
+        self.download_check.setToolTip(
+            "For an Allen session not on disk: download its whole NWB file (gigabytes) into the cache "
+            "folder. Unchecked, only its units are streamed, through the block cache."
+        )
+        form.addRow("", self.download_check)
 
     def path(self) -> str:
         """The path as typed or picked ('' when none)."""
@@ -50,6 +74,10 @@ class SourcePicker(QGroupBox):
     def session_id(self) -> int | None:
         """The Allen session picked in the combo box (None when the source is not an Allen cache)."""
         return self.session_combo.currentData() if self.session_combo.isEnabled() else None
+
+    def stream(self) -> bool:
+        """Whether an Allen session not on disk is streamed (True) or downloaded whole."""
+        return not (self.download_check.isEnabled() and self.download_check.isChecked())
 
     def set_source(self, path: str | Path) -> None:
         """Point the picker at ``path`` and, for an Allen cache, list its sessions."""
@@ -68,11 +96,15 @@ class SourcePicker(QGroupBox):
             self.set_source(path)
 
     def _start_dir(self) -> str:
-        return str(Path(self.path()).parent) if self.path() else str(Path.home())
+        from napari_neurorbm.data.remote import is_url
+
+        text = self.path()
+        return str(Path(text).parent) if text and not is_url(text) else str(Path.home())
 
     def _on_source_changed(self) -> None:
         self.session_combo.clear()
         self.session_combo.setEnabled(False)
+        self.download_check.setEnabled(False)
         text = self.path()
         if not text or not Path(text).expanduser().is_dir():
             return
@@ -91,6 +123,7 @@ class SourcePicker(QGroupBox):
             self.session_combo.addItem(line, sid)
             self.session_combo.setItemData(self.session_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.session_combo.setEnabled(self.session_combo.count() > 0)
+        self.download_check.setEnabled(self.session_combo.isEnabled())
 
 
 def session_choices(table) -> list[tuple[int, str, str]]:

@@ -22,14 +22,12 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_neurorbm._qt.colors import SERIES_COLORS
 from napari_neurorbm._qt.docking import Dock
 from napari_neurorbm.analysis import statistics as st
 
 DOCK_NAME = "NeuroRBM statistics"
-COLORS = {
-    "train": (235, 235, 235), "recording": (235, 235, 235), "test": (240, 95, 95),
-    "generated": (80, 205, 120), "independent": (140, 140, 160),
-}
+COLORS = {"train": SERIES_COLORS["recording"], **SERIES_COLORS}
 LAG_COLORS = ((90, 160, 250), (250, 170, 60), (200, 110, 240), (90, 220, 220))
 MAX_POINTS = 5000  # dots drawn per set in a scatter (the fits use all of them)
 SERIES = ("recording", "generated", "independent")

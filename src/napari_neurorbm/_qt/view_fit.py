@@ -1,6 +1,6 @@
 """Fitting layers into the canvas with screen room for the text napari draws outside them: area names left of
-the strips, raster titles and the coupling matrix's column names above (text keeps its size in screen pixels
-whatever the zoom, so its room is kept in pixels, not in world units)."""
+the strips, raster titles, the E/I legend and the coupling matrix's column names above (text keeps its size in
+screen pixels whatever the zoom, so its room is kept in pixels, not in world units)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_neurorbm._qt.class_strip import LEGEND_SIZE
 from napari_neurorbm._qt.coupling_layers import KEY as J_KEY
 from napari_neurorbm._qt.labels import LINE_PX, text_width
 from napari_neurorbm._qt.raster_layers import tag_of
@@ -31,6 +32,8 @@ def fit_view(viewer: napari.Viewer, layers: list, right: float = -np.inf) -> Non
                  default=0.0)
     if titles_layer(viewer) is not None:
         top_px = max(top_px, LINE_PX * TITLE_SIZE + TITLE_LIFT_PX)
+    if any(tag_of(layer).get("kind") == "legend" and layer.visible for layer in layers):
+        top_px = max(top_px, LINE_PX * LEGEND_SIZE)
     height, width = (1 - 2 * FIT_MARGIN) * np.asarray(viewer.canvas.size, dtype=float)
     zoom = min((height - top_px) / max(bottom - top, 1e-12), (width - left_px) / max(right - left, 1e-12))
     camera = viewer.scene.camera

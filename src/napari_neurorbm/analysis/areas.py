@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.atomic import write_csv
 from napari_neurorbm.configs import CouplingsConfig
 from napari_neurorbm.errors import NeuroRBMError
 
@@ -111,12 +112,12 @@ def area_table(J: np.ndarray, areas: np.ndarray, min_units: int = MIN_UNITS) -> 
 
 def write_area_csv(path: str | Path, J: np.ndarray, areas: np.ndarray, min_units: int = MIN_UNITS) -> Path:
     """Write area_table as CSV (first column 'area'); returns the path."""
-    path = Path(path)
-    try:
-        area_table(J, areas, min_units).to_csv(path, index_label="area")
-    except OSError as exc:
-        raise NeuroRBMError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return path
+    return write_table_csv(path, area_table(J, areas, min_units))
+
+
+def write_table_csv(path: str | Path, table: pd.DataFrame) -> Path:
+    """Write a table indexed by area as CSV (first column 'area'); returns the path."""
+    return write_csv(path, table, "area table", index_label="area")
 
 
 def _check(J: np.ndarray, areas: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ import math
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
 from napari_neurorbm.rbm.io import ModelFile
 from napari_neurorbm.rbm.model import RBM, pick_device
+
+if TYPE_CHECKING:
+    from napari_neurorbm.analysis.reliability import ReplicateCouplings
 
 ArrayLike = np.ndarray | torch.Tensor | Sequence[float]
 
@@ -387,10 +391,12 @@ def iter_coupling_norms(checkpoints: Sequence[tuple[int, RBM]], *, n_triplets: i
 @dataclass(frozen=True)
 class CouplingsResult:
     """Fields H and couplings J of ``model`` (rows in the raster's order), with the units' areas and ids:
-    what the Couplings dock computes and the viewer's shared state holds."""
+    what the Couplings dock computes and the viewer's shared state holds. From replicate models,
+    ``replicates`` holds each one's H and J, H and J are their means and ``model`` is the first replicate."""
 
     model: ModelFile
     H: np.ndarray
     J: np.ndarray
     areas: np.ndarray | None
     unit_ids: np.ndarray
+    replicates: ReplicateCouplings | None = None

@@ -52,6 +52,16 @@ def consecutive_pairs(n_frames: int, segment_starts: np.ndarray | None = None) -
     return t[~np.isin(t + 1, np.asarray(segment_starts))]
 
 
+def top_pcs(x: np.ndarray, k: int) -> np.ndarray:
+    """The top-k principal axes (units x k, by decreasing variance) of centred frames x units: eigenvectors of
+    the units' scatter matrix, a few times faster than the SVD of all the frames when frames outnumber units
+    (the top axes only: the matrix squares the small singular values, not the large ones)."""
+    if len(x) <= x.shape[1]:
+        return np.linalg.svd(x, full_matrices=False)[2][:k].T
+    _, vectors = np.linalg.eigh(x.T @ x)
+    return vectors[:, ::-1][:, :k]
+
+
 def dmd_of(x: np.ndarray, k: int = 20, segment_starts: np.ndarray | None = None) -> DMD:
     """DMD of frames x units activity in the space of its top-k PCs (centred on the mean frame)."""
     x = np.asarray(x, dtype=np.float64)
@@ -59,8 +69,7 @@ def dmd_of(x: np.ndarray, k: int = 20, segment_starts: np.ndarray | None = None)
         raise NeuroRBMError(f"DMD needs frames x units activity and k >= 1, got shape {x.shape} and k = {k}")
     x = x - x.mean(axis=0)
     k = min(k, x.shape[1])
-    _, _, vt = np.linalg.svd(x, full_matrices=False)
-    y = x @ vt[:k].T
+    y = x @ top_pcs(x, k)
     t = consecutive_pairs(len(x), segment_starts)
     if len(t) < k:
         raise NeuroRBMError(f"DMD of {k} PCs needs at least {k} consecutive frame pairs, got {len(t)}")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from napari_neurorbm.configs import INITS, ClampConfig, GenerateConfig
+from napari_neurorbm.configs import INITS, PAPER_TAU, ClampConfig, GenerateConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, relabel
@@ -27,7 +27,8 @@ from napari_neurorbm.rbm.sampling import Bernoulli, Clamp, Sweeper
 if TYPE_CHECKING:
     from napari_neurorbm.analysis.pairwise_file import PairwiseFile
 
-GEN = GenerateConfig()  # the defaults of generation and clamping
+GEN = GenerateConfig(tau=PAPER_TAU)  # the defaults of generation and clamping: a fixed tau (auto needs a
+# recording to match, analysis.timing)
 _BUFFER_BYTES = 64 * 2**20  # device memory for frames waiting to be copied to the host
 
 
@@ -44,6 +45,7 @@ class GeneratedRun:
     clamp_units: np.ndarray
     clamp_values: np.ndarray
     clamp_onset: int
+    timing: dict | None = None  # how tau was calibrated (analysis.timing.TauCalibration.numbers), if it was
 
     @property
     def n_frames(self) -> int:
@@ -61,7 +63,7 @@ class GeneratedRun:
     def params(self) -> dict:
         """The generation parameters, JSON-ready (the clamp's only for a clamped run)."""
         out = {"n_frames": self.n_frames, "chains": self.n_chains, "tau": self.tau, "init": self.init,
-               "seed": self.seed}
+               "seed": self.seed, **(self.timing or {})}
         if self.clamp_units.size:
             out.update(clamp_units=self.clamp_units.tolist(), clamp_values=self.clamp_values.tolist(),
                        clamp_onset=self.clamp_onset)
@@ -366,8 +368,16 @@ def check_same_units(model: ModelFile | PairwiseFile, raster: Raster,
     if raster.n_units != nv:
         raise NeuroRBMError(f"the model has {nv} visible units but {raster_name} has {raster.n_units} units; "
                             "use the raster the model was trained on")
-    ids = None if model.unit_ids is None else model.unit_ids.astype(str)
-    if ids is not None and len(ids) == nv and not np.array_equal(ids, raster.unit_ids.astype(str)):
-        row = int(np.flatnonzero(ids != raster.unit_ids.astype(str))[0])
+    row = first_other_unit(model.unit_ids, raster.unit_ids)
+    if row is not None:
         raise NeuroRBMError(f"{raster_name} does not list the model's units in the model's order (unit ids "
                             f"differ from row {row} on); use the raster the model was trained on")
+
+
+def first_other_unit(ids: np.ndarray | None, other: np.ndarray | None) -> int | None:
+    """The first row at which two equally long lists of unit ids differ (compared as text); None when they
+    agree, when either is unknown (None) or when their lengths differ (a count is checked on its own)."""
+    if ids is None or other is None or len(ids) != len(other):
+        return None
+    differ = np.flatnonzero(np.asarray(ids).astype(str) != np.asarray(other).astype(str))
+    return int(differ[0]) if len(differ) else None

@@ -8,8 +8,9 @@ For a group of n <= 15 units, with entropies in nats:
 - SN: the data's own entropy, the plug-in entropy of the observed patterns extrapolated to infinite data
   (Strong et al. 1998: S(N) = S + a/N + b/N^2 over subsamples of the frames).
 I_N = S1 - SN is the multi-information, I_2 = S1 - S2 the part pairwise correlations account for, and
-I2/IN their ratio (about 0.9 in the retina). The same ratio for a model uses its own marginal over the
-group in place of S2.
+I2/IN their ratio (about 0.9 in the retina). For a model the numerator is its own multi-information over
+the group, S1 of its own means less the entropy of its marginal: a model whose rates are a little off would
+otherwise move S1 - S by more than the whole multi-information (a tenth of a nat in ten retina cells).
 """
 
 from __future__ import annotations
@@ -108,6 +109,13 @@ def extrapolated_entropy(x: np.ndarray, fractions: tuple[float, ...] = FRACTIONS
     return float(np.polyfit(inv, values, min(2, len(sizes) - 1))[-1])
 
 
+def rbm_group_means(W: np.ndarray, b: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """The RBM's firing probability of each unit of a group (rows of ``W``, biases ``b``): the mean over its
+    equilibrium ``hidden`` states of p(v_i = 1 | h)."""
+    a = np.asarray(hidden, dtype=np.float64) @ np.asarray(W, dtype=np.float64).T + b
+    return (1.0 / (1.0 + np.exp(-a))).mean(axis=0)
+
+
 def rbm_group_entropy(W: np.ndarray, b: np.ndarray, hidden: np.ndarray, chunk: int = 2**22) -> float:
     """Entropy of an RBM's marginal over a group of visible units (rows of ``W``, biases ``b``), by
     enumerating the group's states: P(v_G) = mean over model samples h of prod_i p(v_i | h), with ``hidden``
@@ -125,14 +133,15 @@ def rbm_group_entropy(W: np.ndarray, b: np.ndarray, hidden: np.ndarray, chunk: i
 
 @dataclass(frozen=True)
 class MultiInfo:
-    """Per group: its units and the entropies S1, S2, SN (and S of a model's marginal, when one was given);
-    ratios I2/IN (and I_model/IN) per group."""
+    """Per group: its units and the entropies S1, S2, SN (and, when a model was given, S of its marginal and
+    S1 of its own means); ratios I2/IN (and I_model/IN) per group."""
 
     groups: np.ndarray
     s1: np.ndarray
     s2: np.ndarray
     sn: np.ndarray
     s_model: np.ndarray | None = None
+    s1_model: np.ndarray | None = None
 
     @property
     def i2_over_in(self) -> np.ndarray:
@@ -140,7 +149,7 @@ class MultiInfo:
 
     @property
     def model_over_in(self) -> np.ndarray | None:
-        return None if self.s_model is None else (self.s1 - self.s_model) / (self.s1 - self.sn)
+        return None if self.s_model is None else (self.s1_model - self.s_model) / (self.s1 - self.sn)
 
     def summary(self) -> dict:
         """The headline numbers: mean and spread (standard deviation) over groups."""
@@ -177,15 +186,16 @@ def iter_multi_information(frames: np.ndarray, size: int = 10, count: int = 100,
         row = [s1, fit_to_frames(xg).entropy(), sn]
         if model is not None:
             W, b, hidden = model
-            row.append(rbm_group_entropy(W[units], b[units], hidden))
+            row += [rbm_group_entropy(W[units], b[units], hidden),
+                    independent_entropy(rbm_group_means(W[units], b[units], hidden))]
         rows.append(row)
         yield Progress("multi-information", g + 1, len(groups), f"group {g + 1}/{len(groups)}")
     r = np.asarray(rows)
     keep = r[:, 0] - r[:, 2] > 1e-9
     if not keep.any():
         raise NeuroRBMError("no group shows multi-information (the units look independent)")
-    s_model = r[keep, 3] if model is not None else None
-    return MultiInfo(groups[keep], r[keep, 0], r[keep, 1], r[keep, 2], s_model)
+    s_model, s1_model = (r[keep, 3], r[keep, 4]) if model is not None else (None, None)
+    return MultiInfo(groups[keep], r[keep, 0], r[keep, 1], r[keep, 2], s_model, s1_model)
 
 
 def _features(states: np.ndarray, iu: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

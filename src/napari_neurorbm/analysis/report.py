@@ -20,21 +20,23 @@ from napari_neurorbm.analysis.generation import (
     check_same_units,
     iter_generate,
 )
+from napari_neurorbm.analysis.report_pages import ANALYSES, SERIES, iter_pages, pages_html
+from napari_neurorbm.analysis.timing import contiguous, iter_resolve_tau
 from napari_neurorbm.data.raster import Raster, read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
 from napari_neurorbm.rbm.io import ModelFile, load_model
 from napari_neurorbm.rbm.model import pick_device
 
-COLORS = {"train": "black", "test": "tab:red", "generated": "tab:green", "independent": "0.6",
-          "recording": "black"}
+COLORS = {"train": SERIES["recording"], "test": "tab:red", **SERIES}
 STAT_TITLES = {"means": "(b) firing probability", "pairs": "(c) connected 2-point",
                "triplets": "(d) connected 3-point"}
 MAX_POINTS = 20_000  # points drawn per scatter (fits use all)
 SNAPSHOT_FRAMES = 400
 
 
-def _figure(width: float, height: float) -> Figure:
+def agg_figure(width: float, height: float) -> Figure:
+    """A constrained-layout figure on matplotlib's Agg canvas (no pyplot, no screen), to save as a PNG."""
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -127,7 +129,7 @@ def _numbers_panel(ax, rep: st.StatsReport) -> None:
 def fig3(rep: st.StatsReport, seed: int = 0) -> Figure:
     """Fig. 3-like panels: PCA, moments (means, pairs, triplets), P(K), energies, P(v_i=1|rest), numbers."""
     rng = np.random.default_rng(seed)
-    fig = _figure(18, 8.5)
+    fig = agg_figure(18, 8.5)
     grid = fig.add_gridspec(2, 4)
     _pca_panel(fig, grid[0, 0], rep)
     moments = {"means": rep.means, "pairs": rep.pairs, "triplets": rep.triplet_values}
@@ -156,7 +158,7 @@ def _series(rep: st.StatsReport) -> list[str]:
     return [n for n in ("recording", "generated", "independent") if n in rep.temporal]
 
 
-def _autocorr_panel(ax, rep: st.StatsReport) -> None:
+def _autocorr_panel(ax, rep: st.StatsReport, note: str) -> None:
     for name in _series(rep):
         t = rep.temporal[name]
         lag_s = np.arange(len(t.autocorr)) * t.frame_s
@@ -164,7 +166,7 @@ def _autocorr_panel(ax, rep: st.StatsReport) -> None:
     ax.axhline(0, color="k", lw=0.5)
     ax.set_title("(c) autocorrelation of K(t)", loc="left")
     ax.set_xlabel("lag (s)")
-    ax.legend(fontsize="x-small")
+    ax.legend(fontsize="x-small", title=note, title_fontsize="x-small")
 
 
 def _count_bins(values: list[np.ndarray], n: int = 50) -> np.ndarray:
@@ -199,13 +201,15 @@ def _transition_panel(ax, rep: st.StatsReport) -> None:
     ax.legend(fontsize="x-small", ncol=2)
 
 
-def fig6(rep: st.StatsReport, recording: np.ndarray, generated: np.ndarray, bin_s: float) -> Figure:
-    """Fig. 6-like panels: rasters in time, autocorrelation of K, window counts, K(t+Δ) given K(t)."""
-    fig = _figure(18, 8.5)
+def fig6(rep: st.StatsReport, recording: np.ndarray, generated: np.ndarray, bin_s: float,
+         tau_note: str = "") -> Figure:
+    """Fig. 6-like panels: rasters in time, autocorrelation of K (``tau_note``, e.g. the tau used, above its
+    legend), window counts, K(t+Δ) given K(t)."""
+    fig = agg_figure(18, 8.5)
     grid = fig.add_gridspec(2, 3)
     _raster_panel(fig.add_subplot(grid[0, 0]), recording, "(a) recording", bin_s)
     _raster_panel(fig.add_subplot(grid[0, 1]), generated, "(b) generated (first chain)", bin_s)
-    _autocorr_panel(fig.add_subplot(grid[0, 2]), rep)
+    _autocorr_panel(fig.add_subplot(grid[0, 2]), rep, tau_note)
     windows = list(rep.temporal["generated"].windows)[:2]
     for col, (window, label) in enumerate(zip(windows, ("(d)", "(e)"), strict=False)):
         _window_panel(fig.add_subplot(grid[1, col]), rep, window, label)
@@ -215,7 +219,7 @@ def fig6(rep: st.StatsReport, recording: np.ndarray, generated: np.ndarray, bin_
 
 def clamp_figure(result: ClampResult, bin_s: float) -> Figure:
     """The clamping experiment: clamped raster of the first chain, delta per unit, delta per area."""
-    fig = _figure(16, 5)
+    fig = agg_figure(16, 5)
     grid = fig.add_gridspec(1, 3)
     ax = fig.add_subplot(grid[0, 0])
     _raster_panel(ax, result.clamped.chain(0), "clamped run, chain 1", bin_s)
@@ -254,15 +258,7 @@ def _as_raster(raster: Raster | str | Path) -> Raster:
     return raster if isinstance(raster, Raster) else read_raster(raster)
 
 
-def contiguous(raster: Raster) -> bool:
-    """Whether consecutive frames inside each segment are exactly one bin apart (no frames were skipped)."""
-    gaps = np.diff(raster.frame_times)
-    within = np.ones(len(gaps), dtype=bool)
-    within[raster.segment_starts[1:] - 1] = False
-    return bool(np.allclose(gaps[within], raster.bin_s, rtol=1e-6, atol=1e-9))
-
-
-def _html(rep: st.StatsReport, params: dict, images: list[str]) -> str:
+def _html(rep: st.StatsReport, params: dict, images: list[str], sections: str = "") -> str:
     rows = "".join(
         f"<tr><td>{stat}</td>" + "".join(f"<td>{by_set[n].slope:.3f}</td><td>{by_set[n].r:.3f}</td>"
                                          for n in st.COMPARED) + "</tr>"
@@ -282,24 +278,29 @@ def _html(rep: st.StatsReport, params: dict, images: list[str]) -> str:
         "the independent-neuron model shows what the couplings add.</p>"
         f"<table><tr><th></th>{head}</tr><tr><th></th>{sub}</tr>{rows}</table>"
         f"<h2>Parameters</h2><ul>{plist}</ul>{f'<h2>Notes</h2><ul>{notes}</ul>' if notes else ''}"
-        f"{imgs}</body></html>"
+        f"{imgs}{sections}</body></html>"
     )
 
 
 def iter_generate_and_compare(model: ModelFile, raster: Raster, n_frames: int | None = None, *,
-                              tau: int = GEN.tau, chains: int = GEN.chains, init: str = GEN.init,
+                              tau: int | None = None, chains: int = GEN.chains, init: str = GEN.init,
                               seed: int = GEN.seed, device: str | None = None, n_triplets: int = 20_000
                               ) -> Generator[Progress, None, tuple[GeneratedRun, st.StatsReport]]:
     """Generate ``n_frames`` (default: as many as the raster's test frames; chains start from its train frames
     or random states) and compare train, test, generated and independent frames, and K(t) of the recording
-    when its frames are contiguous bins. The pipeline behind the report and the Generate widget."""
+    when its frames are contiguous bins. ``tau`` None: calibrated to the recording (``timing``; its
+    relaxation times go into the run's params, a fallback to the paper's tau into the notes). The pipeline
+    behind the report and the Generate widget."""
     check_same_units(model, raster)
     train, test = raster.frames("train"), raster.frames("test")
     if len(train) < 2 or len(test) < 2:
         raise NeuroRBMError("the raster needs at least 2 train and 2 test frames (its train/test split)")
     n = len(test) if n_frames is None else n_frames
     rbm = model.rbm if device is None else model.rbm.to(pick_device(device))  # statistics run there too
+    tau, calibration, fallback = yield from iter_resolve_tau(rbm, raster, tau, seed=seed)
     run = yield from iter_generate(rbm, n, tau=tau, chains=min(chains, n), init=init, data=train, seed=seed)
+    if calibration is not None:
+        run.timing = calibration.numbers()
     yield Progress("statistics", 0, 0, "comparing real and generated frames")  # of unknown length: busy
     in_time = contiguous(raster)
     rep = st.compare(train, test, run.frames, rbm, raster.bin_s, generated_segments=run.segment_starts,
@@ -308,16 +309,18 @@ def iter_generate_and_compare(model: ModelFile, raster: Raster, n_frames: int | 
     if not in_time:
         rep.notes.append("the raster's frames are not contiguous bins (keep-every > 1?), so its temporal "
                          "statistics are not shown; binarize with keep-every 1 to compare them")
+    rep.notes += [fallback] if fallback else []
     yield Progress("statistics", 1, 1)
     return run, rep
 
 
 def iter_write_report(model: ModelFile | str | Path, raster: Raster | str | Path, out_dir: str | Path, *,
-                      n_frames: int | None = None, tau: int = GEN.tau, chains: int = GEN.chains,
-                      seed: int = GEN.seed, device: str | None = None, n_triplets: int = 20_000
-                      ) -> Generator[Progress, None, Path]:
-    """:func:`iter_generate_and_compare`, then write fig3.png, fig6.png, generated.npz, summary.json and
-    index.html into ``out_dir``; returns the path of index.html."""
+                      n_frames: int | None = None, tau: int | None = None, chains: int = GEN.chains,
+                      seed: int = GEN.seed, device: str | None = None, n_triplets: int = 20_000,
+                      analyses: tuple[str, ...] = ANALYSES) -> Generator[Progress, None, Path]:
+    """:func:`iter_generate_and_compare`, then write fig3.png, fig6.png, generated.npz, the pages of
+    ``analyses`` (report_pages: <name>.png and .csv), summary.json and index.html into ``out_dir``; returns
+    the path of index.html."""
     mf, ras = _as_model(model), _as_raster(raster)
     check_same_units(mf, ras)
     out = Path(out_dir)
@@ -328,15 +331,31 @@ def iter_write_report(model: ModelFile | str | Path, raster: Raster | str | Path
     run, rep = yield from iter_generate_and_compare(mf, ras, n_frames, tau=tau, chains=chains, seed=seed,
                                                     device=device, n_triplets=n_triplets)
     fig3(rep, seed).savefig(out / "fig3.png", dpi=110)
-    fig6(rep, ras.binary[:, :SNAPSHOT_FRAMES].T, run.chain(0), ras.bin_s).savefig(out / "fig6.png", dpi=110)
-    run.to_raster(ras.bin_s, ras.areas, ras.unit_ids, "generated").save(out / "generated.npz")
+    fig6(rep, ras.binary[:, :SNAPSHOT_FRAMES].T, run.chain(0), ras.bin_s, tau_note(run)).savefig(
+        out / "fig6.png", dpi=110)
+    generated = run.to_raster(ras.bin_s, ras.areas, ras.unit_ids, "generated")
+    generated.save(out / "generated.npz")
+    pages = yield from iter_pages(mf.rbm, ras, generated, out, analyses)
     params = {"model": str(model) if not isinstance(model, ModelFile) else "(in memory)",
               "raster": ras.name, **run.params(), "bin_s": ras.bin_s, "n_triplets": len(rep.triplets)}
+    beyond = {p.name: p.numbers or {"not_computed": p.note} for p in pages}
     (out / "summary.json").write_text(json.dumps({"params": params, "n_samples": rep.n_samples,
-                                                  "fits": rep.summary(), "notes": rep.notes}, indent=2))
+                                                  "fits": rep.summary(), "notes": rep.notes,
+                                                  "analyses": beyond}, indent=2))
     index = out / "index.html"
-    index.write_text(_html(rep, params, ["fig3.png", "fig6.png"]))
+    index.write_text(_html(rep, params, ["fig3.png", "fig6.png"], pages_html(pages)))
     return index
+
+
+def tau_note(run: GeneratedRun) -> str:
+    """The tau of a run in a few words; for tau auto with the relaxation times it matched (1/e of K's
+    autocorrelation)."""
+    t = run.timing
+    if not t:
+        return f"tau {run.tau} sweeps per frame"
+    return (f"tau {run.tau} (auto): 1/e at {t['recording_relaxation_s'] * 1e3:.0f} ms recorded,\n"
+            f"{t['generated_relaxation_sweeps']:.2f} sweeps = {t['generated_relaxation_s'] * 1e3:.0f} ms "
+            "generated")
 
 
 def write_report(model: ModelFile | str | Path, raster: Raster | str | Path, out_dir: str | Path,

@@ -4,7 +4,10 @@ cvPCA estimates the variance of each principal component that is shared between 
 activity, so independent noise (Poisson spiking) does not inflate it: the PCs come from repeat A alone and
 the variance of PC k is the covariance, across samples, of A's and B's projections on it. Without repeated
 trials the two "repeats" are interleaved time blocks: block 2i (A) beside block 2i + 1 (B), a block length
-apart, which keeps the activity that persists over a block and drops what changes from bin to bin.
+apart, which keeps the activity that persists over a block and drops what changes from bin to bin. With
+repeated trials of one stimulus (the raster's segments, all of one length) A is the mean over the even trials
+and B over the odd ones, frame by frame of the stimulus: the shared variance is then the stimulus-driven
+variance, as in Stringer et al.
 The exponent alpha of variance ~ rank^-alpha is fitted by least squares in log-log over a rank range.
 """
 
@@ -29,6 +32,14 @@ class Spectrum:
     variance: np.ndarray
     alpha: float
     ranks: tuple[int, int]
+
+    def power_law(self) -> tuple[np.ndarray, np.ndarray]:
+        """The fitted line over its rank range: ranks and A * rank^-alpha (empty when there is no fit)."""
+        alpha, amplitude = power_law_fit(self.variance, *self.ranks)
+        if not np.isfinite(alpha):
+            return np.zeros(0), np.zeros(0)
+        ranks = np.arange(self.ranks[0], min(self.ranks[1], len(self.variance)) + 1, dtype=np.float64)
+        return ranks, amplitude * ranks**-alpha
 
 
 def cv_spectrum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -61,22 +72,48 @@ def interleaved_halves(x: np.ndarray, block: int, segment_starts: np.ndarray | N
     return x[rows], x[rows + block]
 
 
+def repeat_halves(x: np.ndarray, segment_starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two halves of repeated trials: the segments of frames x units activity are trials of one stimulus
+    (at least two, all of one length); the mean over the even trials and the mean over the odd ones (stimulus
+    frames x units each)."""
+    bounds = np.r_[np.asarray(segment_starts, dtype=np.int64), len(x)]
+    lengths = np.diff(bounds)
+    if len(lengths) < 2 or (lengths != lengths[0]).any() or bounds[0] != 0:
+        n_lengths = len(set(lengths.tolist()))
+        kinds = "one segment" if len(lengths) < 2 else f"{len(lengths)} segments of {n_lengths} lengths"
+        raise NeuroRBMError(f"no repeated trials to split: the raster has {kinds}; repeats need two or more "
+                            "segments of one length (use halves 'blocks')")
+    trials = np.asarray(x, dtype=np.float64).reshape(len(lengths), lengths[0], -1)
+    return trials[0::2].mean(axis=0), trials[1::2].mean(axis=0)
+
+
 def power_law_exponent(variance: np.ndarray, first: int = FIRST_RANK, last: int | None = None) -> float:
     """alpha of variance ~ rank^-alpha by least squares in log-log over ranks first..last (1-based;
     default last = N/2), using the positive variances only; NaN when fewer than 3 remain."""
+    return power_law_fit(variance, first, last)[0]
+
+
+def power_law_fit(variance: np.ndarray, first: int = FIRST_RANK, last: int | None = None
+                  ) -> tuple[float, float]:
+    """(alpha, A) of variance ~ A rank^-alpha, fitted as :func:`power_law_exponent` says (NaNs: no fit)."""
     last = len(variance) // 2 if last is None else last
     ranks = np.arange(1, len(variance) + 1)
     keep = (ranks >= first) & (ranks <= last) & (variance > 0)
     if keep.sum() < 3:
-        return float("nan")
-    slope = np.polyfit(np.log(ranks[keep]), np.log(variance[keep]), 1)[0]
-    return float(-slope)
+        return float("nan"), float("nan")
+    slope, intercept = np.polyfit(np.log(ranks[keep]), np.log(variance[keep]), 1)
+    return float(-slope), float(np.exp(intercept))
 
 
 def spectrum_of(x: np.ndarray, block: int, segment_starts: np.ndarray | None = None,
-                first: int = FIRST_RANK, last: int | None = None) -> Spectrum:
-    """The cross-validated spectrum of frames x units activity from interleaved blocks, with its exponent."""
-    var = cv_spectrum(*interleaved_halves(np.asarray(x, dtype=np.float64), block, segment_starts))
+                first: int = FIRST_RANK, last: int | None = None, repeats: bool = False) -> Spectrum:
+    """The cross-validated spectrum of frames x units activity, with its exponent: from interleaved blocks,
+    or with ``repeats`` from the segments as repeated trials (:func:`repeat_halves`)."""
+    x = np.asarray(x, dtype=np.float64)
+    if repeats:
+        var = cv_spectrum(*repeat_halves(x, np.zeros(1) if segment_starts is None else segment_starts))
+    else:
+        var = cv_spectrum(*interleaved_halves(x, block, segment_starts))
     last = len(var) // 2 if last is None else last
     return Spectrum(var, power_law_exponent(var, first, last), (first, last))
 
@@ -91,12 +128,10 @@ def time_shuffled(x: np.ndarray, seed: int = 0) -> np.ndarray:
     return out
 
 
-def spectra_by_area(x: np.ndarray, areas: np.ndarray, block: int, segment_starts: np.ndarray | None = None,
-                    min_units: int = MIN_UNITS_PER_AREA) -> dict[str, Spectrum]:
-    """One spectrum per area with at least ``min_units`` units (columns of x in the raster's row order)."""
-    names, counts = np.unique(areas, return_counts=True)
-    return {str(a): spectrum_of(x[:, areas == a], block, segment_starts)
-            for a, c in zip(names, counts, strict=True) if c >= min_units}
+def large_areas(areas: np.ndarray, min_units: int = MIN_UNITS_PER_AREA) -> list[str]:
+    """The areas with at least ``min_units`` units, sorted: those that get a spectrum of their own."""
+    names, counts = np.unique(np.asarray(areas).astype(str), return_counts=True)
+    return [str(a) for a, c in zip(names, counts, strict=True) if c >= min_units]
 
 
 def _centred(x: np.ndarray) -> np.ndarray:

@@ -25,7 +25,12 @@ COMMANDS = {
     ),
     "couplings": (
         "couplings",
-        "effective couplings H, J (and J_ijk) of a trained RBM, aggregated by brain area",
+        "effective couplings H, J (and J_ijk) of a trained RBM by brain area; replicates: spread, "
+        "reliability",
+    ),
+    "compare": (
+        "compare",
+        "compare two sessions' area couplings J_AB from replicate models of each (difference and its z)",
     ),
     "sample": (
         "sample",
@@ -33,9 +38,14 @@ COMMANDS = {
     ),
     "report": (
         "report",
-        "compare generated and real statistics (Fig. 3 and 6 of the paper) as PNGs and an HTML page",
+        "statistics of a model (Fig. 3 and 6 of the paper) or model selection of a sweep (Fig. 2), as PNGs "
+        "and an HTML page",
     ),
     "train": ("train", "train an RBM on a binned raster (PCD-k) and write a model file"),
+    "sweep": (
+        "sweep",
+        "train many RBMs (N_h x seeds x learning rates x rasters) on Dask into a sweep folder",
+    ),
     "loglik": ("loglik", "log partition function of a model and the log-likelihood of a raster's frames"),
     "info": ("info", "describe a model file"),
     "spectrum": (
@@ -49,7 +59,11 @@ COMMANDS = {
     ),
     "heat": (
         "heat",
-        "heat capacity C(T) of an RBM or a pairwise model (its energy at temperatures around T = 1)",
+        "heat capacity C(T) of a trained RBM, or of random subsets of N units (--subsets)",
+    ),
+    "ei": (
+        "ei",
+        "E/I experiment: P(K) of the excitatory units from a model of E alone and from a model of E and I",
     ),
     "maxent": (
         "maxent",

@@ -3,7 +3,8 @@ with the field's help, default, choices and bounds, so that the CLI and the dock
 
 Options default to "not given" (None): :func:`config_from_args` builds the config from the ones given over a
 base config (its class's defaults, or e.g. a resumed run's), and checks each given value against its field's
-bounds with a one-line message naming the option.
+bounds with a one-line message naming the option. An optional number's option also takes the word for its
+None (the spec's ``none``: ``--tau auto``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from napari_neurorbm.configs import C, FieldInfo, split_list
 from napari_neurorbm.errors import NeuroRBMError
 
 METAVARS = {int: "N", float: "X", str: "NAME", tuple: "A,B"}
+NONE = object()  # a number option given as its field's none word (--tau auto): the field's None
 
 
 def option(info: FieldInfo) -> str:
@@ -37,10 +39,25 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type[C], *, only: I
             parser.add_argument(flag, dest=info.name, action="store_const", const=not info.default,
                                 default=None, help=spec.help)
             continue
-        kind = info.base_type if info.base_type in (int, float) else str
+        kind = _kind(info)
         metavar = "{" + ",".join(map(str, spec.choices)) + "}" if spec.choices else METAVARS[info.base_type]
+        if kind not in (int, float, str) and " " not in spec.none:
+            metavar += f"|{spec.none}"  # N|auto
         parser.add_argument(flag, dest=info.name, type=kind, default=None, metavar=metavar,
                             help=f"{spec.help} ({default_text(info)})")
+
+
+def _kind(info: FieldInfo):
+    """The option's argparse type: a number, or for an optional number also its none word (e.g. auto)."""
+    kind = info.base_type if info.base_type in (int, float) else str
+    if kind is str or not (info.optional and info.spec.none):
+        return kind
+
+    def number_or_none(text: str):
+        return NONE if text.strip().lower() == info.spec.none.lower() else kind(text)
+
+    number_or_none.__name__ = kind.__name__  # argparse names the type in "invalid int value: 'x'"
+    return number_or_none
 
 
 def default_text(info: FieldInfo) -> str:
@@ -58,6 +75,9 @@ def config_from_args(args: argparse.Namespace, base: C) -> C:
     for info in type(base).fields():
         value = getattr(args, info.name, None)
         if value is None:
+            continue
+        if value is NONE:
+            changes[info.name] = None
             continue
         value = _from_text(info, value) if info.base_type is tuple else value
         info.spec.check(value, prefix=f"{option(info)}: ")

@@ -71,4 +71,4 @@ def _headless(args: argparse.Namespace) -> int:
 
 
 DEMO = DemoConfig()
-WIDGETS = ("Load & binarize", "Train RBM", "Generate", "Clamp", "Couplings")
+WIDGETS = ("Load & binarize", "Train RBM", "Generate", "Clamp", "Couplings", "Analyses")

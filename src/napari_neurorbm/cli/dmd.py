@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-import pandas as pd
-
-from napari_neurorbm.analysis.dmd import REAL_TOL, dmd_of
-from napari_neurorbm.cli._common import add_results_options, out_path, print_results
+from napari_neurorbm.analysis.dmd import REAL_TOL
+from napari_neurorbm.analysis.suite import dmd_summary, dmd_table, iter_dmd, write_csv
+from napari_neurorbm.cli._common import add_results_options, out_path, print_results, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import DMDConfig
 from napari_neurorbm.data.raster import read_raster
@@ -33,17 +31,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args, DMDConfig())
     out = out_path(args.out) if args.out else None
-    sources = {"recording": args.raster} | ({"generated": args.generated} if args.generated else {})
-    results = {}
-    for name, path in sources.items():
-        raster = read_raster(path)
-        results[name] = dmd_of(raster.counts.T, cfg.pcs, raster.segment_starts)
+    generated = read_raster(args.generated) if args.generated else None
+    results = run_shown(iter_dmd(read_raster(args.raster), cfg, generated))
     if out is not None:
-        pd.concat([pd.DataFrame({"source": name, "real": r.eigenvalues.real, "imag": r.eigenvalues.imag})
-                   for name, r in results.items()]).to_csv(out, index=False)
-    summary = {name: {"real_fraction": r.real_fraction, "largest_modulus": float(np.abs(r.eigenvalues).max())}
-               for name, r in results.items()}
-    print_results(args, {"pcs": cfg.pcs, **summary}, "; ".join(
-        f"{name}: {s['real_fraction']:.0%} real eigenvalues, largest |lambda| {s['largest_modulus']:.3f}"
-        for name, s in summary.items()) + (f"; wrote {out}" if out else ""))
+        write_csv(dmd_table(results), out)
+    summary = dmd_summary(results)
+    print_results(args, summary, "; ".join(
+        f"{name}: {summary[name]['real_fraction']:.0%} real eigenvalues, largest |lambda| "
+        f"{summary[name]['largest_modulus']:.3f}" for name in results) + (f"; wrote {out}" if out else ""))
     return 0

@@ -15,9 +15,10 @@ from napari_neurorbm.analysis.generation import (
     iter_generate,
     make_clamp,
 )
+from napari_neurorbm.atomic import save_figure
 from napari_neurorbm.cli._common import out_path, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
-from napari_neurorbm.configs import ClampConfig, GenerateConfig
+from napari_neurorbm.configs import ClampConfig
 from napari_neurorbm.data.raster import Raster, read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.rbm.io import ModelFile, load_model
@@ -39,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         ),
     )
     p.add_argument("model", metavar="MODEL.npz", help="a model file written by neurorbm train")
-    add_config_options(p, GenerateConfig)
+    add_config_options(p, ClampConfig, skip=("onset", "n_sigma"))  # tau fixed: see ClampConfig
     p.add_argument("--data", metavar="RASTER.npz",
                    help="the binned raster the model was trained on (starting frames; areas, unit ids "
                    "and bin width when the model file lacks them)")
@@ -130,7 +131,7 @@ def _write_experiment(result, folder: Path, bin_s: float, ids, args: argparse.Na
 
     paths = export_clamp_experiment(result, folder, bin_s=bin_s, unit_ids=ids,
                                     extra_params={"model": str(args.model), "data": args.data})
-    clamp_figure(result, bin_s).savefig(folder / "clamp.png", dpi=110)
+    save_figure(clamp_figure(result, bin_s), folder / "clamp.png", dpi=110)
     hits = int(result.beyond[~result.is_clamped].sum())
     print(f"clamp     {len(result.clamped.clamp_units)} units; {hits} other units changed beyond "
           f"{result.n_sigma:g} SE across chains")

@@ -24,8 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.atomic import write_text
+from napari_neurorbm.data.celltypes import WIDTH_COLUMN, check_widths
 from napari_neurorbm.data.download import RemoteMissing, iter_download
 from napari_neurorbm.data.nwb import load_nwb
+from napari_neurorbm.data.remote import open_remote
 from napari_neurorbm.data.session import UNKNOWN_AREA, Session
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
@@ -108,12 +111,17 @@ class AllenCache:
             }
         )
 
-    def open(self, session_id: int, download: bool = True) -> Session:
+    def open(self, session_id: int, download: bool = True, stream: bool = True) -> Session:
         """The session's units as a Session (see :meth:`iter_open`)."""
-        return drain(self.iter_open(session_id, download))
+        return drain(self.iter_open(session_id, download, stream))
 
-    def iter_open(self, session_id: int, download: bool = True) -> Generator[Progress, None, Session]:
-        """Check the id against the session table, download the NWB file if missing, then load it."""
+    def iter_open(
+        self, session_id: int, download: bool = True, stream: bool = True
+    ) -> Generator[Progress, None, Session]:
+        """Check the id against the session table and load the session's NWB file: from the cache folder
+        where it is there, else streamed from ``base_url`` (only the units' bytes, through the block cache of
+        :mod:`.remote`), or downloaded whole into the cache folder first with ``stream=False``.
+        ``download=False``: nothing remote is read."""
         yield from self.iter_metadata((SESSIONS_TABLE,), download)
         sid = self._known_id(session_id)
         path = self.nwb_path(sid)
@@ -122,6 +130,8 @@ class AllenCache:
                 raise NeuroRBMError(f"session {sid} is not downloaded yet (no {path})")
             manifest = yield from self._iter_manifest()
             url, file_hash = self._remote(manifest, "data_files", f"/{sid}/{path.name}", path)
+            if stream:
+                return self._stream(sid, url)
             try:
                 yield from iter_download(url, path, timeout_s=self.timeout_s, blake2b=file_hash)
             except RemoteMissing:
@@ -129,7 +139,27 @@ class AllenCache:
                     f"session {sid}: {self.base_url} has no NWB file for it (unknown session?)"
                 ) from None
             self._record_download(path, file_hash)
-        return load_nwb(path)
+        return self._with_widths(load_nwb(path))
+
+    def _with_widths(self, session: Session) -> Session:
+        """Units whose NWB file gives no waveform width take the ``waveform_duration`` (ms) of their row in
+        the cache's units.csv, when the cache holds that table (it is not downloaded for this)."""
+        path = self.table_path(UNITS_TABLE)
+        own = session.waveform_ms
+        if (own is not None and np.isfinite(own).all()) or not path.is_file():
+            return session
+        found = _unit_widths(path).reindex(session.unit_ids).to_numpy(dtype=np.float64)
+        widths = found if own is None else np.where(np.isfinite(own), own, found)
+        session.waveform_ms = check_widths(widths, session.n_units)
+        return session
+
+    def _stream(self, sid: int, url: str) -> Session:
+        """The session read by ranges from ``url`` (remote.open_remote)."""
+        try:
+            return open_remote(url, timeout_s=self.timeout_s)
+        except RemoteMissing:
+            missing = f"session {sid}: {self.base_url} has no NWB file for it (unknown session?)"
+            raise NeuroRBMError(missing) from None
 
     def iter_metadata(
         self, tables: tuple[str, ...] = (SESSIONS_TABLE, UNITS_TABLE), download: bool = True
@@ -162,7 +192,7 @@ class AllenCache:
                     raise NeuroRBMError(
                         f"{self.base_url} has no release {self.release} of {PROJECT} (no {path.name})"
                     ) from None
-                (self.cache_dir / "_manifest_last_used.txt").write_text(path.name)
+                write_text(self.cache_dir / "_manifest_last_used.txt", path.name)
             try:
                 self._manifest = json.loads(path.read_text())
             except (OSError, ValueError) as exc:
@@ -190,7 +220,7 @@ class AllenCache:
         except ValueError:
             known = {}
         known[str(path.resolve())] = file_hash
-        record.write_text(json.dumps(known, indent=2, sort_keys=True))
+        write_text(record, json.dumps(known, indent=2, sort_keys=True))
 
     def _session_table(self) -> pd.DataFrame:
         path = self.table_path(SESSIONS_TABLE)
@@ -241,6 +271,19 @@ def _units_per_area(path: Path) -> pd.Series:
         raise NeuroRBMError(f"{path}: no ecephys_session_id column")
     areas = units[area].fillna(UNKNOWN_AREA).astype(str) if area else pd.Series(UNKNOWN_AREA, units.index)
     return units.groupby(["ecephys_session_id", areas.rename("area")]).size()
+
+
+def _unit_widths(path: Path) -> pd.Series:
+    """``waveform_duration`` (ms) by unit id from units.csv (empty when the table has no such column)."""
+    try:
+        head = pd.read_csv(path, nrows=0).columns
+        if not {"unit_id", WIDTH_COLUMN} <= set(head):
+            return pd.Series(dtype=np.float64)
+        units = pd.read_csv(path, usecols=["unit_id", WIDTH_COLUMN])
+    except (OSError, ValueError) as exc:
+        raise NeuroRBMError(f"{path}: not a readable table ({exc.__class__.__name__})") from None
+    widths = pd.to_numeric(units[WIDTH_COLUMN], errors="coerce")
+    return widths.groupby(units["unit_id"]).first()
 
 
 def _compact(per_area: pd.Series, session_id: int) -> str:

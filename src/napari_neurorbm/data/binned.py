@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
+from napari_neurorbm.atomic import write_atomically
+from napari_neurorbm.data.epochs import epochs_from_arrays
 from napari_neurorbm.data.session import Session
 from napari_neurorbm.errors import NeuroRBMError
 
@@ -24,16 +26,22 @@ ZLIB_LEVEL = 1  # of the files written here: higher levels shrink a bit-packed r
 
 def write_binned_npz(path: Path, binary: np.ndarray, **arrays: np.ndarray) -> None:
     """Write a binned npz whose counts are the 0/1 raster ``binary`` (units x frames; any non-zero is 1),
-    bit-packed along frames, beside the other ``arrays``; np.load opens it like any npz."""
+    bit-packed along frames, beside the other ``arrays``; np.load opens it like any npz. Atomic: a stopped
+    write leaves the previous file whole."""
     packed = {"counts_bits": np.packbits(binary, axis=1), "n_frames": np.int64(binary.shape[1])}
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=ZLIB_LEVEL) as z:
-        for name, value in {**packed, **arrays}.items():
-            with z.open(f"{name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(value))
+
+    def write(fh: BinaryIO) -> None:
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=ZLIB_LEVEL) as z:
+            for name, value in {**packed, **arrays}.items():
+                with z.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(value))
+
+    write_atomically(path, write, "raster file")
 
 
 def read_binned_npz(path: str | Path) -> dict[str, Any]:
-    """Read and check a binned npz; optional keys get their defaults (unit_ids = row index)."""
+    """Read and check a binned npz; optional keys get their defaults (unit_ids = row index); the per-unit
+    ``waveform_ms`` and ``classes`` (E/I) are returned only when the file has them."""
     path = Path(path)
     if not path.is_file():
         raise NeuroRBMError(f"{path}: no such file")
@@ -69,8 +77,15 @@ def read_binned_npz(path: str | Path) -> dict[str, Any]:
         "frame_times": np.asarray(f.get("frame_times", np.arange(n_frames) * bin_s), dtype=np.float64),
         "source": str(f.get("source", path.stem)),
     }
-    for key, want in (("areas", n_units), ("unit_ids", n_units), ("frame_times", n_frames)):
-        if len(out[key]) != want:
+    if "waveform_ms" in f:  # optional, per unit: spike widths (ms) and E/I classes
+        if f["waveform_ms"].dtype.kind not in "iuf":
+            raise NeuroRBMError(f"{path.name}: 'waveform_ms' must hold numbers (ms)")
+        out["waveform_ms"] = f["waveform_ms"].astype(np.float64).reshape(-1)
+    if "classes" in f:
+        out["classes"] = np.asarray(f["classes"], dtype=str).reshape(-1)
+    for key, want in (("areas", n_units), ("unit_ids", n_units), ("frame_times", n_frames),
+                      ("waveform_ms", n_units), ("classes", n_units)):
+        if key in out and len(out[key]) != want:
             raise NeuroRBMError(f"{path.name}: '{key}' has {len(out[key])} entries, expected {want}")
     for key in ("train_frames", "test_frames"):
         if key in f:
@@ -78,6 +93,7 @@ def read_binned_npz(path: str | Path) -> dict[str, Any]:
             if idx.size and (idx.min() < 0 or idx.max() >= n_frames):
                 raise NeuroRBMError(f"{path.name}: '{key}' points outside the frames")
             out[key] = idx
+    out["epochs"] = epochs_from_arrays(f, path.name)  # the optional epoch_* arrays (docs/data.md), or None
     return out
 
 
@@ -98,6 +114,7 @@ def load_binned_session(path: str | Path) -> Session:
     return Session(
         name=Path(path).stem,
         source=f["source"],
+        epochs=f["epochs"],
         unit_ids=f["unit_ids"],
         areas=f["areas"],
         start_s=float(f["frame_times"][0]),
@@ -106,4 +123,5 @@ def load_binned_session(path: str | Path) -> Session:
         bin_s=f["bin_s"],
         segment_starts=f["segment_starts"],
         frame_times=f["frame_times"],
+        waveform_ms=f.get("waveform_ms"),
     )

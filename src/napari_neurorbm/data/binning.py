@@ -1,4 +1,5 @@
-"""Session -> Raster: bin, binarize, subsample frames, filter and order units, split train/test."""
+"""Session -> Raster: bin, binarize, subsample frames, filter and order units, class them (E/I), split
+train/test."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Generator
 import numpy as np
 
 from napari_neurorbm.configs import BinningConfig, QualityRule
+from napari_neurorbm.data.celltypes import classify, note_unclassified
+from napari_neurorbm.data.epochs import restrict
 from napari_neurorbm.data.raster import Raster, split_frames
 from napari_neurorbm.data.session import Session
 from napari_neurorbm.errors import NeuroRBMError
@@ -39,22 +42,27 @@ def unchosen_width(session: Session, params: BinningConfig = DEFAULT_BINNING) ->
 def iter_binarize(session: Session, params: BinningConfig) -> Generator[Progress, None, Raster]:
     """Generator form of :func:`binarize` that yields progress while binning spikes."""
     start, stop, bin_s = _window(session, params)
+    stretches = restrict(session.epochs, start, stop, params.epoch, params.epoch_column, params.epoch_value,
+                         session.name)
     if session.is_binned:
-        counts, frame_times, segments = _rebin(session, params, start, stop, bin_s)
+        counts, frame_times, segments = _rebin(session, params, stretches, bin_s)
         yield Progress("binning", session.n_units, session.n_units)
         active = np.count_nonzero(counts, axis=1)
         spikes = counts.sum(axis=1, dtype=np.int64)
     else:
-        counts, frame_times, active, spikes = yield from _bin_spikes(
-            session, start, bin_s, _n_frames(start, stop, bin_s), params.keep_every
+        counts, frame_times, segments, active, spikes = yield from _bin_spikes(
+            session, stretches, bin_s, params.keep_every
         )
-        segments = np.zeros(1, dtype=np.int64)
     if counts.shape[1] == 0:
-        raise NeuroRBMError("no frame is left in the chosen time window")
+        raise NeuroRBMError("no frame is left in the chosen time window" + (
+            f" (its {len(stretches)} stretches are each shorter than one bin)" if len(stretches) > 1 else ""))
     rates = spikes / (counts.shape[1] * bin_s)
     keep, report = _filter_units(session, active, rates, params)
     rows = keep[_unit_order(session.areas[keep], active[keep])]
     train, test = split_frames(counts.shape[1], params.test_fraction, params.seed)
+    widths = None if session.waveform_ms is None else session.waveform_ms[rows]
+    classes = classify(widths, params.ei_threshold_ms, len(rows))
+    note_unclassified(classes, session.unit_ids[rows])
     return Raster(
         counts=_take_rows(counts, rows),
         bin_s=bin_s,
@@ -62,10 +70,13 @@ def iter_binarize(session: Session, params: BinningConfig) -> Generator[Progress
         unit_ids=session.unit_ids[rows],
         segment_starts=segments,
         frame_times=frame_times,
+        epochs=session.epochs,
         train_frames=train,
         test_frames=test,
         name=session.name,
         filter_report=report,
+        classes=classes,
+        waveform_ms=widths,
     )
 
 
@@ -96,22 +107,31 @@ def _window(session: Session, params: BinningConfig) -> tuple[float, float, floa
     return start, stop, bin_s
 
 
-def _n_frames(start: float, stop: float, bin_s: float) -> int:
-    """Number of whole frames in [start, stop), forgiving the rounding of e.g. 1 s / 20 ms."""
-    return int(np.floor((stop - start) / bin_s + 1e-9))
+def _n_frames(start, stop, bin_s: float):
+    """Number of whole frames in [start, stop), forgiving the rounding of e.g. 1 s / 20 ms (per stretch)."""
+    return np.floor((np.asarray(stop) - start) / bin_s + 1e-9).astype(np.int64)
 
 
 def _bin_spikes(
-    session: Session, start: float, bin_s: float, n_all: int, keep_every: int
-) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Counts (units x kept frames, uint8, saturating at 255), frame times, active frames and spikes per unit.
+    session: Session, stretches: np.ndarray, bin_s: float, keep_every: int
+) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Counts (units x kept frames, uint8, saturating at 255), frame times, segment starts, active frames and
+    spikes per unit.
 
-    Frame f covers [start + f*bin, start + (f+1)*bin) with the edges computed exactly as written, so a
-    spike on an edge opens the later frame. All units are binned at once, a chunk of spikes at a time:
-    within a unit spike times rise, so the flat (unit, frame) keys of a chunk rise and their runs are counts.
+    Each stretch (start, stop) of the window is a segment: its frame f covers [start + f*bin, start +
+    (f+1)*bin) with the edges computed exactly as written, so a spike on an edge opens the later frame. All
+    units are binned at once, a chunk of spikes at a time: stretches are sorted and apart and within a unit
+    spike times rise, so the flat (unit, frame) keys of a chunk rise and their runs are counts.
     """
-    n_kept = (n_all + keep_every - 1) // keep_every
+    starts, n_all = stretches[:, 0], _n_frames(stretches[:, 0], stretches[:, 1], bin_s)
+    starts, n_all = starts[n_all > 0], n_all[n_all > 0]
+    n_each = (n_all + keep_every - 1) // keep_every
+    offsets = np.r_[0, np.cumsum(n_each)[:-1]].astype(np.int64)
+    n_kept = int(n_each.sum())
     counts = np.zeros((session.n_units, n_kept), dtype=np.uint8)
+    if not n_kept:  # every stretch is shorter than a bin
+        zeros = np.zeros(session.n_units, dtype=np.int64)
+        return counts, np.zeros(0), np.zeros(1, dtype=np.int64), zeros, zeros
     flat = counts.reshape(-1)
     active = np.zeros(session.n_units, dtype=np.int64)
     spikes = np.zeros(session.n_units, dtype=np.int64)
@@ -119,11 +139,15 @@ def _bin_spikes(
     total = len(times)
     for a in range(0, total, SPIKE_CHUNK):
         b = min(a + SPIKE_CHUNK, total)
-        frames = _frame_of(times[a:b], start, bin_s, n_all)
-        valid = (frames >= 0) & (frames < n_all)
+        t = times[a:b]
+        k = np.searchsorted(starts, t, side="right") - 1  # the stretch a spike may fall in (-1: before all)
+        at = np.maximum(k, 0)
+        frames = _frame_of(t, starts[at], bin_s, n_all[at])
+        valid = (k >= 0) & (frames >= 0) & (frames < n_all[at])
         if keep_every > 1:
             valid &= frames % keep_every == 0
             frames //= keep_every
+        frames += offsets[at]
         units = _units_of(index, a, b)[valid]
         if units.size:
             spikes += np.bincount(units, minlength=session.n_units)
@@ -134,8 +158,9 @@ def _bin_spikes(
             flat[cells] = np.minimum(before + np.diff(np.r_[first, keys.size]), 255)
             active += np.bincount(units[first[before == 0]], minlength=session.n_units)
         yield Progress("binning", b, total, f"{b:,} of {total:,} spikes")
-    frame_times = start + np.arange(n_kept) * keep_every * bin_s
-    return counts, frame_times, active, spikes
+    frame_times = np.concatenate([s + np.arange(n) * keep_every * bin_s for s, n in zip(starts, n_each,
+                                                                                          strict=True)])
+    return counts, frame_times, offsets, active, spikes
 
 
 def _frame_of(t: np.ndarray, start: float, bin_s: float, n_all: int) -> np.ndarray:
@@ -178,9 +203,10 @@ def _take_rows(counts: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def _rebin(
-    session: Session, params: BinningConfig, start: float, stop: float, bin_s: float
+    session: Session, params: BinningConfig, stretches: np.ndarray, bin_s: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge native bins of a binned source (whole multiples only), within each segment, in the window."""
+    """Merge native bins of a binned source (whole multiples only) within each segment and each stretch of
+    the window (the native bins wholly inside it); each piece is a segment."""
     m = bins_per_frame(bin_s, session.bin_s)
     if m is None:
         raise NeuroRBMError(
@@ -191,16 +217,18 @@ def _rebin(
     pieces, times, seg_starts = [], [], []
     for a, b in itertools.pairwise(bounds):
         t = session.frame_times[a:b]
-        inside = np.flatnonzero((t >= start) & (t + session.bin_s <= stop + 1e-9))
-        if inside.size < m:
-            continue
-        lo = a + inside[0]
-        n_new = inside.size // m
-        block = session.counts[:, lo : lo + n_new * m].reshape(session.n_units, n_new, m).sum(axis=2)
-        keep = slice(None, None, params.keep_every)
-        seg_starts.append(sum(p.shape[1] for p in pieces))
-        pieces.append(np.minimum(block[:, keep], 255).astype(np.uint8))
-        times.append(session.frame_times[lo : lo + n_new * m : m][keep])
+        for start, stop in stretches:
+            first = int(np.searchsorted(t, start, side="left"))
+            end = int(np.searchsorted(t + session.bin_s, stop + 1e-9, side="right"))
+            n_new = (end - first) // m
+            if n_new < 1:
+                continue
+            lo = a + first
+            block = session.counts[:, lo : lo + n_new * m].reshape(session.n_units, n_new, m).sum(axis=2)
+            keep = slice(None, None, params.keep_every)
+            seg_starts.append(sum(p.shape[1] for p in pieces))
+            pieces.append(np.minimum(block[:, keep], 255).astype(np.uint8))
+            times.append(session.frame_times[lo : lo + n_new * m : m][keep])
     if not pieces:
         return np.zeros((session.n_units, 0), np.uint8), np.zeros(0), np.zeros(1, np.int64)
     return np.concatenate(pieces, axis=1), np.concatenate(times), np.asarray(seg_starts, dtype=np.int64)

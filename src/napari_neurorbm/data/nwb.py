@@ -2,17 +2,21 @@
 
 Units come from the units table (``spike_times`` + ``spike_times_index``); the brain area of a unit from
 its ``peak_channel_id`` in the electrodes table (Allen layout), else a unit column that names the area,
-else the unit's first electrode, else "unknown". Numeric per-unit columns become quality metrics.
+else the unit's first electrode, else "unknown". Numeric per-unit columns become quality metrics; a
+``waveform_duration`` column (ms, as in Allen's files) gives the units' spike widths for the E/I split.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import h5py
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.data.celltypes import WIDTH_COLUMN
+from napari_neurorbm.data.nwb_intervals import read_intervals
 from napari_neurorbm.data.session import UNKNOWN_AREA, Session
 from napari_neurorbm.errors import NeuroRBMError
 
@@ -26,18 +30,25 @@ def load_nwb(path: str | Path) -> Session:
     path = Path(path)
     if not path.is_file():
         raise NeuroRBMError(f"{path}: no such file")
+    return read_nwb(path, path.name, str(path))
+
+
+def read_nwb(file: str | Path | BinaryIO, name: str, source: str) -> Session:
+    """:func:`load_nwb` of a path or an open binary file (a remote file read by ranges) called ``name``;
+    the Session is named after ``name`` without its extension, and says it came from ``source``."""
+    stem = Path(name).stem
     try:
-        with h5py.File(path, "r") as f:
-            parts = _read(f, path.name)
+        with h5py.File(file, "r") as f:
+            parts = _read(f, name)
     except NeuroRBMError:
         raise
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
         why = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        raise NeuroRBMError(f"{path.name}: not a readable NWB file (truncated or corrupt? {why})") from None
+        raise NeuroRBMError(f"{name}: not a readable NWB file (truncated or corrupt? {why})") from None
     try:
-        return Session(name=path.stem, source=str(path), **parts)
+        return Session(name=stem, source=source, **parts)
     except NeuroRBMError as exc:
-        raise NeuroRBMError(f"{path.name}: {str(exc).removeprefix(path.stem + ': ')}") from None
+        raise NeuroRBMError(f"{name}: {str(exc).removeprefix(stem + ': ')}") from None
 
 
 def _read(f: h5py.File, name: str) -> dict:
@@ -69,9 +80,11 @@ def _read(f: h5py.File, name: str) -> dict:
         "areas": _areas(f, units, n),
         "start_s": start,
         "stop_s": stop,
+        "epochs": read_intervals(f, name),  # the interval tables: trials, stimulus presentations
         "spike_times": times,
         "spike_index": index,
         "metrics": _metrics(units, n),
+        "waveform_ms": _widths(units, n),
     }
 
 
@@ -156,6 +169,14 @@ def _first_electrode_area(f: h5py.File, units: h5py.Group, n: int) -> np.ndarray
     ok = (first >= 0) & (first < len(locations))
     out[np.flatnonzero(has)[ok]] = locations[first[ok]]
     return out.astype(str)
+
+
+def _widths(units: h5py.Group, n: int) -> np.ndarray | None:
+    """The units' ``waveform_duration`` column (ms), where the table has one as a number per unit."""
+    column = units.get(WIDTH_COLUMN)
+    if isinstance(column, h5py.Dataset) and column.shape == (n,) and column.dtype.kind in "iuf":
+        return column[()].astype(np.float64)
+    return None
 
 
 def _metrics(units: h5py.Group, n: int) -> pd.DataFrame:

@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.data.celltypes import WIDTH_COLUMN
 from napari_neurorbm.data.session import UNKNOWN_AREA, Session
+from napari_neurorbm.data.templates import cluster_widths
 from napari_neurorbm.errors import NeuroRBMError
 
 AREA_COLUMNS = ("brain_area", "area", "structure_acronym", "acronym", "location", "brain_region", "region")
@@ -21,7 +23,8 @@ NOISE = "noise"
 
 def load_phy(folder: str | Path, drop_noise: bool = True) -> Session:
     """Read a Kilosort/phy folder: one unit per cluster, spike times in seconds, labels and numeric columns
-    of cluster_info.tsv as metrics, area from a column such as ``brain_area`` (else "unknown").
+    of cluster_info.tsv as metrics, area from a column such as ``brain_area`` (else "unknown"), waveform
+    width (ms) from a ``waveform_duration`` column of cluster_info.tsv, else from templates.npy.
 
     Clusters labelled ``noise`` are dropped unless ``drop_noise`` is False (a warning says how many).
     """
@@ -177,7 +180,19 @@ def _session(
         spike_times=times,
         spike_index=np.r_[0, np.cumsum(np.bincount(unit, minlength=len(ids)))],
         metrics=table.drop(columns=["cluster_id", "area"]),
+        waveform_ms=_widths(folder, table, clusters, rate),
     )
+
+
+def _widths(folder: Path, table: pd.DataFrame, clusters: np.ndarray, rate: float) -> np.ndarray | None:
+    """Each cluster's width (ms): cluster_info.tsv's ``waveform_duration``, else measured on its template."""
+    given = table[WIDTH_COLUMN].to_numpy(np.float64) if WIDTH_COLUMN in table else None
+    if given is not None and np.isfinite(given).all():
+        return given
+    measured = cluster_widths(folder, table["cluster_id"].to_numpy(np.int64), clusters, rate)
+    if given is None or measured is None:
+        return given if measured is None else measured
+    return np.where(np.isfinite(given), given, measured)
 
 
 def _dat_duration(folder: Path, params: dict[str, Any], rate: float) -> float:

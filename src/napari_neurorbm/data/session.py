@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from napari_neurorbm.data.celltypes import check_widths
+from napari_neurorbm.data.epochs import Epochs
 from napari_neurorbm.errors import NeuroRBMError
 
 UNKNOWN_AREA = "unknown"
@@ -19,6 +21,8 @@ class Session:
     Spike times are stored flat and ragged, as in NWB: unit ``u`` owns
     ``spike_times[spike_index[u]:spike_index[u + 1]]`` (seconds, sorted).
     A pre-binned source (binned npz) has ``counts`` (units x frames) and ``bin_s`` instead.
+    ``waveform_ms``: each unit's spike waveform width (trough to peak, ms; NaN where the source has none),
+    which classes units as putative E or I (:mod:`.celltypes`); None when the source has no width at all.
     """
 
     name: str
@@ -33,7 +37,9 @@ class Session:
     bin_s: float | None = None
     segment_starts: np.ndarray | None = None
     frame_times: np.ndarray | None = None
+    epochs: Epochs | None = None  # intervals (trials, stimuli) and events (.epochs) where the source has them
     metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    waveform_ms: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.unit_ids = np.asarray(self.unit_ids)
@@ -49,11 +55,19 @@ class Session:
             self._check_spikes(n)
         else:
             self._check_counts(n)
+        # events outside a recording of spikes are noted and left out; a binned file's frames may be a
+        # window of a longer recording, whose epochs it keeps whole
+        if self.epochs is not None and not self.is_binned:
+            self.epochs = self.epochs.within(self.start_s, self.stop_s, self.name)
         if not len(self.metrics):
             self.metrics = pd.DataFrame(index=pd.RangeIndex(n))
         if len(self.metrics) != n:
             raise NeuroRBMError(f"{self.name}: quality metrics have {len(self.metrics)} rows for {n} units")
         self.metrics = self.metrics.reset_index(drop=True)
+        try:
+            self.waveform_ms = check_widths(self.waveform_ms, n)
+        except ValueError as exc:
+            raise NeuroRBMError(f"{self.name}: {exc}") from None
 
     def _check_spikes(self, n: int) -> None:
         self.spike_times = np.asarray(self.spike_times, dtype=np.float64)

@@ -4,7 +4,9 @@ The ground truth is an RBM whose hidden units mostly couple to one brain area ea
 span areas). The hidden layer is small enough to enumerate, so frames are exact samples: h from
 p(h) ∝ exp(c·h + Σ_i softplus(b_i + (W h)_i)), then v | h. Hidden states persist across frames
 (kept with probability ``persistence``, else redrawn from p(h)), which leaves every frame's marginal
-exact while making the raster look like a recording. numpy only.
+exact while making the raster look like a recording. Each unit also gets a spike waveform width: a share
+``inhibitory_share`` of each area's units narrow (putative inhibitory, below 0.4 ms), the rest broad. numpy
+only.
 """
 
 from __future__ import annotations
@@ -67,12 +69,15 @@ def make_synthetic(
     seed: int = 0,
     persistence: float = 0.8,
     extra_spikes: float = 0.3,
+    inhibitory_share: float = 0.2,
 ) -> tuple[Session, SyntheticTruth]:
     """A session of spike times whose ``bin_s`` binarization is exactly ``truth.frames``.
 
     Each active (unit, bin) holds 1 + Poisson(``extra_spikes``) spikes at uniform times inside the bin.
     """
     _check(n_areas, units_per_area, duration_s, bin_s, persistence, extra_spikes)
+    if not 0.0 <= inhibitory_share <= 1.0:
+        raise NeuroRBMError(f"the inhibitory share must be in [0, 1], got {inhibitory_share}")
     rng = np.random.default_rng(seed)
     areas = np.repeat(np.asarray(AREA_NAMES[:n_areas]), units_per_area)
     W, hidden_areas = _couplings(rng, n_areas, units_per_area)
@@ -90,6 +95,7 @@ def make_synthetic(
         stop_s=n_frames * bin_s,
         spike_times=times,
         spike_index=index,
+        waveform_ms=_widths(np.random.default_rng([seed, 1]), n_areas, units_per_area, inhibitory_share),
     )
     truth = SyntheticTruth(W=W, b=b, c=c, areas=areas, frames=frames, bin_s=bin_s, hidden_areas=hidden_areas)
     return session, truth
@@ -109,6 +115,17 @@ def _check(n_areas, units_per_area, duration_s, bin_s, persistence, extra_spikes
         raise NeuroRBMError(f"need 0 < bin ({bin_s} s) <= duration ({duration_s} s)")
     if not 0.0 <= persistence < 1.0 or not extra_spikes >= 0:
         raise NeuroRBMError("persistence must be in [0, 1) and extra spikes >= 0")
+
+
+def _widths(rng: np.random.Generator, n_areas: int, per: int, share: float) -> np.ndarray:
+    """Trough-to-peak widths (ms): ``share`` of each area's units narrow (0.15-0.35 ms), the rest broad
+    (0.45-1 ms), as the two modes of cortical recordings. Drawn from a stream of their own, so that the
+    frames do not depend on them."""
+    narrow = np.zeros((n_areas, per), dtype=bool)
+    for row in narrow:
+        row[rng.choice(per, size=round(share * per), replace=False)] = True
+    widths = np.where(narrow, rng.uniform(0.15, 0.35, narrow.shape), rng.uniform(0.45, 1.0, narrow.shape))
+    return widths.reshape(-1)
 
 
 def _couplings(rng: np.random.Generator, n_areas: int, per: int) -> tuple[np.ndarray, np.ndarray]:

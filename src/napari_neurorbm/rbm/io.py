@@ -3,12 +3,11 @@
 A file written by a running or stopped training run also holds its resumable state (random streams,
 optimizer moments, ...): arrays named ``state_*`` plus a JSON entry ``state``, so that resuming from the file
 continues the run exactly. Files are written atomically: a crash or kill while writing leaves the previous
-file as it was and at most a hidden ``.NAME.PID.tmp`` beside it, never a half-written ``.npz``."""
+file as it was and at most a hidden ``.NAME.PID.THREAD.tmp`` beside it, never a half-written ``.npz``."""
 
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_neurorbm.atomic import write_atomically
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.rbm.model import RBM
 
@@ -40,6 +40,12 @@ class ModelFile:
     def areas(self) -> np.ndarray | None:
         a = self.metadata.get("areas")
         return None if a is None else np.asarray(a, dtype=str)
+
+    @property
+    def classes(self) -> np.ndarray | None:
+        """The units' putative E/I classes ("E", "I", "unknown"), where the raster trained on had them."""
+        c = self.metadata.get("classes")
+        return None if c is None else np.asarray(c, dtype=str)
 
     @property
     def unit_ids(self) -> np.ndarray | None:
@@ -86,7 +92,7 @@ def save_model(
         arrays["chains"] = np.asarray(chains, dtype=np.uint8)
     if state is not None:
         arrays.update(_state_arrays(state))
-    write_atomically(path, arrays)
+    write_atomically(path, lambda fh: np.savez(fh, **arrays), "model file")
     return path
 
 
@@ -96,23 +102,6 @@ def _state_arrays(state: dict[str, Any]) -> dict[str, np.ndarray]:
     rest = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
     out["state"] = np.str_(json.dumps(rest, default=_jsonable))
     return out
-
-
-def write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write to a hidden temporary file beside ``path``, sync it, then rename it over ``path``: whatever
-    stops the writing (an error, Ctrl-C, a kill) leaves the previous file whole."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise NeuroRBMError(f"cannot write model file {path}: {exc.strerror or exc}") from exc
-        raise
 
 
 def load_model(path: str | Path) -> ModelFile:
@@ -125,9 +114,11 @@ def load_model(path: str | Path) -> ModelFile:
         raise NeuroRBMError(f"{path} is not a model file: it needs arrays W, b and c")
     rbm = _rbm(arrays["W"], arrays["b"], arrays["c"], path)
     metadata = json_entry(arrays.get("metadata"), path)
-    areas = metadata.get("areas")
-    if areas is not None and len(areas) != rbm.n_visible:
-        raise NeuroRBMError(f"{path}: metadata has {len(areas)} areas for {rbm.n_visible} visible units")
+    for key in ("areas", "classes"):
+        per_unit = metadata.get(key)
+        if per_unit is not None and len(per_unit) != rbm.n_visible:
+            raise NeuroRBMError(
+                f"{path}: metadata has {len(per_unit)} {key} for {rbm.n_visible} visible units")
     chains = arrays.get("chains")
     if chains is not None and (chains.ndim != 2 or chains.shape[1] != rbm.n_visible):
         raise NeuroRBMError(f"{path}: stored chains of shape {chains.shape} do not fit {rbm.n_visible} units")

@@ -98,7 +98,7 @@ class PCDUpdates:
         if len(self._blocks) == 1:
             parts = [self._block_update(0, idx)]
         else:
-            pool = _workers(len(self._blocks))
+            pool = single_thread_workers(len(self._blocks))
             futures = [pool.submit(self._block_update, i, idx) for i in range(len(self._blocks))]
             try:
                 parts = [f.result() for f in futures]
@@ -196,7 +196,7 @@ class PCDUpdates:
 
 
 @functools.cache
-def _workers(n: int) -> ThreadPoolExecutor:
+def single_thread_workers(n: int) -> ThreadPoolExecutor:
     """Worker threads that each run torch with one thread (torch's thread count is per calling thread)."""
     return ThreadPoolExecutor(
         n, thread_name_prefix="neurorbm-pcd", initializer=torch.set_num_threads, initargs=(1,)

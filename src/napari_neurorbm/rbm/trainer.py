@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from napari_neurorbm.data.celltypes import describe_classes
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 from napari_neurorbm.rbm import sampling
@@ -121,6 +122,7 @@ class Trainer(PCDUpdates, Monitoring, ResumableState):
             "unit_ids": np.asarray(raster.unit_ids).tolist(),
             "bin_s": float(raster.bin_s),
             "raster": getattr(raster, "name", "raster"),
+            **_classes(raster),
             "split": {
                 "train_frames": np.asarray(raster.train_frames).tolist(),
                 "test_frames": np.asarray(raster.test_frames).tolist(),
@@ -291,3 +293,9 @@ def _check_frames(frames: np.ndarray, what: str) -> np.ndarray:
     if not np.isin(frames, (0, 1)).all():
         raise NeuroRBMError(f"the {what} frames must be binary (0/1)")
     return frames
+
+
+def _classes(raster) -> dict:
+    """The units' putative E/I classes for the model's metadata, when the raster has any."""
+    classes = getattr(raster, "classes", None)
+    return {"classes": np.asarray(classes).astype(str).tolist()} if describe_classes(classes) else {}
