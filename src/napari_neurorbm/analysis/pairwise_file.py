@@ -1,6 +1,6 @@
 """The pairwise model file: one npz (numpy alone reads it) with fields ``h``, couplings ``J``, a ``format``
 entry that tells it from an RBM model file, and JSON metadata (units, areas, bin width, the fit's settings and
-numbers). Written atomically, as the RBM's model file is (rbm/io.py)."""
+numbers). Written atomically (atomic.py), as the RBM's model file is."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from napari_neurorbm.analysis.multiinfo import Pairwise
+from napari_neurorbm.atomic import save_npz
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.rbm.io import PAIRWISE_FORMAT, json_entry, load_model, read_arrays, write_atomically
+from napari_neurorbm.rbm.io import PAIRWISE_FORMAT, json_entry, load_model, read_arrays
 from napari_neurorbm.rbm.model import RBM
 
 
@@ -41,8 +42,7 @@ def save_pairwise(path: str | Path, model: Pairwise, metadata: dict) -> Path:
         path = path.with_name(path.name + ".npz")
     arrays = {"format": np.str_(PAIRWISE_FORMAT), "h": np.asarray(model.h, dtype=np.float64),
               "J": np.asarray(model.J, dtype=np.float64), "metadata": np.str_(json.dumps(metadata))}
-    write_atomically(path, arrays)
-    return path
+    return save_npz(path, what="pairwise model file", **arrays)
 
 
 def is_pairwise(path: str | Path) -> bool:
