@@ -445,3 +445,34 @@ class EIConfig(Config):
                           "time from training frames, tau and chains as the Generate defaults) for its P(K) "
                           "of the excitatory units", low=1, step=1000)
 
+
+@dataclass(frozen=True)
+class MaxEntConfig(Config):
+    """The pairwise maximum-entropy (Ising) fit (``analysis.maxent``) and its test log-likelihood by AIS."""
+
+    l2: float = setting(0.01, "L2 penalty", "weight of (l2 / 2) sum J_ij^2 subtracted from the mean "
+                        "log-(pseudo)likelihood per frame: keeps couplings of pairs that never fire together "
+                        "finite", low=0)
+    pl_iterations: int = setting(100, "pseudolikelihood iterations", "L-BFGS iterations of the "
+                                 "pseudolikelihood fit (Aurell & Ekeberg 2012), the starting point", low=1)
+    updates: int = setting(300, "moment-matching updates", "updates of the refinement that matches the "
+                           "model's means and pair moments, estimated from persistent Gibbs chains, to the "
+                           "data's (0: the pseudolikelihood fit alone)", low=0, step=100)
+    minutes: float = setting(0.0, "time budget", "wall time for the fit (pseudolikelihood and moment "
+                             "matching; the AIS comes after it): the refinement stops when it is spent "
+                             "(0 = none)", unit="min", low=0, step=1.0)
+    chains: int = setting(1000, "number of persistent chains", "Gibbs chains that estimate the model's "
+                          "moments during the refinement", low=2, step=100)
+    sweeps: int = setting(1, "Gibbs sweeps per update", "sweeps of every unit of every chain between "
+                          "updates", low=1)
+    lr: float = setting(0.05, "learning rate", "step of the refinement along its gradient, each parameter's "
+                        "scaled by the inverse of its Fisher information for independent units (it decays as "
+                        "lr / sqrt(1 + update / 100))", low=0, low_open=True, step=0.01)
+    ais_chains: int = setting(500, "number of AIS chains", "chains of the AIS that estimates log Z for the "
+                              "test log-likelihood (of the pairwise model, and of the RBM given to compare)",
+                              low=2, step=100)
+    ais_betas: int = setting(1000, "number of AIS temperatures", "inverse temperatures of that AIS, one "
+                             "Gibbs sweep at each", low=2, step=100)
+    seed: int = setting(0, "seed", "seeds the chains and the AIS", low=0)
+    device: str = setting("auto", "device", "auto (a GPU when there is one), cpu, cuda or mps",
+                          choices=DEVICES)

@@ -10,6 +10,7 @@ import json
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from napari_neurorbm.progress import Progress, relabel
 from napari_neurorbm.rbm.io import ModelFile
 from napari_neurorbm.rbm.model import RBM, pick_device
 from napari_neurorbm.rbm.sampling import Bernoulli, Clamp, Sweeper
+
+if TYPE_CHECKING:
+    from napari_neurorbm.analysis.pairwise_file import PairwiseFile
 
 GEN = GenerateConfig(tau=PAPER_TAU)  # the defaults of generation and clamping: a fixed tau (auto needs a
 # recording to match, analysis.timing)
@@ -357,9 +361,10 @@ def export_clamp_experiment(result: ClampResult, out_dir: str | Path, *, bin_s: 
                                       "clamp_params.json")]
 
 
-def check_same_units(model: ModelFile, raster: Raster, raster_name: str = "the raster") -> None:
+def check_same_units(model: ModelFile | PairwiseFile, raster: Raster,
+                     raster_name: str = "the raster") -> None:
     """The raster's rows must be the model's visible units, in the model's order."""
-    nv = model.rbm.n_visible
+    nv = model.n_visible
     if raster.n_units != nv:
         raise NeuroRBMError(f"the model has {nv} visible units but {raster_name} has {raster.n_units} units; "
                             "use the raster the model was trained on")

@@ -65,6 +65,10 @@ COMMANDS = {
         "ei",
         "E/I experiment: P(K) of the excitatory units from a model of E alone and from a model of E and I",
     ),
+    "maxent": (
+        "maxent",
+        "pairwise maximum-entropy (Ising) baseline: fit, test log-likelihood beside an RBM's",
+    ),
 }
 
 

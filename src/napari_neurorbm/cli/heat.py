@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from napari_neurorbm.analysis.heat import Energy
 from napari_neurorbm.analysis.heat_subsets import subsets_summary, subsets_table
+from napari_neurorbm.analysis.pairwise_file import load_energy_model
 from napari_neurorbm.analysis.suite import (
     heat_summary,
     heat_table,
@@ -19,19 +21,20 @@ from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import HeatConfig
 from napari_neurorbm.data.raster import read_raster
 from napari_neurorbm.errors import NeuroRBMError
-from napari_neurorbm.rbm.io import load_model
 
 HELP = "heat capacity C(T) of a trained RBM, or of random subsets of N units (--subsets)"
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help=HELP, description=(
-        "C(T) = Var_T(E) / (N T^2) per neuron, E the RBM's marginal energy (eq. 6 of paper 001), patterns "
+        "C(T) = Var_T(E) / (N T^2) per neuron, E the RBM's marginal energy (eq. 6 of paper 001) or a "
+        "pairwise model's Ising energy (a model file of `neurorbm maxent`), patterns "
         "weighted by exp(-E / T): exact up to 20 visible units, else Monte Carlo at all temperatures with "
         "replica exchange (paper 004; Tkacik et al. 2015). With --subsets and --raster instead of MODEL: "
         "C(T) of the pairwise model fitted to random subsets of N units of the recording, per N (columns N, "
         "draw, units, T, C). See docs/analyses.md."))
-    p.add_argument("model", metavar="MODEL.npz", nargs="?", help="a model file written by `neurorbm train`")
+    p.add_argument("model", metavar="MODEL.npz", nargs="?",
+                   help="a model file written by `neurorbm train` or `neurorbm maxent`")
     p.add_argument("--raster", metavar="RASTER.npz", help="with --subsets: the recording to draw units from")
     add_results_options(p, "HEAT.csv", "CSV with columns T and C (with --subsets: N, draw, units, T, C)",
                         out_required=True)
@@ -46,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
     out = out_path(args.out)
     if cfg.subsets is not None:
         return _subsets(args, cfg, out)
-    rbm = load_model(args.model).rbm
-    curve = run_shown(iter_heat_curve(rbm, cfg))
+    model = load_energy_model(args.model)
+    curve = run_shown(iter_heat_curve(model, cfg))
     write_csv(heat_table(curve), out)
-    summary = heat_summary(curve, rbm.n_visible)
+    summary = heat_summary(curve, Energy(model).n)
     print_results(args, summary, f"wrote {out}: C(T) peaks at T = {curve.peak_T:.3g} ({curve.method})")
     return 0
 

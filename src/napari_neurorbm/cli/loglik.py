@@ -1,4 +1,5 @@
-"""``neurorbm loglik``: log Z of a model file and the mean log-likelihood per frame of a raster's frames."""
+"""``neurorbm loglik``: log Z of a model file (an RBM or a pairwise model) and the mean log-likelihood per
+frame of a raster's frames."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+
+from napari_neurorbm.analysis import ising
 from napari_neurorbm.analysis.generation import check_same_units
+from napari_neurorbm.analysis.multiinfo import Pairwise
+from napari_neurorbm.analysis.pairwise_file import is_pairwise, load_pairwise
 from napari_neurorbm.cli._common import run_shown
+from napari_neurorbm.configs import MaxEntConfig
 from napari_neurorbm.data.raster import read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.rbm.io import ModelFile, load_model
@@ -15,6 +22,7 @@ from napari_neurorbm.rbm.model import RBM, base_biases, pick_device
 from napari_neurorbm.rbm.partition import iter_log_z_ais, iter_log_z_ptt, log_z_exact, loglik
 
 METHODS = ("exact", "ais", "ptt")
+RBM_AIS = (1000, 5000)  # default chains and inverse temperatures for an RBM
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -25,10 +33,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
             "Compute log Z of the model stored in a model file, exactly (enumerating a layer of at most 20 "
             "units), by annealed importance sampling from the W = 0 model (ais), or by parallel trajectory "
             "tempering along the file's training checkpoints (ptt), and the mean log-likelihood per frame "
-            "-mean F(v) - log Z of the raster's frames, in nats."
+            "-mean F(v) - log Z of the raster's frames, in nats. A pairwise model file (neurorbm maxent) "
+            "takes exact (at most 20 units) or ais (from independent units at the frames' means)."
         ),
     )
-    p.add_argument("model", metavar="MODEL.npz", help="a model file written by neurorbm train")
+    p.add_argument("model", metavar="MODEL.npz",
+                   help="a model file written by neurorbm train or neurorbm maxent")
     p.add_argument("raster", metavar="RASTER.npz", help="binned raster with the model's units as rows")
     p.add_argument(
         "--method",
@@ -45,16 +55,16 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument(
         "--chains",
         type=int,
-        default=1000,
         metavar="N",
-        help="AIS / PTT chains (default 1000; PTT memory is models x N x units floats)",
+        help=f"AIS / PTT chains (default {RBM_AIS[0]}, for a pairwise model {MaxEntConfig.ais_chains}; PTT "
+        "memory is models x N x units floats)",
     )
     p.add_argument(
         "--betas",
         type=int,
-        default=5000,
         metavar="N",
-        help="AIS inverse temperatures from 0 to 1 (default 5000)",
+        help=f"AIS inverse temperatures from 0 to 1 (default {RBM_AIS[1]}, for a pairwise model "
+        f"{MaxEntConfig.ais_betas}, one Gibbs sweep each)",
     )
     p.add_argument(
         "--sweeps",
@@ -84,25 +94,18 @@ def ptt_path(model: ModelFile) -> list[RBM]:
 
 
 def run(args: argparse.Namespace) -> int:
+    pairwise = is_pairwise(args.model)
+    args.chains = args.chains or (MaxEntConfig.ais_chains if pairwise else RBM_AIS[0])
+    args.betas = args.betas or (MaxEntConfig.ais_betas if pairwise else RBM_AIS[1])
     if args.chains < 2 or args.betas < 2 or args.sweeps < 2:
         raise NeuroRBMError("--chains, --betas and --sweeps must be at least 2")
-    model = load_model(args.model)
+    model = load_pairwise(args.model) if pairwise else load_model(args.model)
     raster = read_raster(args.raster)
     check_same_units(model, raster, Path(args.raster).name)
     frames = raster.frames(args.frames)
     if len(frames) == 0:
         raise NeuroRBMError(f"the raster has no {args.frames} frames")
-    dev = pick_device(args.device)
-    rbm = model.rbm.to(dev)
-    if args.method == "exact":
-        log_z = log_z_exact(rbm)
-    elif args.method == "ais":
-        base = base_biases(rbm.b.new_tensor(frames.mean(0)))
-        log_z = run_shown(iter_log_z_ais(rbm, args.chains, args.betas, base, args.seed))
-    else:
-        path = [m.to(dev) for m in ptt_path(model)]
-        log_z = run_shown(iter_log_z_ptt(path, args.chains, args.sweeps, args.seed))
-    ll = loglik(rbm, frames, log_z)
+    log_z, ll = _pairwise(model.model, frames, args) if pairwise else _rbm(model, frames, args)
     result = {
         "log_z": log_z,
         "loglik": ll,
@@ -118,3 +121,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"log Z    {log_z:.4f} ({args.method})")
         print(f"loglik   {ll:.4f} nats per frame, mean over {len(frames)} {args.frames} frames")
     return 0
+
+
+def _rbm(model: ModelFile, frames: np.ndarray, args: argparse.Namespace) -> tuple[float, float]:
+    dev = pick_device(args.device)
+    rbm = model.rbm.to(dev)
+    if args.method == "exact":
+        log_z = log_z_exact(rbm)
+    elif args.method == "ais":
+        base = base_biases(rbm.b.new_tensor(frames.mean(0)))
+        log_z = run_shown(iter_log_z_ais(rbm, args.chains, args.betas, base, args.seed))
+    else:
+        path = [m.to(dev) for m in ptt_path(model)]
+        log_z = run_shown(iter_log_z_ptt(path, args.chains, args.sweeps, args.seed))
+    return log_z, loglik(rbm, frames, log_z)
+
+
+def _pairwise(model: Pairwise, frames: np.ndarray, args: argparse.Namespace) -> tuple[float, float]:
+    if args.method == "ptt":
+        raise NeuroRBMError("PTT runs along an RBM's training checkpoints; for a pairwise model use exact or "
+                            "ais")
+    if args.method == "exact":
+        log_z = ising.log_z_exact(model).value
+    else:
+        job = ising.iter_log_z_ais(model, frames.mean(0), args.chains, args.betas, args.seed,
+                                   pick_device(args.device))
+        log_z = run_shown(job).value
+    return log_z, ising.loglik(model, frames, log_z)

@@ -19,6 +19,8 @@ from napari_neurorbm.atomic import write_atomically
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.rbm.model import RBM
 
+PAIRWISE_FORMAT = "pairwise-maxent"  # the "format" entry of a pairwise model file (analysis/pairwise_file.py)
+
 
 @dataclass
 class ModelFile:
@@ -29,6 +31,10 @@ class ModelFile:
     checkpoints: list[tuple[int, RBM]] = field(default_factory=list)
     chains: np.ndarray | None = None  # persistent chains (uint8, chains x n_visible), for resuming
     state: dict[str, Any] | None = None  # a training run's resumable state: JSON values and arrays
+
+    @property
+    def n_visible(self) -> int:
+        return self.rbm.n_visible
 
     @property
     def areas(self) -> np.ndarray | None:
@@ -101,11 +107,13 @@ def _state_arrays(state: dict[str, Any]) -> dict[str, np.ndarray]:
 def load_model(path: str | Path) -> ModelFile:
     """Read a model file; anything that is not one, or has inconsistent shapes, is a NeuroRBMError."""
     path = Path(path)
-    arrays = _arrays(path)
+    arrays = read_arrays(path)
+    if str(arrays.get("format", "")) == PAIRWISE_FORMAT:
+        raise NeuroRBMError(f"{path} is a pairwise maximum-entropy model file (neurorbm maxent), not an RBM")
     if not {"W", "b", "c"} <= arrays.keys():
         raise NeuroRBMError(f"{path} is not a model file: it needs arrays W, b and c")
     rbm = _rbm(arrays["W"], arrays["b"], arrays["c"], path)
-    metadata = _metadata(arrays.get("metadata"), path)
+    metadata = json_entry(arrays.get("metadata"), path)
     for key in ("areas", "classes"):
         per_unit = metadata.get(key)
         if per_unit is not None and len(per_unit) != rbm.n_visible:
@@ -120,10 +128,10 @@ def load_model(path: str | Path) -> ModelFile:
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """Only the JSON metadata of a model file (the arrays are not read): cheap, to list files."""
     path = Path(path)
-    return _metadata(_arrays(path, ("metadata",)).get("metadata"), path)
+    return json_entry(read_arrays(path, ("metadata",)).get("metadata"), path)
 
 
-def _arrays(path: Path, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+def read_arrays(path: Path, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
     """The arrays ``names`` (default all) of an npz file that are in it; one clear line if it is none."""
     try:
         f = np.load(path, allow_pickle=False)
@@ -150,7 +158,8 @@ def _rbm(W: np.ndarray, b: np.ndarray, c: np.ndarray, path: Path) -> RBM:
     return RBM.from_numpy(W, b, c)
 
 
-def _metadata(raw: np.ndarray | None, path: Path, entry: str = "metadata") -> dict[str, Any]:
+def json_entry(raw: np.ndarray | None, path: Path, entry: str = "metadata") -> dict[str, Any]:
+    """The JSON object stored as the text entry ``raw`` of an npz file ({} when absent)."""
     if raw is None:
         return {}
     try:
@@ -166,7 +175,7 @@ def _state(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any] | None:
     """The resumable state written by :func:`save_model`, or None in a file without one."""
     if "state" not in arrays:
         return None
-    state = _metadata(arrays["state"], path, "state")
+    state = json_entry(arrays["state"], path, "state")
     state.update({k[len("state_"):]: v for k, v in arrays.items() if k.startswith("state_")})
     return state
 

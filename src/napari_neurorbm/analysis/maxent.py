@@ -1,0 +1,215 @@
+"""The pairwise maximum-entropy (Ising) model of a whole recording (Schneidman et al. 2006; seed 004):
+fields h and couplings J whose means <v_i> and pair moments <v_i v_j> match the training frames'.
+
+Two stages. The pseudolikelihood fit (Aurell & Ekeberg 2012, PRL 108:090201) maximises the mean over frames
+of sum_i log P(v_i | the other units), a logistic regression of every unit on all others with one symmetric
+J, which needs no partition function: full-batch L-BFGS with a small L2 penalty on J. It is close to, but
+not at, the maximum-entropy solution; moment matching then follows the gradient of the log-likelihood,
+<v_i v_j>_data - <v_i v_j>_model (and the means), with the model's moments estimated from persistent Gibbs
+chains (:class:`~.ising.IsingChains`). The gradient is centred on the data means (as the RBM's, Melchior et
+al. 2016), each parameter's step is scaled by the inverse of its Fisher information for nearly independent
+units, and the model returned is a polynomially weighted average of the iterates,
+which cancels most of the chains' sampling noise.
+
+Units that never fire in the training frames (or always do) carry no information on their couplings: they
+are left out of the fit and added back as independent units at the clipped mean (the clip the RBM's
+starting biases and the independent baseline use), so that test frames where they fire keep a finite
+likelihood.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from napari_neurorbm.analysis.ising import IsingChains
+from napari_neurorbm.analysis.multiinfo import Pairwise
+from napari_neurorbm.configs import MaxEntConfig
+from napari_neurorbm.data.raster import Raster
+from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.progress import Progress
+from napari_neurorbm.rbm.model import base_biases, pick_device
+from napari_neurorbm.rbm.sampling import binary_matmul
+
+CLIP = 1e-4  # means of constant units, as the RBM's base biases and the independent baseline clip them
+LINE_SEARCH = 25  # evaluations allowed in one L-BFGS line search
+LR_DECAY = 100.0  # updates over which the moment-matching step falls to 1/sqrt(2) of its start
+CONVERGED = 1e-7  # the pseudolikelihood fit stops when an iteration gains less than this share
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Training frames of the units that vary (``free``), as a bool mask (frames x free units) on the CPU or
+    floats elsewhere, and their moments: counts and C = X^T X."""
+
+    x: torch.Tensor
+    xt: torch.Tensor  # X^T, in the same form
+    counts: torch.Tensor
+    second: torch.Tensor
+    free: np.ndarray
+    means: np.ndarray  # of all units, clipped
+
+    @property
+    def n_frames(self) -> int:
+        return self.x.shape[0]
+
+    def product(self, W: torch.Tensor) -> torch.Tensor:
+        """X W (frames x columns of W): the sum of the rows of W of each frame's active units on a CPU."""
+        return binary_matmul(self.x, W) if self.x.dtype == torch.bool else self.x @ W
+
+    def transposed_product(self, S: torch.Tensor) -> torch.Tensor:
+        """X^T S (free units x columns of S)."""
+        return binary_matmul(self.xt, S) if self.x.dtype == torch.bool else self.xt @ S
+
+
+def training_frames(frames: np.ndarray, device: torch.device) -> Frames:
+    """The frames' free units and moments on ``device`` (float32), with their clipped means."""
+    x = np.asarray(frames)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
+        raise NeuroRBMError(f"a pairwise fit needs at least 2 frames of at least 2 units, got {x.shape}")
+    means = x.mean(axis=0, dtype=np.float64)
+    free = np.flatnonzero((means > 0) & (means < 1))
+    if len(free) < 2:
+        raise NeuroRBMError("fewer than 2 units vary in the training frames: there is no pairwise structure "
+                            "to fit")
+    mask = torch.as_tensor(np.ascontiguousarray(x[:, free] != 0))
+    if device.type == "cpu":
+        xf, xt = mask, mask.T.contiguous()
+        second = binary_matmul(xt, mask.float())
+    else:
+        xf = mask.to(device, torch.float32)
+        xt = xf.T.contiguous()
+        second = xt @ xf
+    return Frames(xf, xt, second.diagonal().clone(), second, free, np.clip(means, CLIP, 1 - CLIP))
+
+
+def iter_pseudolikelihood(data: Frames, l2: float, iterations: int, deadline: float = math.inf
+                          ) -> Generator[Progress, None, tuple[torch.Tensor, torch.Tensor, int]]:
+    """(h, J) of the free units maximising the pseudolikelihood less (l2 / 2) sum_{i<j} J_ij^2, by full-batch
+    L-BFGS from independent units, and the iterations done: ``iterations``, fewer when L-BFGS converges or
+    the monotonic clock passes ``deadline``; one progress record per iteration."""
+    n, t = data.second.shape[0], data.n_frames
+    dev = data.second.device
+    h = base_biases(data.counts / t)
+    J = torch.zeros(n, n, device=dev)
+    # one iteration per step() call, with up to LINE_SEARCH evaluations in its line search
+    opt = torch.optim.LBFGS([h, J], lr=1.0, max_iter=1, max_eval=LINE_SEARCH + 1, history_size=10,
+                            line_search_fn="strong_wolfe")
+
+    def closure() -> float:
+        z = data.product(J).add_(h)
+        # sum_t x_t.z_t = counts.h + sum_ij C_ij J_ij: from the moments, without the frames
+        loss = F.softplus(z).sum(dtype=torch.float64) - data.counts @ h - (data.second * J).sum()
+        s = torch.sigmoid(z, out=z)
+        h.grad = s.sum(0).sub_(data.counts).div_(t)
+        g = data.transposed_product(s)  # X^T S; the symmetric gradient is (X^T S + S^T X) / 2 - C
+        J.grad = (g + g.T).div_(2 * t).sub_(data.second / t).add_(J, alpha=l2 / 2).fill_diagonal_(0)
+        return float(loss) / t + l2 / 4 * float((J * J).sum())
+
+    done, before = 0, math.inf
+    while done < iterations and time.monotonic() < deadline:
+        value = float(opt.step(closure))  # the value before this iteration's step
+        done += 1
+        yield Progress("pseudolikelihood", done, iterations,
+                       f"iteration {done}/{iterations}: -log PL {value:.4f} per frame")
+        if before - value <= CONVERGED * abs(value):
+            break
+        before = value
+    return h, J, done
+
+
+def iter_moment_matching(data: Frames, h: torch.Tensor, J: torch.Tensor, cfg: MaxEntConfig, deadline: float
+                         ) -> Generator[Progress, None, tuple[torch.Tensor, torch.Tensor, dict]]:
+    """(h, J) of the free units refined by ``cfg.updates`` moment-matching updates from (h, J) (fewer when
+    the monotonic clock passes ``deadline``), with the number done and the last update's moment errors."""
+    t, dev = data.n_frames, h.device
+    mu, second = (data.counts / t).double(), (data.second / t).double()
+    gen = torch.Generator(device=dev).manual_seed(cfg.seed)
+    start = torch.randint(t, (cfg.chains,), generator=gen, device=dev)  # chains start at training frames
+    chains = IsingChains(h, J, data.x[start.to(data.x.device)].T.to(dev, torch.float32), gen)
+    # centred parameters: h.v + v.J v / 2 = hc.(v - mu) + (v - mu).J (v - mu) / 2 + const, hc = h + J mu
+    J = J.double()
+    hc = h.double() + J @ mu
+    # steps scaled by the inverse of the Fisher information's diagonal for nearly independent units, var_i
+    # for hc_i and var_i var_j for J_ij (the L2 penalty added): a rare unit's parameters move as far per
+    # update as a frequent one's
+    var = mu * (1 - mu)
+    scale_h, scale_J = 1 / var, 1 / (torch.outer(var, var) + cfg.l2)
+    mean_hc, mean_J = hc.clone(), J.clone()
+    errors = {"mean_error": math.nan, "pair_error": math.nan, "updates": 0}
+    for u in range(cfg.updates):
+        for _ in range(cfg.sweeps):
+            chains.sweep()
+        m, cm = (x.double() for x in chains.moments())
+        grad_h = mu - m
+        cross = torch.outer(mu, m)
+        grad_J = (second - cm + cross + cross.T - 2 * torch.outer(mu, mu)).sub_(J, alpha=cfg.l2)
+        grad_J.fill_diagonal_(0)
+        lr = cfg.lr / math.sqrt(1 + u / LR_DECAY)
+        hc += lr * scale_h * grad_h
+        J += lr * scale_J * grad_J
+        chains.set_model(hc - J @ mu, J)
+        # iterates weighted by their index: the later (less noisy, closer) ones count most
+        weight = 2 / (u + 2)
+        mean_hc += weight * (hc - mean_hc)
+        mean_J += weight * (J - mean_J)
+        errors = {"mean_error": float(grad_h.abs().max()), "pair_error": float((second - cm).abs().max()),
+                  "updates": u + 1}
+        yield Progress("moment matching", u + 1, cfg.updates, f"update {u + 1}/{cfg.updates}: largest error "
+                       f"of a mean {errors['mean_error']:.2g}, of a pair moment {errors['pair_error']:.2g}")
+        if time.monotonic() > deadline:
+            break
+    return (mean_hc - mean_J @ mu).float(), mean_J.float(), errors
+
+
+@dataclass(frozen=True)
+class PairwiseFit:
+    """A fitted pairwise model of all units; ``free`` are the units fitted (the others are constant in the
+    training frames and enter as independent units at the clipped mean); the moment errors of the chains at
+    the last update (NaN without moment matching); the work done and its wall time."""
+
+    model: Pairwise
+    free: np.ndarray
+    pl_iterations: int
+    updates: int
+    mean_error: float
+    pair_error: float
+    seconds: float
+
+    @property
+    def constant_units(self) -> int:
+        return len(self.model.h) - len(self.free)
+
+
+def iter_fit_pairwise(frames: np.ndarray | Raster, config: MaxEntConfig | None = None
+                      ) -> Generator[Progress, None, PairwiseFit]:
+    """The pairwise maximum-entropy model of 0/1 training ``frames`` (frames x units; of a raster: its
+    training frames): pseudolikelihood, then moment matching (see the module's docstring), within
+    ``config.minutes`` when it is set."""
+    cfg = (config or MaxEntConfig()).validate()
+    began = time.monotonic()
+    deadline = began + cfg.minutes * 60 if cfg.minutes else math.inf
+    x = frames.frames("train") if isinstance(frames, Raster) else frames
+    data = training_frames(x, pick_device(cfg.device))
+    h, J, done = yield from iter_pseudolikelihood(data, cfg.l2, cfg.pl_iterations, deadline)
+    errors = {"mean_error": math.nan, "pair_error": math.nan, "updates": 0}
+    if cfg.updates:
+        h, J, errors = yield from iter_moment_matching(data, h, J, cfg, deadline)
+    return PairwiseFit(_all_units(data, h, J), data.free, done, errors["updates"], errors["mean_error"],
+                       errors["pair_error"], time.monotonic() - began)
+
+
+def _all_units(data: Frames, h: torch.Tensor, J: torch.Tensor) -> Pairwise:
+    """The model of the free units with the constant ones added as independent units at the clipped mean."""
+    n = len(data.means)
+    full_h = base_biases(torch.as_tensor(data.means)).numpy()
+    full_J = np.zeros((n, n))
+    full_h[data.free] = h.double().cpu().numpy()
+    full_J[np.ix_(data.free, data.free)] = J.double().cpu().numpy()
+    return Pairwise(full_h, full_J)
