@@ -11,6 +11,7 @@ import pytest
 from napari_neurorbm.analysis import suite
 from napari_neurorbm.analysis.heat import HeatCurve
 from napari_neurorbm.analysis.spectrum import spectrum_of
+from napari_neurorbm.atomic import write_csv
 from napari_neurorbm.configs import DMDConfig, MultiInfoConfig, SpectrumConfig
 from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.synthetic import make_synthetic
@@ -63,4 +64,5 @@ def test_heat_summary_has_no_value_at_t1_off_the_grid():
 
 def test_a_table_that_cannot_be_written_is_one_line(tmp_path):
     with pytest.raises(NeuroRBMError, match="cannot write"):
-        suite.write_csv(suite.heat_table(HeatCurve(np.ones(2), np.ones(2), "exact")), tmp_path / "a" / "t")
+        table = suite.heat_table(HeatCurve(np.ones(2), np.ones(2), "exact"))
+        write_csv(tmp_path / "a" / "t", table, index=False)

@@ -33,7 +33,7 @@ from qtpy.QtWidgets import (
 from napari_neurorbm._qt.forms import ConfigForm
 from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.state import ViewerState
-from napari_neurorbm.analysis.suite import write_csv
+from napari_neurorbm.atomic import write_csv
 from napari_neurorbm.configs import Config
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
@@ -180,7 +180,7 @@ class AnalysisTab(QWidget, RunnerParts):
         try:
             if self.result is None:
                 raise NeuroRBMError(f"run the {self.title.lower()} before exporting it")
-            write_csv(self.table(self.result), csv)
+            write_csv(csv, self.table(self.result), index=False)
             pg.exporters.ImageExporter(self.view.scene()).export(str(png))
             if not png.is_file():
                 raise NeuroRBMError(f"cannot write {png}")

@@ -20,6 +20,7 @@ from napari_neurorbm.analysis.dmd import DMD, REAL_TOL
 from napari_neurorbm.analysis.heat import HeatCurve
 from napari_neurorbm.analysis.multiinfo import MultiInfo
 from napari_neurorbm.analysis.spectrum import Spectrum
+from napari_neurorbm.atomic import save_figure, write_csv
 from napari_neurorbm.configs import DMDConfig, HeatConfig, MultiInfoConfig, SpectrumConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
@@ -75,8 +76,8 @@ def iter_pages(rbm: RBM, raster: Raster, generated: Raster, out: Path, which: tu
         else:
             figure, table, page.numbers = DRAW[name](result, rbm)
             page.image, page.table = f"{name}.png", f"{name}.csv"
-            figure.savefig(out / page.image, dpi=110)
-            suite.write_csv(table, out / page.table)
+            save_figure(figure, out / page.image, dpi=110)
+            write_csv(out / page.table, table, index=False)
         pages.append(page)
     return pages
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -209,13 +208,3 @@ def heat_summary(curve: HeatCurve, units: int) -> dict:
     at_one = float(np.interp(1.0, curve.T, curve.C)) if curve.T[0] <= 1 <= curve.T[-1] else None
     return {"peak_T": curve.peak_T, "peak_C": float(curve.C.max()), "C_at_T1": at_one, "method": curve.method,
             "units": int(units)}
-
-
-def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``table`` as CSV without its index; a file that cannot be written is a one-line error."""
-    path = Path(path)
-    try:
-        table.to_csv(path, index=False)
-    except OSError as exc:
-        raise NeuroRBMError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 
 from napari_neurorbm.analysis.dmd import REAL_TOL
-from napari_neurorbm.analysis.suite import dmd_summary, dmd_table, iter_dmd, write_csv
+from napari_neurorbm.analysis.suite import dmd_summary, dmd_table, iter_dmd
+from napari_neurorbm.atomic import write_csv
 from napari_neurorbm.cli._common import add_results_options, out_path, print_results, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import DMDConfig
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     generated = read_raster(args.generated) if args.generated else None
     results = run_shown(iter_dmd(read_raster(args.raster), cfg, generated))
     if out is not None:
-        write_csv(dmd_table(results), out)
+        write_csv(out, dmd_table(results), index=False)
     summary = dmd_summary(results)
     print_results(args, summary, "; ".join(
         f"{name}: {summary[name]['real_fraction']:.0%} real eigenvalues, largest |lambda| "

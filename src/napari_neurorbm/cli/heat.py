@@ -14,8 +14,8 @@ from napari_neurorbm.analysis.suite import (
     heat_table,
     iter_heat_curve,
     iter_heat_subset_curves,
-    write_csv,
 )
+from napari_neurorbm.atomic import write_csv
 from napari_neurorbm.cli._common import add_results_options, out_path, print_results, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import HeatConfig
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         return _subsets(args, cfg, out)
     model = load_energy_model(args.model)
     curve = run_shown(iter_heat_curve(model, cfg))
-    write_csv(heat_table(curve), out)
+    write_csv(out, heat_table(curve), index=False)
     summary = heat_summary(curve, Energy(model).n)
     print_results(args, summary, f"wrote {out}: C(T) peaks at T = {curve.peak_T:.3g} ({curve.method})")
     return 0
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _subsets(args: argparse.Namespace, cfg: HeatConfig, out: Path) -> int:
     result = run_shown(iter_heat_subset_curves(read_raster(args.raster), cfg))
-    write_csv(subsets_table(result), out)
+    write_csv(out, subsets_table(result), index=False)
     summary = subsets_summary(result)
     peaks = ", ".join(f"N = {n}: {s['peak_T']:.2f}" for n, s in summary["sizes"].items())
     print_results(args, summary, f"wrote {out}: C(T) peaks at T = {peaks} (mean over {cfg.subset_draws})")

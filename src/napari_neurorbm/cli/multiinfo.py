@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from napari_neurorbm.analysis.suite import iter_multiinfo, multiinfo_table, write_csv
+from napari_neurorbm.analysis.suite import iter_multiinfo, multiinfo_table
+from napari_neurorbm.atomic import write_csv
 from napari_neurorbm.cli._common import add_results_options, out_path, print_results, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import MultiInfoConfig
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     rbm = load_model(args.model).rbm if args.model else None
     info = run_shown(iter_multiinfo(raster, cfg, rbm))
     if out is not None:
-        write_csv(multiinfo_table(info), out)
+        write_csv(out, multiinfo_table(info), index=False)
     s = info.summary()
     text = (f"I2/IN = {s['i2_over_in']:.3f} (sd {s['i2_over_in_sd']:.3f}) over {s['groups']} groups of "
             f"{s['group_size']}" + (f"; RBM {s['model_over_in']:.3f}" if rbm is not None else ""))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from napari_neurorbm.analysis.suite import iter_spectra, spectra_summary, spectra_table, write_csv
+from napari_neurorbm.analysis.suite import iter_spectra, spectra_summary, spectra_table
+from napari_neurorbm.atomic import write_csv
 from napari_neurorbm.cli._common import add_results_options, out_path, print_results, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
 from napari_neurorbm.configs import SpectrumConfig
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     raster = read_raster(args.raster)
     generated = read_raster(args.generated) if args.generated else None
     spectra = run_shown(iter_spectra(raster, cfg, generated))
-    write_csv(spectra_table(spectra), out)
+    write_csv(out, spectra_table(spectra), index=False)
     summary = spectra_summary(spectra, raster.n_units)
     text = f"wrote {out}: alpha " + ", ".join(f"{k} {v:.3f}" for k, v in summary["alpha"].items())
     print_results(args, summary, text)
