@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from napari_neurorbm.analysis.pairwise_file import load_pairwise
@@ -72,12 +73,17 @@ def test_maxent_on_12_units_is_exact_and_loglik_and_heat_read_its_file(small, tm
     assert _json(capsys)["units"] == 12
 
 
-def test_maxent_beyond_20_units_uses_ais_and_keeps_a_silent_unit_independent(large, fitted, capsys):
+def test_maxent_beyond_20_units_uses_ais_and_keeps_a_silent_unit_independent(large, fitted, tmp_path,
+                                                                             capsys):
     s = load_pairwise(fitted).metadata
     assert s["log_z_method"] == "ais" and s["units"] == 22 and s["constant_units"] == 1
     assert np.isfinite(s["pairwise_test_ll"]) and s["log_z_stderr"] > 0
     assert main(["loglik", str(fitted), str(large), "--chains", "100", "--betas", "200", "--json"]) == 0
     assert np.isfinite(_json(capsys)["loglik"])
+    heat = tmp_path / "heat.csv"
+    assert main(["heat", str(fitted), "--steps", "3", "--sweeps", "8", "--chains", "2", "--out", str(heat),
+                 "--json"]) == 0
+    assert _json(capsys)["method"] == "monte carlo" and len(pd.read_csv(heat)) == 3
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -30,19 +30,7 @@ def test_exact_energy_is_the_rbm_marginal_energy_and_c_its_variance():
     assert H.heat_exact(rbm, np.array([t])).C[0] == pytest.approx(expected, rel=1e-5)
 
 
-def test_pairwise_energy_changes_match_the_energy():
-    rng = np.random.default_rng(1)
-    J = np.triu(rng.normal(0, 1, (5, 5)), 1)
-    energy = H.Energy(Pairwise(rng.normal(0, 1, 5), J + J.T))
-    v = torch.as_tensor(all_states(5))
-    for i in range(5):
-        on, off = v.clone(), v.clone()
-        on[:, i], off[:, i] = 1, 0
-        np.testing.assert_allclose(energy.on_gain(i, energy.drive(v), v[:, i]), energy(off) - energy(on),
-                                   atol=1e-12)
-
-
-@pytest.mark.parametrize("model, sweeps, chains", [(small_rbm(), 1000, 128), ("pairwise", 700, 64)])
+@pytest.mark.parametrize("model, sweeps, chains", [(small_rbm(), 1000, 128), ("pairwise", 400, 512)])
 def test_monte_carlo_with_tempering_matches_enumeration_within_2_percent(model, sweeps, chains):
     if model == "pairwise":
         rng = np.random.default_rng(2)

@@ -58,7 +58,7 @@ def test_sweeps_sample_the_model_at_its_temperature(beta):
     np.testing.assert_allclose(second, exact_c, atol=5e-3)
 
 
-def test_fields_stay_the_states_product_with_j():
+def test_fields_stay_the_states_product_with_j_and_give_the_energies():
     model = random_model(70, seed=2, scale=0.2)  # several blocks of a sweep
     gen = torch.Generator().manual_seed(1)
     start = ising.independent_states(torch.full((70,), 0.2, dtype=torch.float64), 50, gen)
@@ -66,6 +66,7 @@ def test_fields_stay_the_states_product_with_j():
     for _ in range(3):
         chains.sweep()
     torch.testing.assert_close(chains.field, chains.J @ chains.v)
+    torch.testing.assert_close(chains.energy(), ising.ising_energy(chains.v.T, chains.h, chains.J))
 
 
 def test_ais_matches_the_exact_log_z_within_its_standard_error():

@@ -7,17 +7,19 @@ C(T) = (<E^2>_T - <E>_T^2) / (N T^2) per neuron. Small models are enumerated; la
 every temperature at once, with replica exchange between neighbouring temperatures so that the cold chains do
 not stick. An RBM moves by Metropolis-Hastings with a block-Gibbs proposal of the RBM whose parameters are
 divided by T (two products per step, reversible for exp(b.v / T) prod_mu (1 + exp(x_mu / T)), corrected to
-the target exp(b.v / T) prod_mu (1 + exp(x_mu))^(1/T)); a pairwise model by single-unit heat-bath sweeps.
+the target exp(b.v / T) prod_mu (1 + exp(x_mu))^(1/T)); a pairwise model by the heat-bath sweeps of the
+max-ent fit (:class:`~.ising.IsingChains`) with h and J times 1 / T.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from napari_neurorbm.analysis.ising import IsingChains
 from napari_neurorbm.analysis.multiinfo import Pairwise, ising_energy
 from napari_neurorbm.data.synthetic import hidden_states as all_states
 from napari_neurorbm.errors import NeuroRBMError
@@ -50,41 +52,21 @@ def temperatures(t_min: float = 0.5, t_max: float = 2.0, steps: int = 31) -> np.
 
 
 class Energy:
-    """E(v) of a batch of patterns and the change of E when one unit switches on, for either model (an RBM
-    is held as a float64 copy on the CPU in ``rbm``; a pairwise model as its h and J)."""
+    """E(v) of a batch of patterns (rows), for either model: an RBM is held as a float64 copy on the CPU in
+    ``rbm``, a pairwise model as its h and J (float64) in ``h`` and ``J``."""
 
     def __init__(self, model: RBM | Pairwise) -> None:
         if isinstance(model, Pairwise):
-            self.b = torch.as_tensor(model.h, dtype=torch.float64)
+            self.h = torch.as_tensor(model.h, dtype=torch.float64)
             self.J = torch.as_tensor(model.J, dtype=torch.float64)
-            self.rbm = self.W = None
+            self.rbm = None
         else:
             self.rbm = RBM(*(t.detach().cpu().double() for t in (model.W, model.b, model.c)))
-            self.b, self.W, self.J = self.rbm.b, self.rbm.W, None
-        self.n = len(self.b)
+            self.h = self.J = None
+        self.n = len(self.h) if self.rbm is None else len(self.rbm.b)
 
     def __call__(self, v: torch.Tensor) -> torch.Tensor:
-        return ising_energy(v, self.b, self.J) if self.rbm is None else self.rbm.free_energy(v)
-
-    def drive(self, v: torch.Tensor) -> torch.Tensor:
-        """What the energy's non-linear part depends on: v W + c (RBM) or v J (pairwise)."""
-        return self.rbm.hidden_input(v) if self.rbm is not None else v @ self.J
-
-    def of_drive(self, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """E(v) from v and its drive ``x`` (no product with W or J)."""
-        if self.rbm is None:
-            return -(v @ self.b) - 0.5 * (x * v).sum(-1)
-        return -(v @ self.b) + hidden_free_energy(x)
-
-    def on_gain(self, i: int, x: torch.Tensor, v_i: torch.Tensor) -> torch.Tensor:
-        """E(v with unit i off) - E(v with unit i on), from the drive ``x`` of the current v."""
-        if self.W is None:  # J has a zero diagonal, so x[:, i] holds only the other units' pull
-            return self.b[i] + x[:, i]
-        off = x - v_i[:, None] * self.W[i]
-        return self.b[i] + hidden_free_energy(off) - hidden_free_energy(off + self.W[i])
-
-    def row(self, i: int) -> torch.Tensor:
-        return self.W[i] if self.W is not None else self.J[i]
+        return ising_energy(v, self.h, self.J) if self.rbm is None else self.rbm.free_energy(v)
 
 
 def heat_exact(model: RBM | Pairwise, T: np.ndarray) -> HeatCurve:
@@ -105,21 +87,20 @@ def heat_of_energies(e: np.ndarray, T: np.ndarray) -> HeatCurve:
 def iter_heat_mc(model: RBM | Pairwise, T: np.ndarray, sweeps: int = 400, chains: int = 16,
                  burn_in: float = 0.25, seed: int = 0) -> Generator[Progress, None, HeatCurve]:
     """C(T) from ``chains`` chains per temperature: ``sweeps`` steps (Metropolis-Hastings block steps for an
-    RBM, heat-bath sweeps for a pairwise model), each followed by a replica exchange between neighbouring
-    temperatures; E is averaged after the first ``burn_in`` of the steps."""
+    RBM, heat-bath sweeps of :class:`~.ising.IsingChains` for a pairwise model), each followed by a replica
+    exchange between neighbouring temperatures; E is averaged after the first ``burn_in`` of the steps.
+    The exchange swaps temperatures, not states: chains stay where they are (in their block of chains) and
+    ``at`` says which chain holds each slot of the grid (chains of one temperature are adjacent slots)."""
     energy, T = Energy(model), np.asarray(T, dtype=np.float64)
     gen = torch.Generator().manual_seed(seed)
-    beta = torch.as_tensor(1 / T).repeat_interleave(chains)  # chains of one temperature are adjacent
-    v = (torch.rand(len(beta), energy.n, generator=gen, dtype=torch.float64) < 0.1).double()
-    x = energy.drive(v)  # kept with v: one product with W per step
+    slot_beta = torch.as_tensor(1 / T).repeat_interleave(chains)
+    step = _stepper(energy, len(slot_beta), seed, gen)
+    at, beta = torch.arange(len(slot_beta)), slot_beta.clone()  # beta: each chain's inverse temperature
     start, sums = int(burn_in * sweeps), np.zeros((len(T), 3))
-    blocks = _blocks(len(beta), seed)
-    pool = single_thread_workers(len(blocks))
-    step = _block_step if energy.rbm is not None else _sweep
     for s in range(sweeps):
-        list(pool.map(lambda blk: step(energy, v[blk[0]], x[blk[0]], beta[blk[0]], blk[1]), blocks))
-        e = energy.of_drive(v, x)
-        _exchange((v, x, e), e, beta, chains, gen)  # swaps states, drives and energies together
+        e = step(beta)[at].double()
+        _exchange((at, e), e, slot_beta, chains, gen)  # permutes the slots' chains and energies together
+        beta[at] = slot_beta
         if s >= start:
             e = e.view(len(T), chains).numpy()
             sums += np.c_[np.full(len(T), chains), e.sum(1), (e * e).sum(1)]
@@ -144,12 +125,39 @@ def _blocks(rows: int, seed: int) -> list[tuple[slice, torch.Generator]]:
             for i in range(n)]
 
 
-def _block_step(energy: Energy, v: torch.Tensor, x: torch.Tensor, beta: torch.Tensor,
-                gen: torch.Generator) -> None:
+def _stepper(energy: Energy, count: int, seed: int,
+             gen: torch.Generator) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``count`` chains started at random sparse patterns (10 % on), in blocks stepped in parallel; the
+    function returned moves every chain by one step at its inverse temperature (``beta``, one per chain) and
+    returns each chain's energy E(v)."""
+    blocks = _blocks(count, seed)
+    pool = single_thread_workers(len(blocks))
+    start = (torch.rand(count, energy.n, generator=gen, dtype=torch.float64) < 0.1).double()
+    if energy.rbm is None:
+        # float32 states and fields, as the max-ent fit's: each sweep's products cost about half of float64's
+        runs = [IsingChains(energy.h, energy.J, start[rows].T.float().contiguous(), g) for rows, g in blocks]
+        return lambda beta: torch.cat(list(pool.map(_ising_step, runs, (beta[rows] for rows, _ in blocks))))
+    v, x = start, energy.rbm.hidden_input(start)  # x kept with v: one product with W per step
+
+    def step(beta: torch.Tensor) -> torch.Tensor:
+        list(pool.map(lambda b: _block_step(energy.rbm, v[b[0]], x[b[0]], beta[b[0]], b[1]), blocks))
+        return -(v @ energy.rbm.b) + hidden_free_energy(x)
+
+    return step
+
+
+def _ising_step(run: IsingChains, beta: torch.Tensor) -> torch.Tensor:
+    """One heat-bath sweep of a block of chains of a pairwise model, each at its inverse temperature (h and
+    J times beta); their energies E(v) after it."""
+    run.sweep(beta)
+    return run.energy()
+
+
+def _block_step(rbm: RBM, v: torch.Tensor, x: torch.Tensor, beta: torch.Tensor, gen: torch.Generator) -> None:
     """One Metropolis-Hastings step of every chain: h then v' by block Gibbs of the RBM scaled by beta,
     accepted with min(1, exp(r(v') - r(v))), r(v) = sum_mu beta softplus(x_mu) - softplus(beta x_mu);
     ``x`` (v W + c) is updated with v."""
-    rbm, bt = energy.rbm, beta[:, None]
+    bt = beta[:, None]
     h = (torch.rand(x.shape, generator=gen, dtype=torch.float64) < torch.sigmoid(bt * x)).double()
     p_v = torch.sigmoid(bt * rbm.visible_input(h))
     proposal = (torch.rand(v.shape, generator=gen, dtype=torch.float64) < p_v).double()
@@ -164,23 +172,12 @@ def _correction(x: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
     return hidden_free_energy(beta[:, None] * x) - beta * hidden_free_energy(x)
 
 
-def _sweep(energy: Energy, v: torch.Tensor, x: torch.Tensor, beta: torch.Tensor,
-           gen: torch.Generator) -> None:
-    """One heat-bath update of every unit in turn, in every chain, each at its own temperature; the drive
-    ``x`` is recomputed at the start (no drift of the running updates) and updated with v."""
-    x[:] = energy.drive(v)
-    for i in range(energy.n):
-        p_on = torch.sigmoid(beta * energy.on_gain(i, x, v[:, i]))
-        new = (torch.rand(len(v), generator=gen, dtype=torch.float64) < p_on).double()
-        x += (new - v[:, i])[:, None] * energy.row(i)
-        v[:, i] = new
-
-
 def _exchange(states: tuple[torch.Tensor, ...], e: torch.Tensor, beta: torch.Tensor, chains: int,
               gen: torch.Generator) -> None:
-    """Swap the states of chain k at neighbouring temperatures with the Metropolis probability
+    """Swap what slot k of neighbouring temperatures holds with the Metropolis probability
     min(1, exp((beta_a - beta_b) (E_a - E_b))), alternating even and odd pairs of temperatures: one
-    permutation of the rows of every tensor of ``states`` (the energies ``e`` among them)."""
+    permutation of the rows of every tensor of ``states`` (the energies ``e`` among them; ``beta`` is the
+    slots', fixed)."""
     n_t = len(beta) // chains
     first = int(torch.randint(2, (1,), generator=gen))
     ta = torch.arange(first, n_t - 1, 2)

@@ -75,6 +75,10 @@ class IsingChains:
             local.addr_(inner[k], change)
         self.field.addmm_(J[:, s:e], v[s:e] - old)
 
+    def energy(self) -> torch.Tensor:
+        """E(v) = -h.v - v.J v / 2 of every chain's state (from the kept fields: no product with J)."""
+        return -(self.h @ self.v) - 0.5 * (self.v * self.field).sum(0)
+
     def moments(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The chains' means <v_i> and second moments <v_i v_j> (units x units)."""
         m = self.v.shape[1]
@@ -137,8 +141,8 @@ def iter_log_z_ais(model: Pairwise, base_means: np.ndarray, chains: int = 500, b
     report = max(1, betas // 100)
     for j in range(1, betas):
         # log of the ratio of the unnormalised weights at beta_j and beta_j-1: (beta_j - beta_j-1) g(v) with
-        # g(v) = (h - h0).v + v.J v / 2
-        gain = (h - h0) @ run.v + 0.5 * (run.v * run.field).sum(0)
+        # g(v) = (h - h0).v + v.J v / 2 = -E(v) - h0.v
+        gain = -run.energy() - h0 @ run.v
         log_w += (grid[j] - grid[j - 1]) * gain.to(log_w.dtype)
         run.sweep(grid[j], h0)
         if j % report == 0:
