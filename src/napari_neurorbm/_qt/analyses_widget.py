@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qtpy.QtWidgets import QTabWidget, QVBoxLayout
+from qtpy.QtWidgets import QSizePolicy, QTabWidget, QVBoxLayout
 
 from napari_neurorbm._qt.analyses_dmd import DMDTab
 from napari_neurorbm._qt.analyses_ei import EITab
@@ -41,6 +41,15 @@ class AnalysesWidget(ViewerDock):
             self.tabs.setTabToolTip(self.tabs.count() - 1, tab.title)
         QVBoxLayout(self.body).addWidget(self.tabs)  # the tabs fill the dock: the figure gets the room
         self.setMinimumWidth(MIN_WIDTH)
+        self.tabs.currentChanged.connect(self._fit_current)
+        self._fit_current(self.tabs.currentIndex())
+
+    def _fit_current(self, index: int) -> None:
+        """The dock is as tall as the tab shown needs, not as the tallest tab: a short tab's numbers at the
+        bottom stay in view on a small screen (a page with an Ignored height does not count)."""
+        for i in range(self.tabs.count()):
+            policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
+            self.tabs.widget(i).setSizePolicy(QSizePolicy.Policy.Preferred, policy)
 
     def tab(self, name: str) -> AnalysisTab:
         """The tab of the analysis ``name`` (its exported files' stem: spectrum, dmd, multiinfo, heat, ei)."""
