@@ -65,16 +65,17 @@ def test_the_tab_draws_the_cores_p_k_and_exports_it(make_napari_viewer, qtbot, c
     assert s["units"] == {"E": int(np.sum(raster.classes == "E")), "I": int(np.sum(raster.classes == "I")),
                           "unknown": 2}
     texts = legend_texts(tab)
-    assert texts[0] == f"test frames ({s['test_frames']})"
-    assert texts[1] == (f"model of E alone: TV {s['e_only']['total_variation']:.3f}, "
-                        f"KL {s['e_only']['kl']:.3f}")
+    assert texts[0] == f"test frames ({s['test_frames']}); K {s['data']['mean_k']:.2f} ± " \
+                       f"{np.sqrt(s['data']['var_k']):.2f}"
+    assert texts[1].startswith(f"model of E alone: TV {s['e_only']['total_variation']:.3f}, "
+                               f"KL {s['e_only']['kl']:.3f}; K ")
     assert texts[2].startswith("model of E and I: TV ")
     items = tab.plot.listDataItems()
     assert [item.opts["pen"].color().getRgb()[:3] for item in items] == list(COLOURS.values())
     assert tab.plot.ctrl.logYCheck.isChecked()  # P(K) on a log axis, as seed 004 draws it
     summary = tab.summary.text()
     assert f"E and I {s['e_and_i']['total_variation']:.3f} / {s['e_and_i']['kl']:.3f}" in summary
-    assert "2 units of unknown class left out" in summary
+    assert tab.plot.titleLabel.text.endswith(", 2 unknown left out")  # no waveform width: not in the models
     for width, height in SCREENS:
         viewer.window._qt_window.resize(width, height)
         qtbot.wait(100)

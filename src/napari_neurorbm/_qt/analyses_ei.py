@@ -73,7 +73,8 @@ class EITab(AnalysisTab):
         p.setLogMode(y=True)
         p.setLabel("bottom", f"K, active E units per frame (of {result.n_e})")
         p.setLabel("left", "P(K)")
-        p.setTitle(f"E synchrony: {result.n_e} E, {result.n_i} I units")
+        unknown = f", {result.n_unknown} unknown left out" if result.n_unknown else ""
+        p.setTitle(f"E synchrony: {result.n_e} E, {result.n_i} I units{unknown}")
         s = result.summary()
         for key in ("data", *MODELS):
             prob = result.p_k[key]
@@ -83,7 +84,7 @@ class EITab(AnalysisTab):
                           symbolBrush=colour)
             label = (f"test frames ({s['test_frames']})" if key == "data" else
                      f"{MODELS[key]}: TV {s[key]['total_variation']:.3f}, KL {s[key]['kl']:.3f}")
-            self.legend.addItem(line, label)
+            self.legend.addItem(line, f"{label}; K {s[key]['mean_k']:.2f} ± {np.sqrt(s[key]['var_k']):.2f}")
         shown = np.concatenate([prob[prob > 0] for prob in result.p_k.values()])
         p.getAxis("left").setTicks([log_ticks(shown.min(), shown.max())])
         top = max(int(np.flatnonzero(prob).max()) for prob in result.p_k.values())
@@ -94,16 +95,12 @@ class EITab(AnalysisTab):
         return result.table()
 
     def describe(self, result: EIResult) -> str:
+        """The distances in one line (K's mean ± sd of each is in the legend)."""
         s = result.summary()
-        names = {"data": "test frames", "e_only": "E alone", "e_and_i": "E and I"}
-        distances = ", ".join(f"{names[key]} {s[key]['total_variation']:.3f} / {s[key]['kl']:.3f}"
-                              for key in MODELS)
-        means = ", ".join(f"{name} {s[key]['mean_k']:.2f} ± {np.sqrt(s[key]['var_k']):.2f}"
-                          for key, name in names.items())
-        unknown = s["units"]["unknown"]
-        left_out = f" {unknown} units of unknown class left out." if unknown else ""
-        return (f"TV / KL of the models' P(K) to the test frames': {distances}. K (mean ± sd): {means}."
-                f"{left_out}")
+        names = {"e_only": "E alone", "e_and_i": "E and I"}
+        distances = ", ".join(f"{name} {s[key]['total_variation']:.3f} / {s[key]['kl']:.3f}"
+                              for key, name in names.items())
+        return f"TV / KL to the test frames' P(K): {distances}."
 
     def export(self, path: str | Path) -> list[Path]:
         """The base's CSV and PNG, and the headline numbers as JSON beside them (the command's

@@ -57,6 +57,8 @@ def ei_page(found: tuple[EIResult, ClassCouplings], rbm: RBM) -> tuple[Figure, p
                         cellLoc="center", loc="upper center")
     cells.auto_set_font_size(False)
     cells.set_fontsize(10)
+    for cell in cells.get_celld().values():
+        cell.PAD = 0.15  # room either side of the text in the columns sized to it
     cells.auto_set_column_width(range(5))
     cells.scale(1, 1.8)
     table.set_title(f"Effective couplings $J_{{ij}}$ of the report's model\nby putative class "
