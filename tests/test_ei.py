@@ -4,6 +4,7 @@ the synthetic session, with its bad inputs."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +12,18 @@ import pandas as pd
 import pytest
 
 from napari_neurorbm.analysis.ei_couplings import class_couplings
-from napari_neurorbm.analysis.ei_experiment import check_classes, kl_divergence, total_variation
+from napari_neurorbm.analysis.ei_experiment import (
+    check_classes,
+    iter_ei_experiment,
+    kl_divergence,
+    total_variation,
+)
 from napari_neurorbm.cli import main
+from napari_neurorbm.configs import EIConfig, TrainConfig
 from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.synthetic import make_synthetic
 from napari_neurorbm.errors import NeuroRBMError
+from napari_neurorbm.progress import drain
 from napari_neurorbm.rbm.io import load_model
 
 TINY = ["--hidden", "4", "--updates", "60", "--eval-every", "0", "--checkpoints", "0", "--batch", "200",
@@ -74,6 +82,24 @@ def test_the_split_leaves_unknown_units_out(session) -> None:
     assert np.array_equal(all_rows, np.arange(3, raster.n_units))
 
 
+def test_units_without_a_width_are_named_counted_and_left_out(session) -> None:
+    """The other units keep their classes from their widths; both models leave the unknown ones out."""
+    widths = session.waveform_ms.copy()
+    widths[[3, 12]] = np.nan
+    with pytest.warns(UserWarning, match="E/I: 2 of 20 units have no waveform width, their class is unknown"):
+        raster = binarize(replace(session, waveform_ms=widths), BinningParams())
+    rows = pd.Index(session.unit_ids).get_indexer(raster.unit_ids)
+    known = np.isfinite(widths[rows])
+    assert np.all(raster.classes[~known] == "unknown")
+    np.testing.assert_array_equal(raster.classes[known], np.where(widths[rows][known] < 0.4, "I", "E"))
+    train = TrainConfig(n_hidden=3, updates=10, batch=100, chains=50, eval_every=0, checkpoints=0,
+                        device="cpu")
+    result = drain(iter_ei_experiment(raster, train, EIConfig(frames=200)))
+    assert result.summary()["units"] == {"E": int(np.sum(raster.classes == "E")),
+                                         "I": int(np.sum(raster.classes == "I")), "unknown": 2}
+    assert result.trainers["e_and_i"].rbm.n_visible == 18
+
+
 def test_neurorbm_ei_on_the_synthetic_session(session, tmp_path: Path, capsys) -> None:
     raster = binarize(session, BinningParams())
     path = raster.save(tmp_path / "raster.npz")
@@ -81,7 +107,7 @@ def test_neurorbm_ei_on_the_synthetic_session(session, tmp_path: Path, capsys) -
     assert main(["ei", str(path), *TINY, "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     n_e = int(np.sum(raster.classes == "E"))
-    assert summary["units"] == {"E": n_e, "I": raster.n_units - n_e}
+    assert summary["units"] == {"E": n_e, "I": raster.n_units - n_e, "unknown": 0}
     assert summary["test_frames"] == len(raster.test_frames)
     for key in ("e_only", "e_and_i"):
         assert 0 <= summary[key]["total_variation"] <= 1 and summary[key]["kl"] >= 0
@@ -117,4 +143,5 @@ def test_neurorbm_ei_without_waveform_widths(session, tmp_path: Path, capsys) ->
     path = raster.save(tmp_path / "raster.npz")
     assert main(["ei", str(path), *TINY, "--out", str(tmp_path / "ei")]) == 2
     err = capsys.readouterr().err
-    assert "no unit has a spike waveform width" in err and len(err.strip().splitlines()) == 1
+    assert "no unit has a spike waveform width, so all 20 units are of unknown class" in err
+    assert len(err.strip().splitlines()) == 1

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -46,11 +47,13 @@ class EIResult:
     n_e: int
     n_i: int
     trainers: dict[str, Trainer]  # "e_only", "e_and_i"
+    n_unknown: int = 0  # units of unknown class, left out of both models
 
     def summary(self) -> dict:
         """The headline numbers, JSON-ready: units, distances to the data, mean and variance of K."""
         data = self.counts["data"]
-        out: dict = {"units": {"E": self.n_e, "I": self.n_i}, "test_frames": int(data.sum())}
+        out: dict = {"units": {"E": self.n_e, "I": self.n_i, "unknown": self.n_unknown},
+                     "test_frames": int(data.sum())}
         for key in ("data", *MODELS):
             k = _moments(self.counts[key])
             out[key] = {"mean_k": k[0], "var_k": k[1]}
@@ -81,14 +84,15 @@ def check_classes(raster: Raster) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the E units and of all classified units; a one-line error when the split cannot be made."""
     classes = raster.classes
     if np.all(classes == UNCLASSIFIED):
-        raise NeuroRBMError(f"{raster.name}: no unit has a spike waveform width, so none is classed E or I "
-                            "(the source gives no waveform widths)")
+        raise NeuroRBMError(f"{raster.name}: no unit has a spike waveform width, so all {len(classes)} units "
+                            "are of unknown class and none is E or I (the source gives no waveform widths; "
+                            "phy, Allen and NWB sources can)")
     if not np.any(classes == INHIBITORY):
         raise NeuroRBMError(f"{raster.name}: no unit is putatively inhibitory (narrow spikes); "
-                            "a higher --ei-threshold-ms when binarizing may find some")
+                            "a higher E/I threshold when binarizing (--ei-threshold-ms) may find some")
     if not np.any(classes == EXCITATORY):
         raise NeuroRBMError(f"{raster.name}: no unit is putatively excitatory (broad spikes); "
-                            "a lower --ei-threshold-ms when binarizing may find some")
+                            "a lower E/I threshold when binarizing (--ei-threshold-ms) may find some")
     if raster.test_frames.size == 0:
         raise NeuroRBMError(f"{raster.name}: the raster has no test frames to compare with "
                             "(binarize with a test fraction)")
@@ -114,7 +118,7 @@ def iter_ei_experiment(raster: Raster, train: TrainConfig, config: EIConfig | No
             data=rasters[key].frames("train"), seed=train.seed, device=train.device), f"{what}: ")
         counts[key] = np.bincount(active_counts(run.frames[:, e_columns[key]]), minlength=n_e + 1)
     return EIResult(p_k={key: c / c.sum() for key, c in counts.items()}, counts=counts, n_e=n_e,
-                    n_i=len(all_rows) - n_e, trainers=trainers)
+                    n_i=len(all_rows) - n_e, trainers=trainers, n_unknown=raster.n_units - len(all_rows))
 
 
 def _moments(counts: np.ndarray) -> tuple[float, float]:
@@ -145,7 +149,12 @@ def ei_figure(result: EIResult) -> Figure:
     """P(K) of the E units, log scale: the test frames and both models, with their distances."""
     fig = Figure(figsize=(6.0, 4.0), layout="constrained")
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    draw_p_k(fig.add_subplot(), result)
+    return fig
+
+
+def draw_p_k(ax: Axes, result: EIResult) -> None:
+    """:func:`ei_figure`'s plot on the matplotlib axes ``ax`` (the report's page draws it beside a table)."""
     summary = result.summary()
     for key in ("data", *MODELS):
         p = result.p_k[key]
@@ -158,4 +167,3 @@ def ei_figure(result: EIResult) -> Figure:
     ax.set_ylabel("P(K)")
     ax.set_title(f"Excitatory synchrony: {result.n_e} E units, {result.n_i} I units", loc="left")
     ax.legend(fontsize="small")
-    return fig

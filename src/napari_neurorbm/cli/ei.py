@@ -50,8 +50,9 @@ def run(args: argparse.Namespace) -> int:
 def _text(s: dict, out: Path) -> str:
     """The headline numbers in a few lines."""
     units = s["units"]
-    lines = [f"P(K) of {units['E']} E units ({units['I']} I units), {s['test_frames']} test frames: "
-             f"mean K {s['data']['mean_k']:.3g}, var K {s['data']['var_k']:.3g}"]
+    left_out = f", {units['unknown']} of unknown class left out" if units["unknown"] else ""
+    lines = [f"P(K) of {units['E']} E units ({units['I']} I units{left_out}), {s['test_frames']} test "
+             f"frames: mean K {s['data']['mean_k']:.3g}, var K {s['data']['var_k']:.3g}"]
     for key in ("e_only", "e_and_i"):
         m = s[key]
         lines.append(f"  {key:8s} TV {m['total_variation']:.4f}  KL {m['kl']:.4f}  mean K {m['mean_k']:.3g}  "
