@@ -114,11 +114,11 @@ def test_a_fitted_view_follows_the_canvas_until_the_user_moves_it(viewer, qtbot,
     width = pixel_width("retina", float(names.text.size)) / viewer.scene.camera.zoom
     assert names.data[0][1] - width >= left  # the name ends at its point: its start is on screen too
     save_canvas_screenshot(viewer, screenshot_dir, "layout_one_area_after_a_dock_opened")
-    viewer.camera.zoom *= 3  # the user zooms in: the view is theirs now
-    zoom, center = viewer.camera.zoom, viewer.camera.center
+    viewer.scene.camera.zoom *= 3  # the user zooms in: the view is theirs now
+    zoom, center = viewer.scene.camera.zoom, viewer.scene.camera.center
     viewer.window._qt_window.resize(1200, 700)
     qtbot.wait(100)
-    assert viewer.camera.zoom == zoom and viewer.camera.center == center
+    assert viewer.scene.camera.zoom == zoom and viewer.scene.camera.center == center
 
 
 def test_titles_and_area_names_never_overlap(viewer, qtbot, screenshot_dir) -> None:

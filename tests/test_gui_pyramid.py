@@ -89,7 +89,7 @@ def test_a_dense_recording_zoomed_out_keeps_its_units_apart() -> None:
     rng = np.random.default_rng(4)
     rates = np.geomspace(0.005, 0.07, 20)
     counts = (rng.random((20, 60_000)) < rates[:, None]).astype(np.uint8)
-    assert busy_fraction(counts) == pytest.approx(np.percentile(rates, 99), rel=0.05)
+    assert busy_fraction(counts) == pytest.approx(rates.max(), rel=0.05)
     _, b_levels = raster_levels(counts, aspect=2048.0)
     shown = np.asarray(b_levels[-1])
     assert shown.shape[0] == 20 and shown.shape[1] <= 128

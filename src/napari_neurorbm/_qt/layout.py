@@ -288,7 +288,7 @@ class CanvasLayout:
         self._fitted = (layers, self._camera_now())
 
     def _camera_now(self) -> tuple:
-        camera = self.viewer.camera
+        camera = self.viewer.scene.camera
         return (float(camera.zoom), *np.asarray(camera.center, dtype=float))
 
     def _on_canvas_size(self, *_: object) -> None:

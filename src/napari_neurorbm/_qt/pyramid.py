@@ -5,7 +5,7 @@ canvas has pixels along every axis it needs to reduce, and samples that texture 
 to two texels per screen pixel along an axis: a lone spike could fall between samples. So every level
 but the first is pooled so that a block holding any spike is nonzero (for counts, the block's maximum;
 for the binary raster, a grey level that is at least ``FLOOR`` and brightens with the fraction of
-active bins, reaching white at the fraction of the raster's busy units, so that dense and sparse stretches
+active bins, reaching white at the fraction of the raster's busiest unit, so that dense and sparse stretches
 differ even in a dense recording zoomed far out) and is widened by one texel along each axis that can be
 sampled that sparsely. Level 1 is level 0 widened, at full resolution, so that level 0 is
 only drawn when every texel has its own pixel.
@@ -27,8 +27,7 @@ COARSEST = 128  # the coarsest level has at most this many texels along each axi
 BASE_EVERY = 3  # keep a pooled copy every 2**3 = 8x along the finer axis
 FLOOR = 0.35  # binary levels: a block with any spike shows brighter than this (of 1)
 FULL = 255  # density copies store ceil(255 * fraction of active bins) as uint8
-BUSY_PERCENTILE = 99  # blocks as active as this percentile of the units' active fractions show white
-_SAMPLE = 4_000_000  # cells of the raster read to find that fraction
+_SAMPLE = 4_000_000  # cells of the raster read to find the busiest unit's share of active bins
 _CHUNK = 1 << 24  # cells pooled at once from the raw raster (bounds temporary memory)
 
 
@@ -161,11 +160,11 @@ def density_pool(a: np.ndarray, fr: int, ft: int, raw: bool = False) -> np.ndarr
 
 
 def busy_fraction(counts: np.ndarray) -> float:
-    """The share of active bins of the raster's busy units (the ``BUSY_PERCENTILE``-th percentile over units,
-    from evenly spaced frames), at least one density code step: pooled blocks this active show white."""
+    """The share of active bins of the raster's busiest unit (from evenly spaced frames), at least one density
+    code step: pooled blocks this active show white."""
     step = max(1, counts.size // _SAMPLE)
-    active = (counts[:, ::step] != 0).mean(axis=1) if counts.size else np.zeros(1)
-    return float(np.clip(np.percentile(active, BUSY_PERCENTILE), 1 / FULL, 1.0))
+    active = (counts[:, ::step] != 0).mean(axis=1).max() if counts.size else 0.0
+    return float(np.clip(active, 1 / FULL, 1.0))
 
 
 def display_values(q: np.ndarray, busy: float = 1.0) -> np.ndarray:
