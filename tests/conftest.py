@@ -22,6 +22,23 @@ def screenshot_dir() -> Path:
 
 
 @pytest.fixture
+def atomic_writes(monkeypatch) -> list[Path]:
+    """The paths that atomic.py renamed into place during the test, in order: a file written any other way
+    (straight to its name, where a crash would leave half of it) is not among them."""
+    import napari_neurorbm.atomic as atomic
+
+    done: list[Path] = []
+    rename = atomic.os.replace
+
+    def replace(src, dst):
+        rename(src, dst)
+        done.append(Path(dst))
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    return done
+
+
+@pytest.fixture
 def real_data() -> Path:
     """The folder of real recordings (../shared/data/real); the test is skipped where it is absent."""
     if not REAL.is_dir():

@@ -85,13 +85,14 @@ def test_sample_experiment_writes_clamped_and_control_results(files, capsys):
     np.testing.assert_array_equal(gen.counts, read_raster(exp / "clamped.npz").counts)
 
 
-def test_report_writes_figures_numbers_and_html(files, capsys):
+def test_report_writes_figures_numbers_and_html(files, capsys, atomic_writes):
     tmp, model, raster = files
     out = tmp / "report"
     assert main(["report", str(model), str(raster), "--out", str(out), "--frames", "300", "--tau", "2",
                  "--triplets", "100"]) == 0
     for name in ("fig3.png", "fig6.png", "generated.npz", "summary.json", "index.html"):
         assert (out / name).stat().st_size > 0, name
+    assert set(out.iterdir()) <= set(atomic_writes)  # every file of the report was written atomically
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_samples"] == 180  # the test split of 600 frames
     assert set(summary["fits"]) == {"means", "pairs", "triplets"}

@@ -164,7 +164,7 @@ def test_clamp_effect_per_unit_and_area_against_noise():
     assert table["n_free_units"].tolist() == [4, 3]
 
 
-def test_export_writes_rasters_tables_and_parameters(tmp_path):
+def test_export_writes_rasters_tables_and_parameters(tmp_path, atomic_writes):
     rbm = small_rbm()
     areas = np.array(["VISp"] * 4 + ["LGd"] * 4)
     res = drain(gen.iter_clamp_experiment(rbm, [1], 0, onset=2, n_frames=40, tau=1, chains=4, seed=0,
@@ -173,6 +173,7 @@ def test_export_writes_rasters_tables_and_parameters(tmp_path):
     paths = gen.export_clamp_experiment(res, tmp_path / "exp", bin_s=0.02, unit_ids=ids,
                                         extra_params={"model": "m.npz"})
     assert all(p.is_file() for p in paths)
+    assert sorted(atomic_writes) == sorted(paths) == sorted((tmp_path / "exp").iterdir())  # all atomic
     r = read_raster(tmp_path / "exp" / "clamped.npz")
     np.testing.assert_array_equal(r.counts, res.clamped.frames.T)
     np.testing.assert_array_equal(r.segment_starts, res.clamped.segment_starts)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from qtpy.QtCore import Qt
+from qtpy.QtGui import QImage
 from qtpy.QtWidgets import QScrollArea
 
 from conftest import save_viewer_screenshot
@@ -198,7 +199,8 @@ def test_a_missing_input_is_one_line(make_napari_viewer, qtbot, recording, notif
     assert dock.tab("spectrum").needs.isHidden() and not dock.tab("heat").needs.isHidden()
 
 
-def test_export_writes_the_curves_and_the_figure(make_napari_viewer, qtbot, recording, tmp_path):
+def test_export_writes_the_curves_and_the_figure(make_napari_viewer, qtbot, recording, tmp_path,
+                                                  atomic_writes):
     viewer = make_napari_viewer()
     tab = open_dock(viewer, recording, generated=False).tab("spectrum")
     with qtbot.waitSignal(tab.failed, timeout=WAIT) as blocker:
@@ -208,6 +210,7 @@ def test_export_writes_the_curves_and_the_figure(make_napari_viewer, qtbot, reco
     assert "generated" not in spectra and len(legend_texts(tab)) == 3
     csv, png = tab.export(tmp_path / "spectrum")
     assert csv.name == "spectrum.csv" and png.name == "spectrum.png" and png.stat().st_size > 1000
+    assert atomic_writes == [csv, png] and not QImage(str(png)).isNull()  # both written whole, the PNG reads
     pd.testing.assert_frame_equal(pd.read_csv(csv), spectra_table(spectra), check_dtype=False)
     assert "Wrote spectrum.csv and spectrum.png" in tab.message.text()
     with qtbot.waitSignal(tab.failed, timeout=WAIT) as blocker:

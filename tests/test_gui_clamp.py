@@ -150,7 +150,8 @@ def test_parse_units_takes_ids_ranges_and_rows(recording):
             parse_units(text, raster, kind)
 
 
-def test_clamp_run_shows_rasters_changes_and_exports(dock, qtbot, recording, tmp_path, screenshot_dir):
+def test_clamp_run_shows_rasters_changes_and_exports(dock, qtbot, recording, tmp_path, screenshot_dir,
+                                                     atomic_writes):
     viewer, widget = dock
     _, raster, _ = recording
     state = get_state(viewer)
@@ -200,6 +201,7 @@ def test_clamp_run_shows_rasters_changes_and_exports(dock, qtbot, recording, tmp
     names = {p.name for p in paths}
     assert {"clamped.npz", "control.npz", "clamp_units.csv", "clamp_areas.csv", "clamp_experiment.npz",
             "clamp_params.json", "clamp_figure.png", "clamp_plots.png"} <= names
+    assert set(paths) <= set(atomic_writes)  # each file whole or not at all
     back = read_raster(tmp_path / "export" / "clamped.npz")
     assert np.array_equal(back.counts, frames) and np.array_equal(back.unit_ids, raster.unit_ids)
     units = pd.read_csv(tmp_path / "export" / "clamp_units.csv")

@@ -102,6 +102,25 @@ def test_after_a_load_the_whole_raster_and_its_strip_are_in_view(viewer, qtbot, 
     save_canvas_screenshot(viewer, screenshot_dir, f"layout_after_load_{how}")
 
 
+def test_a_fitted_view_follows_the_canvas_until_the_user_moves_it(viewer, qtbot, screenshot_dir) -> None:
+    """One area: its name stays whole on screen when a dock opened after the load narrows the canvas."""
+    add_raster_layers(viewer, make_raster(["retina"] * 12, 30_000))
+    qtbot.wait(50)
+    viewer.window.add_plugin_dock_widget("napari-neurorbm", "Analyses")  # the canvas narrows
+    qtbot.wait(100)
+    assert_in_view(viewer, layers_of(viewer, role="data"))
+    names = layers_of(viewer, kind="names")[0]
+    (_, left), _ = view_rect(viewer)
+    width = pixel_width("retina", float(names.text.size)) / viewer.scene.camera.zoom
+    assert names.data[0][1] - width >= left  # the name ends at its point: its start is on screen too
+    save_canvas_screenshot(viewer, screenshot_dir, "layout_one_area_after_a_dock_opened")
+    viewer.scene.camera.zoom *= 3  # the user zooms in: the view is theirs now
+    zoom, center = viewer.scene.camera.zoom, viewer.scene.camera.center
+    viewer.window._qt_window.resize(1200, 700)
+    qtbot.wait(100)
+    assert viewer.scene.camera.zoom == zoom and viewer.scene.camera.center == center
+
+
 def test_titles_and_area_names_never_overlap(viewer, qtbot, screenshot_dir) -> None:
     data = many_areas()
     add_raster_layers(viewer, data)

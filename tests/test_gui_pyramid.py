@@ -16,7 +16,9 @@ from napari.layers.utils.layer_utils import compute_multiscale_level_and_corners
 from napari_neurorbm._qt.pyramid import (
     COARSEST,
     FLOOR,
+    busy_fraction,
     density_pool,
+    display_values,
     level_factors,
     max_pool,
     raster_levels,
@@ -79,6 +81,30 @@ def test_level_values_are_the_pooled_raster_widened_by_a_texel_or_two() -> None:
         np.testing.assert_array_equal(shown > 0, got > 0)
     tiny = counts[:5, :7]
     np.testing.assert_array_equal(brute_max(tiny, 2, 3), max_pool(tiny, 2, 3))
+
+
+def test_a_dense_recording_zoomed_out_keeps_its_units_apart() -> None:
+    """Units active in 0.5-7 % of 20 ms bins (the retina's spread) over 60 000 frames: on the coarsest level
+    each unit's row is a grey of its own, from dark to white, not one grey band for all."""
+    rng = np.random.default_rng(4)
+    rates = np.geomspace(0.005, 0.07, 20)
+    counts = (rng.random((20, 60_000)) < rates[:, None]).astype(np.uint8)
+    assert busy_fraction(counts) == pytest.approx(rates.max(), rel=0.05)
+    _, b_levels = raster_levels(counts, aspect=2048.0)
+    shown = np.asarray(b_levels[-1])
+    assert shown.shape[0] == 20 and shown.shape[1] <= 128
+    row = np.median(shown, axis=1)
+    assert np.all(np.diff(row) >= -0.02) and row[0] < 0.6 and row[-1] > 0.95  # rank kept, dark to white
+    assert row[-1] - row[0] > 0.3  # (a fixed scale gave 0.54 to 0.64)
+    assert np.all((shown == 0) | (shown > FLOOR)) and np.mean(shown[:, :-1] > 0) > 0.95
+
+
+def test_display_values_reach_white_at_the_busy_fraction() -> None:
+    q = np.array([0, 1, 13, 26, 255], np.uint8)  # codes of 0, 1/255, ~5 %, ~10 %, 100 % active
+    shown = display_values(q, busy=0.1)
+    assert shown[0] == 0 and FLOOR < shown[1] < shown[2] < shown[3] == shown[4] == 1.0
+    np.testing.assert_allclose(shown[2], FLOOR + (1 - FLOOR) * np.sqrt(13 / 25.5), rtol=1e-6)
+    assert busy_fraction(np.zeros((3, 10), np.uint8)) == pytest.approx(1 / 255)  # never a zero scale
 
 
 def render(levels, shape, dy: float, dx: float, canvas: tuple[int, int], zoom: float, center) -> np.ndarray:

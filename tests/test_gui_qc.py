@@ -58,6 +58,8 @@ def test_binned_sessions_are_re_binned_by_whole_multiples_only() -> None:
 def test_log_ticks_are_round_numbers() -> None:
     assert [label for _, label in log_ticks(0.3, 8)] == ["0.2", "0.5", "1", "2", "5", "10"]
     assert [label for _, label in log_ticks(0.01, 50)] == ["0.01", "0.1", "1", "10"]
+    assert [label for _, label in log_ticks(1e-21, 0.3)] == ["1e-20", "1e-16", "1e-12", "1e-08",
+                                                             "0.0001"]  # every 4th power of 22: 6 at most
 
 
 @pytest.mark.gui

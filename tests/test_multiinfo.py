@@ -89,6 +89,22 @@ def test_pairwise_data_give_a_ratio_near_one_and_triplet_structure_less():
     assert info.summary()["i2_over_in"] < 0.01
 
 
+def test_independent_units_show_the_chance_level_of_i2_and_their_groups_are_left_out():
+    """Couplings fitted to independent units explain n(n-1)/4T nats by chance, and a group whose IN is no
+    larger carries no ratio: it is left out and counted."""
+    rng = np.random.default_rng(7)
+    x = (rng.random((4000, 40)) < rng.uniform(0.05, 0.3, 40)).astype(np.uint8)
+    groups = M.random_groups(40, 6, 40, seed=0)
+    i2 = [M.independent_entropy(x[:, g].mean(0)) - M.fit_to_frames(x[:, g]).entropy() for g in groups]
+    assert M.chance_level(6, 4000) == 15 / 8000  # 15 couplings, half a nat each over 4000 frames
+    assert np.mean(i2) == pytest.approx(M.chance_level(6, 4000), rel=0.15)
+    info = drain(M.iter_multi_information(x, size=6, count=40, seed=0))
+    assert info.left_out > 0 and info.summary()["groups"] + info.summary()["left_out"] == 40
+    assert np.all(info.s1 - info.sn > M.chance_level(6, 4000))
+    with pytest.raises(NeuroRBMError, match="no group's multi-information is above chance"):
+        drain(M.iter_multi_information(np.zeros((500, 8)), size=4, count=3))
+
+
 def test_group_sizes_beyond_enumeration_are_refused_in_one_line():
     with pytest.raises(NeuroRBMError, match="groups need 2 to 15 units"):
         drain(M.iter_multi_information(np.zeros((10, 40)), size=16))

@@ -42,8 +42,9 @@ class HeatTab(AnalysisTab):
         line = p.plot(curve.T, curve.C, pen=pen(colour), symbol="o", symbolSize=4, symbolPen=None,
                       symbolBrush=colour)
         self.legend.addItem(line, f"RBM, {self.state.model.rbm.n_visible} units")
+        # "T = 1" at the foot of its line: the peak, often near T = 1, would hide it at the top
         one = pg.InfiniteLine(1.0, angle=90, pen=pen((200, 200, 200), width=1, dashed=True),
-                              label="T = 1", labelOpts={"position": 0.95, "color": (200, 200, 200)})
+                              label="T = 1", labelOpts={"position": 0.06, "color": (200, 200, 200)})
         p.addItem(one)
         peak = p.plot([curve.peak_T], [curve.C.max()], pen=None, symbol="star", symbolSize=16,
                       symbolPen=pg.mkPen("w"), symbolBrush=colour)

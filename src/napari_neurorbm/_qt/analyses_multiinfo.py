@@ -66,6 +66,8 @@ class MultiInfoTab(AnalysisTab):
         s = info.summary()
         line = (f"I2/IN = {s['i2_over_in']:.3f} (sd {s['i2_over_in_sd']:.3f}) over {s['groups']} groups of "
                 f"{s['group_size']} units")
+        if info.left_out:
+            line += f" ({info.left_out} more left out: multi-information within chance)"
         if info.s_model is not None:
             line += f"; RBM: {s['model_over_in']:.3f} (sd {s['model_over_in_sd']:.3f})"
         return line + ". Retina, 10-cell groups (Schneidman et al. 2006): about 0.9."

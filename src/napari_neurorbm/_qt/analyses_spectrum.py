@@ -55,11 +55,14 @@ class SpectrumTab(AnalysisTab):
             fit_rank, fit = s.power_law()
             if fit_rank.size:
                 p.plot(fit_rank, fit, pen=pen(colour, width=1.5, dashed=True))
-            shown.append(s.variance[positive])
+            head = s.variance[: s.ranks[1]]
+            shown.append(head[head > 0])
         values = np.concatenate(shown)
-        if values.size:
+        if values.size:  # the view spans the variances up to the last fitted rank: the tail beyond falls to
+            lo, hi = values.min(), values.max()  # round-off (1e-21 in 1124 Steinmetz units) and leaves it
             p.getAxis("bottom").setTicks([log_ticks(1, max(len(s.variance) for s in spectra.values()))])
-            p.getAxis("left").setTicks([log_ticks(values.min(), values.max())])
+            p.getAxis("left").setTicks([log_ticks(lo, hi)])
+            p.setYRange(np.log10(lo), np.log10(hi))
 
     def table(self, spectra: dict[str, Spectrum]) -> pd.DataFrame:
         return spectra_table(spectra)

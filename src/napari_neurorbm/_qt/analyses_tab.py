@@ -31,6 +31,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_neurorbm._qt.forms import ConfigForm
+from napari_neurorbm._qt.image_files import save_png
 from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.state import ViewerState
 from napari_neurorbm.atomic import write_csv
@@ -181,9 +182,7 @@ class AnalysisTab(QWidget, RunnerParts):
             if self.result is None:
                 raise NeuroRBMError(f"run the {self.title.lower()} before exporting it")
             write_csv(csv, self.table(self.result), index=False)
-            pg.exporters.ImageExporter(self.view.scene()).export(str(png))
-            if not png.is_file():
-                raise NeuroRBMError(f"cannot write {png}")
+            save_png(pg.exporters.ImageExporter(self.view.scene()).export(toBytes=True), png)
         except NeuroRBMError as exc:
             self.runner.fail(str(exc))
             return []

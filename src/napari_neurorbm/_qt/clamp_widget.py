@@ -39,6 +39,7 @@ from napari_neurorbm._qt.clamp_units import (
 )
 from napari_neurorbm._qt.docking import ViewerDock, let_go
 from napari_neurorbm._qt.forms import ConfigForm
+from napari_neurorbm._qt.image_files import save_png
 from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.layout import get_layout
 from napari_neurorbm._qt.model_runs import describe_model, model_raster
@@ -282,9 +283,7 @@ class ClampWidget(ViewerDock, RunnerParts):
         out = Path(folder)
         try:
             paths = export_experiment(self.result, self._job, self.state.model, out)
-            shown = out / "clamp_plots.png"
-            if not self.plots.grab().save(str(shown)):
-                raise OSError(f"cannot write {shown}")
+            shown = save_png(self.plots.grab(), out / "clamp_plots.png", "plots")
         except (NeuroRBMError, OSError) as exc:
             self.runner.fail(str(exc))
             return []

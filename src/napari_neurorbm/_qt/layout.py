@@ -7,6 +7,8 @@ the layer list, the camera and the shared state, and nobody else moves a layer:
   several; a data raster that arrives (Load dock, drop-open, Open Sample) is fitted whole into view;
 - the coupling matrix (:mod:`.coupling_layers`) sits right of the rasters with its rows level with the
   recording's rows, and follows them when a raster moves;
+- a view it fitted is fitted again when the canvas changes size (a dock opens, the window is resized), until
+  the user pans or zooms: names and titles stay on screen;
 - labels are thinned to the zoom so that none overlaps another; the colour bar and the matrix's label show
   only while the matrix is in view, the time scale bar only while a raster is, and never over the matrix
   (:mod:`.camera_overlays` follows the camera; :mod:`.raster_titles` writes the titles).
@@ -77,6 +79,7 @@ class CanvasLayout:
         self._busy = False  # set while this object adds or moves layers itself
         self._pending = None  # a data strip just added, which napari is about to make active
         self._slots: dict[str, tuple[float, float]] = {}  # role: world left and width of its raster's slot
+        self._fitted: tuple[list, tuple] | None = None  # the layers of the last fit and the camera it left
         self.couplings = CouplingLayers(viewer, state, on_visible=self._on_view)
         self.camera = CameraOverlays(viewer, self.couplings, self._fit_titles)
         self.epochs = EpochBand(viewer)  # the recording's epochs and events, in a band under its raster
@@ -85,6 +88,7 @@ class CanvasLayout:
         viewer.layers.selection.events.active.connect(self._on_active)
         viewer.scene.camera.events.zoom.connect(self._on_zoom)
         viewer.scene.camera.events.center.connect(self._on_view)
+        viewer.canvas.events.size.connect(self._on_canvas_size)
         state.events.couplings.connect(self._on_couplings)
         state.events.raster.connect(self._on_couplings)
 
@@ -281,6 +285,20 @@ class CanvasLayout:
         roles = {tag_of(layer).get("role") for layer in layers if _kind(layer) == "binary"}
         fit_view(self.viewer, layers, max((sum(self._slots[r]) for r in roles if r in self._slots),
                                           default=-np.inf))
+        self._fitted = (layers, self._camera_now())
+
+    def _camera_now(self) -> tuple:
+        camera = self.viewer.scene.camera
+        return (float(camera.zoom), *np.asarray(camera.center, dtype=float))
+
+    def _on_canvas_size(self, *_: object) -> None:
+        """The canvas changed size: a view still as fitted is fitted again to the new size."""
+        if self._viewer() is None or self._fitted is None:
+            return
+        layers, camera = self._fitted
+        layers = [layer for layer in layers if layer in self.viewer.layers]
+        if layers and np.allclose(self._camera_now(), camera, rtol=1e-9, atol=0):
+            self._fit(layers)
 
 
 def _link_kind(viewer: napari.Viewer, kind: str) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 DOCK_NAME = "NeuroRBM QC"
 PLOT_MIN_HEIGHT = 220  # each plot's height when the plots are stacked in one column (the body scrolls)
 PLOT_GAP = 12  # room between and around the plots of a row, on top of their own minimum widths
+MAX_DECADES = 6  # most powers of ten labelled on a log axis (a short plot has room for no more)
 
 
 class QCPanel(Dock):
@@ -195,10 +196,14 @@ class QCPanel(Dock):
 
 
 def log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
-    """Log10-axis ticks at the powers of ten from lo to hi (and 2x, 5x over few decades), in plain numbers."""
+    """Log10-axis ticks at the powers of ten from lo to hi (and 2x, 5x over few decades; every 2nd, 3rd...
+    power over many, so that at most MAX_DECADES labels share the axis), in plain numbers."""
     out = []
     first, last = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+    step = -(-(last - first + 1) // MAX_DECADES)
     for e in range(first, last + 1):
+        if e % step:
+            continue
         for m in (1, 2, 5) if last - first <= 2 else (1,):
             v = m * 10.0**e
             if lo / 1.5 <= v <= hi * 1.5:

@@ -26,7 +26,7 @@ class SelectionOverlay:
         self._viewer = weakref.ref(viewer)
         self._state = weakref.ref(state)
         state.events.selected_units.connect(self.refresh)
-        viewer.camera.events.zoom.connect(self.refresh)
+        viewer.scene.camera.events.zoom.connect(self.refresh)
         viewer.layers.events.inserted.connect(self._on_layers)
         viewer.layers.events.removed.connect(self._on_layers)
 
@@ -63,7 +63,7 @@ class SelectionOverlay:
         r = np.asarray(rows)
         cuts = np.flatnonzero(np.diff(r) != 1) + 1
         runs = [(int(s[0]), int(s[-1]) + 1) for s in np.split(r, cuts)]
-        min_h = MIN_PIXELS / max(viewer.camera.zoom, 1e-12)
+        min_h = MIN_PIXELS / max(viewer.scene.camera.zoom, 1e-12)
         rects = []
         for layer in layers_of(viewer, kind="binary"):
             (y0, x0), (dy, dx) = layer.translate, layer.scale

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from napari_neurorbm.atomic import save_npz, write_csv, write_text
 from napari_neurorbm.configs import INITS, PAPER_TAU, ClampConfig, GenerateConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
@@ -342,10 +343,10 @@ def export_clamp_experiment(result: ClampResult, out_dir: str | Path, *, bin_s: 
         result.control.to_raster(bin_s, result.areas, unit_ids, "control").save(out / "control.npz"),
     ]
     ids = np.arange(len(result.areas)) if unit_ids is None else np.asarray(unit_ids)
-    result.unit_table(ids).to_csv(out / "clamp_units.csv", index=False)
-    result.area_table().to_csv(out / "clamp_areas.csv", index=False)
-    np.savez_compressed(
-        out / "clamp_experiment.npz",
+    write_csv(out / "clamp_units.csv", result.unit_table(ids), index=False)
+    write_csv(out / "clamp_areas.csv", result.area_table(), index=False)
+    save_npz(
+        out / "clamp_experiment.npz", compressed=True, what="clamp experiment",
         clamped=result.clamped.frames.T, control=result.control.frames.T,
         segment_starts=result.clamped.segment_starts, clamp_units=result.clamped.clamp_units,
         clamp_values=result.clamped.clamp_values, onset=np.int64(result.clamped.clamp_onset),
@@ -356,7 +357,7 @@ def export_clamp_experiment(result: ClampResult, out_dir: str | Path, *, bin_s: 
         area_beyond=result.area_beyond,
     )
     params = {**result.params(), "bin_s": bin_s, **(extra_params or {})}
-    (out / "clamp_params.json").write_text(json.dumps(params, indent=2))
+    write_text(out / "clamp_params.json", json.dumps(params, indent=2))
     return paths + [out / n for n in ("clamp_units.csv", "clamp_areas.csv", "clamp_experiment.npz",
                                       "clamp_params.json")]
 

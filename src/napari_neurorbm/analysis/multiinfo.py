@@ -11,6 +11,11 @@ I_N = S1 - SN is the multi-information, I_2 = S1 - S2 the part pairwise correlat
 I2/IN their ratio (about 0.9 in the retina). For a model the numerator is its own multi-information over
 the group, S1 of its own means less the entropy of its marginal: a model whose rates are a little off would
 otherwise move S1 - S by more than the whole multi-information (a tenth of a nat in ten retina cells).
+
+The ratio has a meaning only where IN stands above chance: the pairwise model fitted to T frames gains
+n(n-1)/4T nats of I2 from its couplings however independent the units are (each fitted coupling, half a
+chi-square degree of freedom per frame), so a group whose IN is no larger (sparse cortical units in a few
+thousand frames) is left out; MultiInfo says how many were.
 """
 
 from __future__ import annotations
@@ -142,6 +147,7 @@ class MultiInfo:
     sn: np.ndarray
     s_model: np.ndarray | None = None
     s1_model: np.ndarray | None = None
+    left_out: int = 0  # groups whose multi-information was within chance (see :func:`chance_level`)
 
     @property
     def i2_over_in(self) -> np.ndarray:
@@ -153,7 +159,7 @@ class MultiInfo:
 
     def summary(self) -> dict:
         """The headline numbers: mean and spread (standard deviation) over groups."""
-        out = {"groups": len(self.groups), "group_size": int(self.groups.shape[1]),
+        out = {"groups": len(self.groups), "group_size": int(self.groups.shape[1]), "left_out": self.left_out,
                "i2_over_in": float(np.mean(self.i2_over_in)), "i2_over_in_sd": float(np.std(self.i2_over_in))}
         if self.s_model is not None:
             out |= {"model_over_in": float(np.mean(self.model_over_in)),
@@ -174,8 +180,9 @@ def iter_multi_information(frames: np.ndarray, size: int = 10, count: int = 100,
                            model: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                            ) -> Generator[Progress, None, MultiInfo]:
     """I2/IN over ``count`` random groups of ``size`` units of 0/1 frames (frames x units); with ``model``
-    = (W, b, hidden samples) of an RBM, also its marginal's share. Groups where the data show no
-    multi-information (SN = S1) carry no ratio and are left out, with the count in the progress message."""
+    = (W, b, hidden samples) of an RBM, also its marginal's share. Groups whose multi-information is within
+    chance (:func:`chance_level`) carry no ratio and are left out, counted in the result and the last
+    progress message."""
     x = np.asarray(frames)
     groups = random_groups(x.shape[1], size, count, seed)
     rows = []
@@ -191,11 +198,24 @@ def iter_multi_information(frames: np.ndarray, size: int = 10, count: int = 100,
         rows.append(row)
         yield Progress("multi-information", g + 1, len(groups), f"group {g + 1}/{len(groups)}")
     r = np.asarray(rows)
-    keep = r[:, 0] - r[:, 2] > 1e-9
+    chance = chance_level(size, len(x))
+    keep = r[:, 0] - r[:, 2] > chance
     if not keep.any():
-        raise NeuroRBMError("no group shows multi-information (the units look independent)")
+        raise NeuroRBMError(f"no group's multi-information is above chance ({chance:.2g} nats with "
+                            f"{len(x)} frames): the units look independent")
+    left_out = int((~keep).sum())
+    if left_out:
+        yield Progress("multi-information", len(groups), len(groups),
+                       f"{left_out} of {len(groups)} groups left out: multi-information within chance")
     s_model, s1_model = (r[keep, 3], r[keep, 4]) if model is not None else (None, None)
-    return MultiInfo(groups[keep], r[keep, 0], r[keep, 1], r[keep, 2], s_model, s1_model)
+    return MultiInfo(groups[keep], r[keep, 0], r[keep, 1], r[keep, 2], s_model, s1_model, left_out)
+
+
+def chance_level(size: int, n_frames: int) -> float:
+    """The I2 (nats) that a pairwise model fitted to ``n_frames`` frames of ``size`` independent units shows
+    on average: its size(size - 1)/2 couplings, each fitted to noise, raise the in-sample likelihood by
+    half a chi-square degree of freedom per frame. A group's IN must exceed it for I2/IN to mean anything."""
+    return size * (size - 1) / 4 / n_frames
 
 
 def _features(states: np.ndarray, iu: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

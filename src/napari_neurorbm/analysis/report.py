@@ -22,6 +22,7 @@ from napari_neurorbm.analysis.generation import (
 )
 from napari_neurorbm.analysis.report_pages import ANALYSES, SERIES, iter_pages, pages_html
 from napari_neurorbm.analysis.timing import contiguous, iter_resolve_tau
+from napari_neurorbm.atomic import save_figure, write_text
 from napari_neurorbm.data.raster import Raster, read_raster
 from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress, drain
@@ -330,21 +331,19 @@ def iter_write_report(model: ModelFile | str | Path, raster: Raster | str | Path
         raise NeuroRBMError(f"cannot create the folder {out}: {exc.strerror or exc}") from None
     run, rep = yield from iter_generate_and_compare(mf, ras, n_frames, tau=tau, chains=chains, seed=seed,
                                                     device=device, n_triplets=n_triplets)
-    fig3(rep, seed).savefig(out / "fig3.png", dpi=110)
-    fig6(rep, ras.binary[:, :SNAPSHOT_FRAMES].T, run.chain(0), ras.bin_s, tau_note(run)).savefig(
-        out / "fig6.png", dpi=110)
+    save_figure(fig3(rep, seed), out / "fig3.png", dpi=110)
+    save_figure(fig6(rep, ras.binary[:, :SNAPSHOT_FRAMES].T, run.chain(0), ras.bin_s, tau_note(run)),
+                out / "fig6.png", dpi=110)
     generated = run.to_raster(ras.bin_s, ras.areas, ras.unit_ids, "generated")
     generated.save(out / "generated.npz")
     pages = yield from iter_pages(mf.rbm, ras, generated, out, analyses)
     params = {"model": str(model) if not isinstance(model, ModelFile) else "(in memory)",
               "raster": ras.name, **run.params(), "bin_s": ras.bin_s, "n_triplets": len(rep.triplets)}
     beyond = {p.name: p.numbers or {"not_computed": p.note} for p in pages}
-    (out / "summary.json").write_text(json.dumps({"params": params, "n_samples": rep.n_samples,
-                                                  "fits": rep.summary(), "notes": rep.notes,
-                                                  "analyses": beyond}, indent=2))
-    index = out / "index.html"
-    index.write_text(_html(rep, params, ["fig3.png", "fig6.png"], pages_html(pages)))
-    return index
+    write_text(out / "summary.json", json.dumps({"params": params, "n_samples": rep.n_samples,
+                                                 "fits": rep.summary(), "notes": rep.notes,
+                                                 "analyses": beyond}, indent=2))
+    return write_text(out / "index.html", _html(rep, params, ["fig3.png", "fig6.png"], pages_html(pages)))
 
 
 def tau_note(run: GeneratedRun) -> str:

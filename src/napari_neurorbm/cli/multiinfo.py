@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         write_csv(out, multiinfo_table(info), index=False)
     s = info.summary()
     text = (f"I2/IN = {s['i2_over_in']:.3f} (sd {s['i2_over_in_sd']:.3f}) over {s['groups']} groups of "
-            f"{s['group_size']}" + (f"; RBM {s['model_over_in']:.3f}" if rbm is not None else ""))
+            f"{s['group_size']}" + (f" ({s['left_out']} left out: within chance)" if s["left_out"] else "")
+            + (f"; RBM {s['model_over_in']:.3f}" if rbm is not None else ""))
     print_results(args, s, text)
     return 0
