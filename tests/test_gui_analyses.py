@@ -33,7 +33,9 @@ pytestmark = pytest.mark.gui
 WAIT = 120_000
 RETINA = "tkacik2014_retina50.npz"
 SMALL = {"multiinfo": {"groups": 6}, "heat": {"steps": 11, "sweeps": 60, "chains": 8},
-         "spectrum": {"min_area_units": 16}}  # modest settings: each tab runs in a second or two
+         "spectrum": {"min_area_units": 16},
+         "maxent": {"updates": 20, "ais_betas": 100, "device": "cpu"}}
+# modest settings: each tab runs in a second or two
 
 
 @pytest.fixture(scope="module")

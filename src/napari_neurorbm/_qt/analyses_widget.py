@@ -1,5 +1,5 @@
 """The "Analyses" dock: the other papers' yardsticks on the viewer's recording and model, one tab each (PC
-spectrum, DMD, multi-information, heat capacity; docs/analyses.md).
+spectrum, DMD, multi-information, heat capacity, the pairwise max-ent baseline; docs/analyses.md).
 
 Each tab is an :class:`~napari_neurorbm._qt.analyses_tab.AnalysisTab` in a module of its own; :data:`TABS`
 lists them in order, so a new analysis is one module and one entry here.
@@ -13,6 +13,7 @@ from qtpy.QtWidgets import QTabWidget, QVBoxLayout
 
 from napari_neurorbm._qt.analyses_dmd import DMDTab
 from napari_neurorbm._qt.analyses_heat import HeatTab
+from napari_neurorbm._qt.analyses_maxent import MaxEntTab
 from napari_neurorbm._qt.analyses_multiinfo import MultiInfoTab
 from napari_neurorbm._qt.analyses_spectrum import SpectrumTab
 from napari_neurorbm._qt.analyses_tab import AnalysisTab
@@ -21,7 +22,7 @@ from napari_neurorbm._qt.docking import ViewerDock
 if TYPE_CHECKING:
     import napari
 
-TABS: tuple[type[AnalysisTab], ...] = (SpectrumTab, DMDTab, MultiInfoTab, HeatTab)
+TABS: tuple[type[AnalysisTab], ...] = (SpectrumTab, DMDTab, MultiInfoTab, HeatTab, MaxEntTab)
 MIN_WIDTH = 360
 
 
@@ -42,5 +43,6 @@ class AnalysesWidget(ViewerDock):
         self.setMinimumWidth(MIN_WIDTH)
 
     def tab(self, name: str) -> AnalysisTab:
-        """The tab of the analysis ``name`` (its exported files' stem: spectrum, dmd, multiinfo, heat)."""
+        """The tab of the analysis ``name`` (its exported files' stem: spectrum, dmd, multiinfo, heat,
+        maxent)."""
         return self.by_name[name]
