@@ -133,7 +133,7 @@ def test_report_analyses_can_be_chosen_and_one_that_cannot_run_says_why(files, c
     capsys.readouterr()
     assert main(["report", str(model), str(raster), "--out", str(tmp / "bad"), "--analyses", "dmd,pca"]) == 2
     err = capsys.readouterr().err
-    assert "unknown analysis 'pca' (use spectrum, dmd, multiinfo, heat or none)" in err
+    assert "unknown analysis 'pca' (use spectrum, dmd, multiinfo, heat, maxent or none)" in err
     assert err.count("\n") == 1
 
 
