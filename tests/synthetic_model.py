@@ -15,11 +15,13 @@ from napari_neurorbm.rbm.io import save_model
 from napari_neurorbm.rbm.model import RBM
 
 
-def recording_and_model(folder: Path) -> tuple[Session, Raster, Path]:
-    """3 areas x 16 units, 300 s in 100 ms bins (pairwise correlations stand out of the noise in its 900
-    test frames), and the exact RBM it was drawn from saved as folder/truth.npz, visible units in the
-    raster's row order."""
-    session, truth = make_synthetic(n_areas=3, units_per_area=16, duration_s=300.0, bin_s=0.1, seed=2)
+def recording_and_model(folder: Path, n_areas: int = 3, units_per_area: int = 16
+                        ) -> tuple[Session, Raster, Path]:
+    """3 areas x 16 units (by default), 300 s in 100 ms bins (pairwise correlations stand out of the noise in
+    its 900 test frames), and the exact RBM it was drawn from saved as folder/truth.npz, visible units in
+    the raster's row order."""
+    session, truth = make_synthetic(n_areas=n_areas, units_per_area=units_per_area, duration_s=300.0,
+                                    bin_s=0.1, seed=2)
     raster = binarize(session, BinningParams(bin_ms=100.0, test_fraction=0.3, seed=0))
     rows = pd.Index(session.unit_ids).get_indexer(raster.unit_ids)
     rbm = RBM.from_numpy(truth.W[rows], truth.b[rows], truth.c)

@@ -8,12 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from napari_neurorbm.analysis.baseline import iter_maxent
 from napari_neurorbm.analysis.pairwise_file import load_pairwise
 from napari_neurorbm.cli import main
+from napari_neurorbm.configs import MaxEntConfig
 from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.raster import read_raster
 from napari_neurorbm.data.synthetic import make_synthetic
-from napari_neurorbm.rbm.io import save_model
+from napari_neurorbm.progress import drain
+from napari_neurorbm.rbm.io import load_model, save_model
 from napari_neurorbm.rbm.model import RBM
 
 FAST = ["--updates", "30", "--chains", "200", "--ais-chains", "100", "--ais-betas", "200", "--device", "cpu"]
@@ -84,6 +87,26 @@ def test_maxent_beyond_20_units_uses_ais_and_keeps_a_silent_unit_independent(lar
     assert main(["heat", str(fitted), "--steps", "3", "--sweeps", "8", "--chains", "2", "--out", str(heat),
                  "--json"]) == 0
     assert _json(capsys)["method"] == "monte carlo" and len(pd.read_csv(heat)) == 3
+
+
+def test_the_results_table_moments_and_file_hold_its_numbers(small, tmp_path):
+    raster = read_raster(small)
+    rbm = load_model(_rbm(tmp_path / "rbm.npz", small)).rbm
+    result = drain(iter_maxent(raster, MaxEntConfig(updates=30, chains=200, device="cpu"), rbm))
+    s = result.summary()
+    table = result.table()
+    assert list(table["model"]) == ["independent", "pairwise", "RBM"]
+    assert list(table["test_ll"]) == [s["independent_test_ll"], s["pairwise_test_ll"], s["rbm_test_ll"]]
+    assert table["gain_over_independent"].iloc[0] == 0 and table["share_of_rbm_gain"].iloc[2] == 1
+    assert table["share_of_rbm_gain"].iloc[1] == pytest.approx(s["share_of_rbm_gain"])
+    data, model = result.correlations()
+    assert len(data) == 66 and s["moments_method"] == "exact"  # 12 units, all of them vary
+    assert s["pair_correlation_r"] == pytest.approx(np.corrcoef(data, model)[0, 1])
+    assert s["pair_correlation_max_error"] == pytest.approx(np.abs(model - data).max())
+    written = load_pairwise(result.save(tmp_path / "pw", raster))
+    np.testing.assert_array_equal(written.model.J, result.fit.model.J)
+    assert written.metadata["raster"] == raster.name and written.metadata["config"]["updates"] == 30
+    assert {k: written.metadata[k] for k in s} == s
 
 
 @pytest.mark.parametrize("argv, message", [

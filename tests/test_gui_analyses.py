@@ -35,6 +35,7 @@ WAIT = 120_000
 RETINA = "tkacik2014_retina50.npz"
 SMALL = {"multiinfo": {"groups": 6}, "heat": {"steps": 11, "sweeps": 60, "chains": 8},
          "spectrum": {"min_area_units": 16},
+         "maxent": {"updates": 20, "ais_betas": 100, "device": "cpu"},
          "ei": {"frames": 600, "n_hidden": 4, "updates": 40, "batch": 200, "device": "cpu"}}
 # modest settings: each tab runs in a second or two
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from napari_neurorbm.analysis import ising
-from napari_neurorbm.analysis.maxent import CLIP, iter_fit_pairwise
+from napari_neurorbm.analysis import ising, maxent
+from napari_neurorbm.analysis.maxent import CLIP, iter_fit_pairwise, iter_model_moments
 from napari_neurorbm.analysis.multiinfo import Pairwise, all_states, fit_to_frames
 from napari_neurorbm.analysis.pairwise_file import (
     is_pairwise,
@@ -99,6 +99,40 @@ def test_the_fit_matches_exact_moment_matching_on_12_units():
     assert np.abs(model_c - data_c).max() < 1e-3
     exact = fit_to_frames(frames)  # Newton by enumeration: the same model
     np.testing.assert_allclose(fit.model.J, exact.J, atol=0.05)
+
+
+def test_moments_by_enumeration_and_by_chains_are_the_models():
+    model = random_model(10, seed=8, scale=0.6)
+    exact_m, exact_c = exact_moments(model)
+    means, pairs = ising.moments_exact(model, chunk=100)  # several chunks
+    np.testing.assert_allclose(means, exact_m, atol=1e-12)
+    np.testing.assert_allclose(pairs, exact_c, atol=1e-12)
+    start = ising.independent_states(torch.full((10,), 0.3), 2000, torch.Generator().manual_seed(0))
+    means, pairs = drain(ising.iter_moments_sampled(model, start, sweeps=100, seed=1))
+    # 200 000 draws, correlated over a few sweeps: a standard error of ~2e-3
+    np.testing.assert_allclose(means, exact_m, atol=1e-2)
+    np.testing.assert_allclose(pairs, exact_c, atol=1e-2)
+
+
+def test_the_moments_check_sets_the_fits_moments_beside_the_datas(monkeypatch):
+    frames = exact_samples(random_model(12, seed=5), 3000, seed=3)
+    frames[:, 4] = 0  # a constant unit: left out of the check as out of the fit
+    cfg = MaxEntConfig(updates=0, chains=2000, device="cpu")
+    fit = drain(iter_fit_pairwise(frames, cfg))
+    x = frames[:, fit.free]
+    np.testing.assert_allclose(fit.data.means, x.mean(0))
+    np.testing.assert_allclose(fit.data.pairs, x.T @ x / len(x))
+    np.testing.assert_allclose(fit.data.correlations(), np.corrcoef(x.T)[np.triu_indices(11, 1)], atol=1e-9)
+    moments, method = drain(iter_model_moments(fit, frames, cfg))
+    exact_m, exact_c = exact_moments(fit.fitted)
+    assert method == "exact" and len(moments.means) == 11
+    np.testing.assert_allclose(moments.means, exact_m, atol=1e-12)
+    np.testing.assert_allclose(moments.pairs, exact_c, atol=1e-12)
+    monkeypatch.setattr(maxent, "MAX_EXACT", 4)  # the same 11 units by chains from training frames
+    sampled, method = drain(iter_model_moments(fit, frames, cfg))
+    assert method == "chains"
+    np.testing.assert_allclose(sampled.means, exact_m, atol=1e-2)
+    np.testing.assert_allclose(sampled.pairs, exact_c, atol=1e-2)
 
 
 def test_units_that_never_or_always_fire_are_independent_at_the_clipped_mean():

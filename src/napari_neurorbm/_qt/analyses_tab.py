@@ -3,7 +3,8 @@ pyqtgraph figure with its legend below it, the headline numbers, and an export o
 figure (PNG).
 
 A tab is a subclass that says what it is (``title``, the short ``label`` on its tab, ``name``, its config
-class, the state fields it reads in ``inputs``) and fills in five methods: :meth:`missing` (the one line
+class and, when not all of them, the ``fields`` its form shows, the state fields it reads in ``inputs``) and
+fills in five methods: :meth:`missing` (the one line
 that says what input it lacks), :meth:`job` (a core generator), :meth:`draw`, :meth:`table` and
 :meth:`describe`. When an input changes
 (another recording, a new model, other generated activity) the result shown is of the old input, so it goes.
@@ -42,7 +43,8 @@ from napari_neurorbm.progress import Progress
 CSV_FILTER = "CSV table (*.csv);;All files (*)"
 PLOT_MIN_HEIGHT = 300
 STAGES = {"spectrum": "PC spectrum", "DMD": "DMD", "generating": "Sampling the model",
-          "multi-information": "Multi-information", "heat capacity": "Heat capacity"}
+          "multi-information": "Multi-information", "heat capacity": "Heat capacity",
+          "pseudolikelihood": "Pseudolikelihood fit", "moments": "Moments check", "ais": "AIS log Z"}
 
 
 class AnalysisTab(QWidget, RunnerParts):
@@ -52,6 +54,7 @@ class AnalysisTab(QWidget, RunnerParts):
     label: str  # the tab's text (short: four tabs share a dock's width)
     name: str  # the stem of exported files
     config: type[Config]
+    fields: tuple[str, ...] | None = None  # the config's fields on the form (None: all; the others: defaults)
     inputs: tuple[str, ...]  # the ViewerState fields the analysis reads
 
     shown = Signal(object)  # the result, once drawn
@@ -62,7 +65,7 @@ class AnalysisTab(QWidget, RunnerParts):
         self.state = state
         self.result: Any = None
         self._ran_on: tuple = ()
-        self.form = ConfigForm(self.config())
+        self.form = ConfigForm(self.config(), only=self.fields)
         self.needs = QLabel(wordWrap=True, objectName="needs")
         self.needs.setStyleSheet("color: rgb(250, 170, 60)")
         self.run_button = QPushButton("Run", toolTip=f"Compute the {self.title.lower()}; click again to stop")
@@ -147,6 +150,7 @@ class AnalysisTab(QWidget, RunnerParts):
         self._clear()
         self.draw(result)
         self.summary.setText(self.describe(result))
+        self._fit_summary()
         self.export_button.setEnabled(True)
         self.message.setText("Done.")
         self.shown.emit(result)
@@ -157,10 +161,23 @@ class AnalysisTab(QWidget, RunnerParts):
             self.result = None
             self._clear()
             self.summary.setText("")
+            self._fit_summary()
             self.export_button.setEnabled(False)
         need = self.missing()
         self.needs.setText(need or "")
         self.needs.setVisible(bool(need))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_summary()
+
+    def _fit_summary(self) -> None:
+        """Reserve the height the summary's wrapped lines take at its width: a dock body that scrolls is
+        sized by its parts' minimum heights, and a word-wrapped label's is that of fewer, wider lines, so
+        the figure would be drawn under a long summary."""
+        need = max(self.summary.heightForWidth(self.summary.width()), 0) if self.summary.text() else 0
+        if need != self.summary.minimumHeight():
+            self.summary.setMinimumHeight(need)
 
     def _clear(self) -> None:
         self.plot.clear()

@@ -1,5 +1,6 @@
 """The "Analyses" dock: the other papers' yardsticks on the viewer's recording and model, one tab each (PC
-spectrum, DMD, multi-information, heat capacity, seed 004's E/I experiment; docs/analyses.md).
+spectrum, DMD, multi-information, heat capacity, the pairwise max-ent baseline, seed 004's E/I experiment;
+docs/analyses.md).
 
 Each tab is an :class:`~napari_neurorbm._qt.analyses_tab.AnalysisTab` in a module of its own; :data:`TABS`
 lists them in order, so a new analysis is one module and one entry here.
@@ -14,6 +15,7 @@ from qtpy.QtWidgets import QSizePolicy, QTabWidget, QVBoxLayout
 from napari_neurorbm._qt.analyses_dmd import DMDTab
 from napari_neurorbm._qt.analyses_ei import EITab
 from napari_neurorbm._qt.analyses_heat import HeatTab
+from napari_neurorbm._qt.analyses_maxent import MaxEntTab
 from napari_neurorbm._qt.analyses_multiinfo import MultiInfoTab
 from napari_neurorbm._qt.analyses_spectrum import SpectrumTab
 from napari_neurorbm._qt.analyses_tab import AnalysisTab
@@ -22,7 +24,7 @@ from napari_neurorbm._qt.docking import ViewerDock
 if TYPE_CHECKING:
     import napari
 
-TABS: tuple[type[AnalysisTab], ...] = (SpectrumTab, DMDTab, MultiInfoTab, HeatTab, EITab)
+TABS: tuple[type[AnalysisTab], ...] = (SpectrumTab, DMDTab, MultiInfoTab, HeatTab, MaxEntTab, EITab)
 MIN_WIDTH = 360
 
 
@@ -52,5 +54,6 @@ class AnalysesWidget(ViewerDock):
             self.tabs.widget(i).setSizePolicy(QSizePolicy.Policy.Preferred, policy)
 
     def tab(self, name: str) -> AnalysisTab:
-        """The tab of the analysis ``name`` (its exported files' stem: spectrum, dmd, multiinfo, heat, ei)."""
+        """The tab of the analysis ``name`` (its exported files' stem: spectrum, dmd, multiinfo, heat,
+        maxent, ei)."""
         return self.by_name[name]

@@ -1,18 +1,24 @@
 """The pairwise maximum-entropy baseline beside independent units and an RBM: their test log-likelihoods on
 the raster's test frames (the RBM's split), and the share of the RBM's gain over independent units that the
-pairwise model captures (Schneidman et al. 2006; seed 004)."""
+pairwise model captures (Schneidman et al. 2006; seed 004); the moments check (the fitted model's pair
+correlations beside the training frames'); the numbers as a table and the model's file with them."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 
 from napari_neurorbm.analysis.ising import MAX_EXACT, LogZ, iter_log_z_ais, log_z_exact, loglik
-from napari_neurorbm.analysis.maxent import PairwiseFit, iter_fit_pairwise
+from napari_neurorbm.analysis.maxent import Moments, PairwiseFit, iter_fit_pairwise, iter_model_moments
+from napari_neurorbm.analysis.pairwise_file import save_pairwise
 from napari_neurorbm.configs import MaxEntConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.errors import NeuroRBMError
@@ -25,17 +31,21 @@ from napari_neurorbm.rbm.trainer import independent_loglik
 
 @dataclass(frozen=True)
 class MaxEntResult:
-    """The fit and its log Z, and test log-likelihoods per frame in nats: independent units, the pairwise
-    model, and an RBM when one was given."""
+    """The fit, its settings, its log Z and its moments (over the fitted units: :meth:`correlations`), and
+    test log-likelihoods per frame in nats: independent units, the pairwise model, and an RBM when one was
+    given."""
 
+    config: MaxEntConfig
     fit: PairwiseFit
+    moments: Moments
+    moments_method: str  # exact or chains (iter_model_moments)
     log_z: LogZ
     independent: float
     pairwise: float
     pairwise_train: float
     rbm: float | None
     n_test: int
-    seconds: dict[str, float]  # wall time of the fit, of the pairwise log Z and of the RBM's log-likelihood
+    seconds: dict[str, float]  # wall time of the fit, the moments, the pairwise log Z, the RBM's likelihood
 
     @property
     def share(self) -> float | None:
@@ -44,6 +54,24 @@ class MaxEntResult:
         if self.rbm is None or self.rbm == self.independent:
             return None
         return (self.pairwise - self.independent) / (self.rbm - self.independent)
+
+    def correlations(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pearson's r of each pair of fitted units in the training frames and in the model (pairs where
+        both are defined)."""
+        data, model = self.fit.data.correlations(), self.moments.correlations()
+        ok = np.isfinite(data) & np.isfinite(model)
+        return data[ok], model[ok]
+
+    def correlation_agreement(self) -> dict:
+        """How well the model's pair correlations match the data's: Pearson's r between them over pairs,
+        the root mean square and the largest difference, and the largest difference of a unit's mean."""
+        data, model = self.correlations()
+        r = float(np.corrcoef(data, model)[0, 1]) if len(data) > 1 and data.std() and model.std() else None
+        diff = model - data
+        return {"pair_correlation_r": r, "pair_correlation_rms_error": float(np.sqrt(np.mean(diff**2))),
+                "pair_correlation_max_error": float(np.abs(diff).max()),
+                "moments_method": self.moments_method,
+                "mean_max_error": float(np.abs(self.moments.means - self.fit.data.means).max())}
 
     def summary(self) -> dict:
         """The headline numbers as one flat dict (what `neurorbm maxent --json` prints)."""
@@ -54,7 +82,28 @@ class MaxEntResult:
                 "log_z_stderr": self.log_z.stderr, "log_z_method": self.log_z.method, "rbm_test_ll": self.rbm,
                 "share_of_rbm_gain": self.share, "pl_iterations": fit.pl_iterations, "updates": fit.updates,
                 "mean_error": _finite(fit.mean_error), "pair_error": _finite(fit.pair_error),
-                **{f"{k}_seconds": v for k, v in self.seconds.items()}}
+                **self.correlation_agreement(), **{f"{k}_seconds": v for k, v in self.seconds.items()}}
+
+    def table(self) -> pd.DataFrame:
+        """One row per model (independent, pairwise, RBM when given): its test log-likelihood per frame,
+        its gain over independent units and the share of the RBM's gain (empty without an RBM)."""
+        lls = {"independent": self.independent, "pairwise": self.pairwise}
+        if self.rbm is not None:
+            lls["RBM"] = self.rbm
+        gains = {k: v - self.independent for k, v in lls.items()}
+        rbm_gain = gains.get("RBM") or math.nan
+        return pd.DataFrame({"model": list(lls), "test_ll": list(lls.values()),
+                             "gain_over_independent": list(gains.values()),
+                             "share_of_rbm_gain": [g / rbm_gain for g in gains.values()]})
+
+    def save(self, path: str | Path, raster: Raster, raster_name: str | None = None) -> Path:
+        """Write the fitted model's file (pairwise_file) with the raster's units and the numbers as its
+        metadata; the path written."""
+        meta = {"areas": raster.areas.astype(str).tolist(), "unit_ids": raster.unit_ids.tolist(),
+                "bin_s": float(raster.bin_s), "raster": raster_name or raster.name,
+                "config": dataclasses.asdict(self.config), "fitted_units": self.fit.free.tolist(),
+                **self.summary()}
+        return save_pairwise(path, self.fit.model, meta)
 
 
 def iter_maxent(raster: Raster, config: MaxEntConfig | None = None, rbm: RBM | None = None
@@ -66,16 +115,20 @@ def iter_maxent(raster: Raster, config: MaxEntConfig | None = None, rbm: RBM | N
     if len(test) == 0:
         raise NeuroRBMError("the raster has no test frames to evaluate the models on")
     fit = yield from iter_fit_pairwise(train, cfg)
+    seconds = {"fit": fit.seconds}
     began = time.monotonic()
+    moments, method = yield from iter_model_moments(fit, train, cfg)
+    seconds["moments"], began = time.monotonic() - began, time.monotonic()
     log_z = yield from iter_log_z(fit, train.mean(0), cfg)
-    seconds = {"fit": fit.seconds, "log_z": time.monotonic() - began}
+    seconds["log_z"] = time.monotonic() - began
     rbm_ll = None
     if rbm is not None:
         began = time.monotonic()
         rbm_ll = yield from _iter_rbm_loglik(rbm, train, test, cfg)
         seconds["rbm"] = time.monotonic() - began
-    return MaxEntResult(fit, log_z, independent_loglik(train, test), loglik(fit.model, test, log_z.value),
-                        loglik(fit.model, train, log_z.value), rbm_ll, len(test), seconds)
+    return MaxEntResult(cfg, fit, moments, method, log_z, independent_loglik(train, test),
+                        loglik(fit.model, test, log_z.value), loglik(fit.model, train, log_z.value), rbm_ll,
+                        len(test), seconds)
 
 
 def iter_log_z(fit: PairwiseFit, means, cfg: MaxEntConfig) -> Generator[Progress, None, LogZ]:

@@ -8,6 +8,9 @@ unit by unit, and after the block the fields of all units take the block's chang
 A sweep then costs about one product of J with the states plus a few small vector operations per unit.
 Products of J with whole sparse states (new fields, the chains' moments) use the sampler's sparse kernel.
 
+Moments (means and pair moments, to check a fit): exact by enumeration up to 20 units, else the mean over
+sweeps of chains' moments.
+
 log Z: exact by enumeration up to 20 units; beyond, annealed importance sampling (AIS) from independent units
 fitted to the means (beta = 0) to the model (beta = 1) along h_beta = (1 - beta) h0 + beta h, J_beta = beta J.
 """
@@ -115,12 +118,46 @@ def log_z_exact(model: Pairwise, chunk: int = 2**16) -> LogZ:
         raise NeuroRBMError(f"exact log Z enumerates 2^n states: at most {MAX_EXACT} units, this model has "
                             f"{n}; use AIS")
     h, J = torch.as_tensor(model.h, dtype=torch.float64), torch.as_tensor(model.J, dtype=torch.float64)
-    bits = 2 ** torch.arange(n)
-    parts = []
-    for start in range(0, 2**n, chunk):
-        s = ((torch.arange(start, min(start + chunk, 2**n))[:, None] & bits) > 0).double()
-        parts.append(torch.logsumexp(-ising_energy(s, h, J), 0))
+    parts = [torch.logsumexp(-ising_energy(s, h, J), 0) for s in _all_states(n, chunk)]
     return LogZ(float(torch.logsumexp(torch.stack(parts), 0)), 0.0, "exact")
+
+
+def moments_exact(model: Pairwise, chunk: int = 2**16) -> tuple[np.ndarray, np.ndarray]:
+    """The means <v_i> and pair moments <v_i v_j> (units x units) of the model, by enumerating all 2^n
+    states (at most 20 units), float64."""
+    log_z = log_z_exact(model, chunk).value
+    h, J = torch.as_tensor(model.h, dtype=torch.float64), torch.as_tensor(model.J, dtype=torch.float64)
+    means, pairs = torch.zeros_like(h), torch.zeros_like(J)
+    for s in _all_states(len(h), chunk):
+        p = torch.exp(-ising_energy(s, h, J) - log_z)
+        means += p @ s
+        pairs += (s * p[:, None]).T @ s
+    return means.numpy(), pairs.numpy()
+
+
+def _all_states(n: int, chunk: int) -> Generator[torch.Tensor, None, None]:
+    """Every one of the 2^n states of n units, as chunks of rows (float64)."""
+    bits = 2 ** torch.arange(n)
+    for start in range(0, 2**n, chunk):
+        yield ((torch.arange(start, min(start + chunk, 2**n))[:, None] & bits) > 0).double()
+
+
+def iter_moments_sampled(model: Pairwise, start: torch.Tensor, sweeps: int, seed: int = 0
+                         ) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray]]:
+    """The means and pair moments of the model estimated by chains started at ``start`` (units x chains,
+    0./1., on the device to use): the mean of the chains' moments over ``sweeps`` heat-bath sweeps after a
+    fifth as many that let them settle."""
+    gen = torch.Generator(device=start.device).manual_seed(seed)
+    chains = IsingChains(*(torch.as_tensor(x) for x in (model.h, model.J)), start.float(), gen)
+    burn = sweeps // 5
+    means, pairs = 0.0, 0.0
+    for k in range(burn + sweeps):
+        chains.sweep()
+        if k >= burn:
+            m, c = chains.moments()
+            means, pairs = means + m.double() / sweeps, pairs + c.double() / sweeps
+        yield Progress("moments", k + 1, burn + sweeps, f"sweep {k + 1}/{burn + sweeps} of the moments check")
+    return means.cpu().numpy(), pairs.cpu().numpy()
 
 
 def iter_log_z_ais(model: Pairwise, base_means: np.ndarray, chains: int = 500, betas: int = 1000,

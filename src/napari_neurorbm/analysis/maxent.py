@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from napari_neurorbm.analysis.ising import IsingChains
+from napari_neurorbm.analysis.ising import MAX_EXACT, IsingChains, iter_moments_sampled, moments_exact
 from napari_neurorbm.analysis.multiinfo import Pairwise
 from napari_neurorbm.configs import MaxEntConfig
 from napari_neurorbm.data.raster import Raster
@@ -41,6 +41,7 @@ CLIP = 1e-4  # means of constant units, as the RBM's base biases and the indepen
 LINE_SEARCH = 25  # evaluations allowed in one L-BFGS line search
 LR_DECAY = 100.0  # updates over which the moment-matching step falls to 1/sqrt(2) of its start
 CONVERGED = 1e-7  # the pseudolikelihood fit stops when an iteration gains less than this share
+MOMENT_SWEEPS = 50  # sweeps of the chains that estimate the fitted model's moments (beyond 20 units)
 
 
 @dataclass(frozen=True)
@@ -169,13 +170,33 @@ def iter_moment_matching(data: Frames, h: torch.Tensor, J: torch.Tensor, cfg: Ma
 
 
 @dataclass(frozen=True)
+class Moments:
+    """Means <v_i> and pair moments <v_i v_j> (units x units) of some units, of frames or of a model."""
+
+    means: np.ndarray
+    pairs: np.ndarray
+
+    def correlations(self) -> np.ndarray:
+        """Pearson's r of every pair i < j (upper triangle, row by row): (<v_i v_j> - m_i m_j) /
+        sqrt(var_i var_j); NaN where a unit never varies (a model's rare unit in a short sample)."""
+        m = self.means
+        cov = self.pairs - np.outer(m, m)
+        sd = np.sqrt(np.clip(m * (1 - m), 0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = cov / np.outer(sd, sd)
+        return r[np.triu_indices(len(m), 1)]
+
+
+@dataclass(frozen=True)
 class PairwiseFit:
     """A fitted pairwise model of all units; ``free`` are the units fitted (the others are constant in the
-    training frames and enter as independent units at the clipped mean); the moment errors of the chains at
-    the last update (NaN without moment matching); the work done and its wall time."""
+    training frames and enter as independent units at the clipped mean) and ``data`` their moments in the
+    training frames, which the model matches; the moment errors of the chains at the last update (NaN
+    without moment matching); the work done and its wall time."""
 
     model: Pairwise
     free: np.ndarray
+    data: Moments
     pl_iterations: int
     updates: int
     mean_error: float
@@ -185,6 +206,11 @@ class PairwiseFit:
     @property
     def constant_units(self) -> int:
         return len(self.model.h) - len(self.free)
+
+    @property
+    def fitted(self) -> Pairwise:
+        """The model of the free units alone."""
+        return Pairwise(self.model.h[self.free], self.model.J[np.ix_(self.free, self.free)])
 
 
 def iter_fit_pairwise(frames: np.ndarray | Raster, config: MaxEntConfig | None = None
@@ -201,8 +227,24 @@ def iter_fit_pairwise(frames: np.ndarray | Raster, config: MaxEntConfig | None =
     errors = {"mean_error": math.nan, "pair_error": math.nan, "updates": 0}
     if cfg.updates:
         h, J, errors = yield from iter_moment_matching(data, h, J, cfg, deadline)
-    return PairwiseFit(_all_units(data, h, J), data.free, done, errors["updates"], errors["mean_error"],
-                       errors["pair_error"], time.monotonic() - began)
+    moments = Moments(*(x.double().cpu().numpy() / data.n_frames for x in (data.counts, data.second)))
+    return PairwiseFit(_all_units(data, h, J), data.free, moments, done, errors["updates"],
+                       errors["mean_error"], errors["pair_error"], time.monotonic() - began)
+
+
+def iter_model_moments(fit: PairwiseFit, frames: np.ndarray, config: MaxEntConfig | None = None
+                       ) -> Generator[Progress, None, tuple[Moments, str]]:
+    """The fitted model's moments over its free units, to set beside ``fit.data``, and how they were had:
+    by enumeration up to 20 units ("exact"), else ("chains") from ``config.chains`` chains started at
+    frames drawn from the training ``frames`` (frames x all units) and sampled for MOMENT_SWEEPS sweeps."""
+    cfg = (config or MaxEntConfig()).validate()
+    model = fit.fitted
+    if len(model.h) <= MAX_EXACT:
+        return Moments(*moments_exact(model)), "exact"
+    rows = np.random.default_rng(cfg.seed).integers(len(frames), size=cfg.chains)
+    start = torch.as_tensor(np.asarray(frames)[np.ix_(rows, fit.free)].T != 0, device=pick_device(cfg.device))
+    means, pairs = yield from iter_moments_sampled(model, start, MOMENT_SWEEPS, cfg.seed)
+    return Moments(means, pairs), "chains"
 
 
 def _all_units(data: Frames, h: torch.Tensor, J: torch.Tensor) -> Pairwise:

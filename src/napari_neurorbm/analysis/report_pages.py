@@ -15,7 +15,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from napari_neurorbm.analysis import report_ei, suite
+from napari_neurorbm.analysis import report_ei, report_maxent, suite
+from napari_neurorbm.analysis.baseline import iter_maxent
 from napari_neurorbm.analysis.dmd import DMD, REAL_TOL
 from napari_neurorbm.analysis.heat import HeatCurve
 from napari_neurorbm.analysis.multiinfo import MultiInfo
@@ -27,10 +28,10 @@ from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 from napari_neurorbm.rbm.model import RBM
 
-ANALYSES = ("spectrum", "dmd", "multiinfo", "heat", "ei")
+ANALYSES = ("spectrum", "dmd", "multiinfo", "heat", "maxent", "ei")
 TITLES = {"spectrum": "PC variance spectrum", "dmd": "Dynamic mode decomposition",
           "multiinfo": "Multi-information I2/IN", "heat": "Heat capacity C(T)",
-          "ei": "E/I: synchrony of the excitatory units"}
+          "maxent": "Pairwise maximum-entropy baseline", "ei": "E/I: synchrony of the excitatory units"}
 SPECTRUM, DMD_PCS = SpectrumConfig(), DMDConfig()
 MULTIINFO = MultiInfoConfig(groups=20)  # a fifth of the command's groups
 HEAT = HeatConfig(steps=16, sweeps=200)  # half the command's temperatures and steps
@@ -91,6 +92,8 @@ def _job(name: str, rbm: RBM, raster: Raster, generated: Raster) -> Generator[Pr
     if name == "multiinfo":
         config = MULTIINFO.replace(group_size=min(MULTIINFO.group_size, raster.n_units))
         return suite.iter_multiinfo(raster, config, rbm, model_frames=generated.frames("all"))
+    if name == "maxent":
+        return iter_maxent(raster, report_maxent.MAXENT, rbm)
     if name == "ei":
         return report_ei.iter_ei_page(rbm, raster)
     return suite.iter_heat_curve(rbm, HEAT)
@@ -185,7 +188,7 @@ def heat_page(curve: HeatCurve, rbm: RBM):
 
 
 DRAW = {"spectrum": spectrum_page, "dmd": dmd_page, "multiinfo": multiinfo_page, "heat": heat_page,
-        "ei": report_ei.ei_page}
+        "maxent": report_maxent.maxent_page, "ei": report_ei.ei_page}
 WHAT = {  # what each page shows, in a sentence (index.html)
     "spectrum": "Cross-validated PCA (Stringer et al. 2019; paper 002) of the spike counts, halves being "
                 f"interleaved {SPECTRUM.block_ms:g} ms blocks; α of variance ~ rank^-α over ranks "
@@ -198,6 +201,7 @@ WHAT = {  # what each page shows, in a sentence (index.html)
     "heat": f"C(T) = Var_T(E) / (N T^2) of the RBM's marginal energy over {HEAT.steps} temperatures from "
             f"{HEAT.t_min:g} to {HEAT.t_max:g} (paper 004; Tkacik et al. 2015), exact up to 20 units, else "
             f"{HEAT.sweeps} Monte Carlo steps with replica exchange.",
+    "maxent": report_maxent.WHAT,
     "ei": report_ei.WHAT,
 }
 
