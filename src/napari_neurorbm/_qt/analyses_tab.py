@@ -35,6 +35,7 @@ from napari_neurorbm._qt.forms import ConfigForm
 from napari_neurorbm._qt.image_files import save_png
 from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.state import ViewerState
+from napari_neurorbm._qt.wrapping import fit_wrapped_labels
 from napari_neurorbm.atomic import write_csv
 from napari_neurorbm.configs import Config
 from napari_neurorbm.errors import NeuroRBMError
@@ -89,6 +90,7 @@ class AnalysisTab(QWidget, RunnerParts):
         self.summary = QLabel(wordWrap=True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._lay_out()
+        fit_wrapped_labels(self)  # a long message or summary makes the tab taller, never covers the figure
         for field in self.inputs:
             getattr(state.events, field).connect(self._on_input)
         self.destroyed.connect(partial(_let_go, state, self.inputs, self._on_input))
