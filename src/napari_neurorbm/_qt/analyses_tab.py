@@ -152,7 +152,6 @@ class AnalysisTab(QWidget, RunnerParts):
         self._clear()
         self.draw(result)
         self.summary.setText(self.describe(result))
-        self._fit_summary()
         self.export_button.setEnabled(True)
         self.message.setText("Done.")
         self.shown.emit(result)
@@ -163,23 +162,10 @@ class AnalysisTab(QWidget, RunnerParts):
             self.result = None
             self._clear()
             self.summary.setText("")
-            self._fit_summary()
             self.export_button.setEnabled(False)
         need = self.missing()
         self.needs.setText(need or "")
         self.needs.setVisible(bool(need))
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit_summary()
-
-    def _fit_summary(self) -> None:
-        """Reserve the height the summary's wrapped lines take at its width: a dock body that scrolls is
-        sized by its parts' minimum heights, and a word-wrapped label's is that of fewer, wider lines, so
-        the figure would be drawn under a long summary."""
-        need = max(self.summary.heightForWidth(self.summary.width()), 0) if self.summary.text() else 0
-        if need != self.summary.minimumHeight():
-            self.summary.setMinimumHeight(need)
 
     def _clear(self) -> None:
         self.plot.clear()
