@@ -102,18 +102,7 @@ class EITab(AnalysisTab):
                               for key, name in names.items())
         return f"TV / KL to the test frames' P(K): {distances}."
 
-    def export(self, path: str | Path) -> list[Path]:
-        """The base's CSV and PNG, and the headline numbers as JSON beside them (the command's
-        summary.json)."""
-        written = super().export(path)
-        if not written:
-            return written
-        numbers = written[0].with_suffix(".json")
-        try:
-            write_text(numbers, json.dumps(self.result.summary(), indent=2))
-        except NeuroRBMError as exc:
-            self.runner.fail(str(exc))
-            return []
-        self.message.setText(f"Wrote {written[0].name}, {written[1].name} and {numbers.name} in "
-                             f"{numbers.parent}")
-        return [*written, numbers]
+    def extra_files(self, csv: Path) -> list[tuple[str, Path]]:
+        """The headline numbers as JSON beside the CSV and PNG (the command's summary.json)."""
+        numbers = csv.with_suffix(".json")
+        return [("{}", write_text(numbers, json.dumps(self.result.summary(), indent=2)))]

@@ -19,7 +19,6 @@ from napari_neurorbm._qt.colors import SERIES_COLORS
 from napari_neurorbm.analysis.baseline import MaxEntResult, iter_maxent
 from napari_neurorbm.analysis.generation import check_same_units
 from napari_neurorbm.configs import MaxEntConfig
-from napari_neurorbm.errors import NeuroRBMError
 from napari_neurorbm.progress import Progress
 
 COLOURS = {"independent": SERIES_COLORS["independent"], "pairwise": SERIES_COLORS["pairwise"],
@@ -126,17 +125,7 @@ class MaxEntTab(AnalysisTab):
         return (f"Test log-likelihood per frame: {lls} nats{tail}. Pair correlations, model vs data: "
                 f"r = {r} ({s['units']} units, log Z {s['log_z_method']}{se}).")
 
-    def export(self, path: str | Path) -> list[Path]:
-        """The CSV and PNG (:meth:`AnalysisTab.export`) and the fitted model's file <name>_pairwise.npz."""
-        written = super().export(path)
-        if not written:
-            return []
-        csv = written[0]
-        try:
-            model = self.result.save(csv.with_name(f"{csv.stem}_pairwise.npz"), self.state.raster)
-        except NeuroRBMError as exc:
-            self.runner.fail(str(exc))
-            return []
-        self.message.setText(f"Wrote {csv.name}, {written[1].name} and the pairwise model {model.name} "
-                             f"(neurorbm loglik and heat read it) in {csv.parent}")
-        return [*written, model]
+    def extra_files(self, csv: Path) -> list[tuple[str, Path]]:
+        """The fitted model's file <name>_pairwise.npz beside the CSV and PNG."""
+        model = self.result.save(csv.with_name(f"{csv.stem}_pairwise.npz"), self.state.raster)
+        return [("the pairwise model {} (neurorbm loglik and heat read it)", model)]

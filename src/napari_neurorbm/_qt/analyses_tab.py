@@ -179,8 +179,8 @@ class AnalysisTab(QWidget, RunnerParts):
             self.export(path)
 
     def export(self, path: str | Path) -> list[Path]:
-        """Write the curves as CSV at ``path`` and the figure as a PNG beside it (same name, .png); the
-        files written, none on failure (then a one-line message)."""
+        """Write the curves as CSV at ``path``, the figure as a PNG beside it (same name, .png) and the tab's
+        :meth:`extra_files`; the files written, none on failure (then a one-line message)."""
         csv = Path(path).with_suffix(".csv")
         png = csv.with_suffix(".png")
         try:
@@ -188,11 +188,18 @@ class AnalysisTab(QWidget, RunnerParts):
                 raise NeuroRBMError(f"run the {self.title.lower()} before exporting it")
             write_csv(csv, self.table(self.result), index=False)
             save_png(pg.exporters.ImageExporter(self.view.scene()).export(toBytes=True), png)
+            extra = self.extra_files(csv)
         except NeuroRBMError as exc:
             self.runner.fail(str(exc))
             return []
-        self.message.setText(f"Wrote {csv.name} and {png.name} in {csv.parent}")
-        return [csv, png]
+        names = [csv.name, png.name, *(phrase.format(p.name) for phrase, p in extra)]
+        self.message.setText(f"Wrote {', '.join(names[:-1])} and {names[-1]} in {csv.parent}")
+        return [csv, png, *(p for _, p in extra)]
+
+    def extra_files(self, csv: Path) -> list[tuple[str, Path]]:
+        """Files a tab writes beside its CSV and PNG (``csv`` names them), each with the phrase that names it
+        in the message ('{}' stands for the file's name); none by default."""
+        return []
 
 
 def _let_go(state: ViewerState, inputs: tuple[str, ...], slot, *_: object) -> None:
