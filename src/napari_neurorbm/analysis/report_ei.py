@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from napari_neurorbm.analysis.couplings import iter_couplings
 from napari_neurorbm.analysis.ei_couplings import ClassCouplings, class_couplings
-from napari_neurorbm.analysis.ei_experiment import EIResult, check_classes, draw_p_k, iter_ei_experiment
+from napari_neurorbm.analysis.ei_experiment import EIResult, draw_p_k, iter_ei_experiment
 from napari_neurorbm.configs import EIConfig, TrainConfig
 from napari_neurorbm.data.raster import Raster
 from napari_neurorbm.progress import Progress, prefixed
@@ -34,8 +34,7 @@ WHAT = (f"Seed 004's experiment with RBMs: one of the putative excitatory units 
 def iter_ei_page(rbm: RBM, raster: Raster) -> Generator[Progress, None, tuple[EIResult, ClassCouplings]]:
     """The experiment on ``raster`` and the couplings of ``rbm`` (fitted to it) by class; a one-line
     NeuroRBMError when the raster's units cannot be split into E and I."""
-    check_classes(raster)
-    result = yield from iter_ei_experiment(raster, TRAIN, EI)
+    result = yield from iter_ei_experiment(raster, TRAIN, EI)  # checks the classes first
     W, b, c = rbm.numpy()
     _, J = yield from prefixed(iter_couplings(W, b, c), "report model: ")
     return result, class_couplings(J, raster.classes)
