@@ -183,17 +183,23 @@ def test_heat_with_subsets_draws_a_curve_per_size_and_exports_them(make_napari_v
     assert (table["units"] == "RBM").sum() == 11
 
 
-def test_stop_ends_the_job_and_keeps_nothing(make_napari_viewer, qtbot, recording):
-    viewer = make_napari_viewer()
-    tab = open_dock(viewer, recording).tab("heat")
-    tab.form.sweeps.value = 1_000_000
+def stop_midway(qtbot, tab, under_way=None) -> None:
+    """Run the tab, click Stop once ``under_way()`` holds (by default: its progress moved), and check that the
+    job ended and kept nothing: no result, no export, an empty plot."""
     qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
     assert tab.run_button.text() == "Stop"
-    qtbot.waitUntil(lambda: tab.progress.value() > 0, timeout=WAIT)
+    qtbot.waitUntil(under_way or (lambda: tab.progress.value() > 0), timeout=WAIT)
     qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.worker is None, timeout=WAIT)
     assert tab.run_button.text() == "Run" and tab.message.text() == "Stopped."
     assert tab.result is None and not tab.export_button.isEnabled() and not tab.plot.listDataItems()
+
+
+def test_stop_ends_the_job_and_keeps_nothing(make_napari_viewer, qtbot, recording):
+    viewer = make_napari_viewer()
+    tab = open_dock(viewer, recording).tab("heat")
+    tab.form.sweeps.value = 1_000_000
+    stop_midway(qtbot, tab)
 
 
 def test_a_missing_input_is_one_line(make_napari_viewer, qtbot, recording, notifications):

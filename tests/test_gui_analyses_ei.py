@@ -23,7 +23,7 @@ from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.synthetic import make_synthetic
 from napari_neurorbm.progress import drain
 from synthetic_model import one_torch_thread  # noqa: F401 (a fixture)
-from test_gui_analyses import WAIT, assert_fits, fill, legend_texts, run_tab
+from test_gui_analyses import WAIT, assert_fits, fill, legend_texts, run_tab, stop_midway
 from test_gui_screens import SCREENS, show_dock
 
 pytestmark = pytest.mark.gui
@@ -94,13 +94,7 @@ def test_stop_ends_the_training_and_keeps_nothing(make_napari_viewer, qtbot, cla
     viewer = make_napari_viewer()
     _, tab = ei_tab(viewer, *classed)
     fill(tab, TRAIN | {"updates": 1_000_000})
-    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
-    assert tab.run_button.text() == "Stop"
-    qtbot.waitUntil(lambda: tab.progress.value() > 0, timeout=WAIT)
-    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab.worker is None, timeout=WAIT)
-    assert tab.run_button.text() == "Run" and tab.message.text() == "Stopped."
-    assert tab.result is None and not tab.export_button.isEnabled() and not tab.plot.listDataItems()
+    stop_midway(qtbot, tab)
 
 
 def test_a_recording_without_classes_is_one_line(make_napari_viewer, qtbot, classed, notifications):

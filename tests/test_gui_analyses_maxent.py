@@ -21,7 +21,7 @@ from napari_neurorbm.configs import MaxEntConfig
 from napari_neurorbm.progress import drain
 from napari_neurorbm.rbm.io import load_model
 from synthetic_model import one_torch_thread, recording_and_model  # noqa: F401 (a fixture)
-from test_gui_analyses import WAIT, assert_fits, run_tab
+from test_gui_analyses import WAIT, assert_fits, run_tab, stop_midway
 from test_gui_screens import SCREENS, show_dock
 
 pytestmark = pytest.mark.gui
@@ -105,13 +105,7 @@ def test_stop_ends_the_fit_and_keeps_nothing(make_napari_viewer, qtbot, small):
     viewer = make_napari_viewer()
     _, tab = maxent_tab(viewer, small)
     tab.form.updates.value = 1_000_000
-    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
-    assert tab.run_button.text() == "Stop"
-    qtbot.waitUntil(lambda: "update" in tab.message.text(), timeout=WAIT)  # moment matching is under way
-    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab.worker is None, timeout=WAIT)
-    assert tab.run_button.text() == "Run" and tab.message.text() == "Stopped."
-    assert tab.result is None and not tab.export_button.isEnabled() and not tab.plot.listDataItems()
+    stop_midway(qtbot, tab, lambda: "update" in tab.message.text())  # moment matching is under way
 
 
 def test_no_recording_is_one_line(make_napari_viewer, qtbot, notifications):
