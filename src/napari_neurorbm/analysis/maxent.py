@@ -41,7 +41,7 @@ CLIP = 1e-4  # means of constant units, as the RBM's base biases and the indepen
 LINE_SEARCH = 25  # evaluations allowed in one L-BFGS line search
 LR_DECAY = 100.0  # updates over which the moment-matching step falls to 1/sqrt(2) of its start
 CONVERGED = 1e-7  # the pseudolikelihood fit stops when an iteration gains less than this share
-MOMENT_SWEEPS = 50  # sweeps of the chains that estimate the fitted model's moments (beyond 20 units)
+MOMENT_SWEEPS = 100  # sweeps of the chains that estimate the fitted model's moments (beyond 20 units)
 
 
 @dataclass(frozen=True)
@@ -176,15 +176,11 @@ class Moments:
     means: np.ndarray
     pairs: np.ndarray
 
-    def correlations(self) -> np.ndarray:
-        """Pearson's r of every pair i < j (upper triangle, row by row): (<v_i v_j> - m_i m_j) /
-        sqrt(var_i var_j); NaN where a unit never varies (a model's rare unit in a short sample)."""
-        m = self.means
-        cov = self.pairs - np.outer(m, m)
-        sd = np.sqrt(np.clip(m * (1 - m), 0, None))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = cov / np.outer(sd, sd)
-        return r[np.triu_indices(len(m), 1)]
+    def covariances(self) -> np.ndarray:
+        """<v_i v_j> - m_i m_j of every pair i < j (upper triangle, row by row): what the fit matches, given
+        the means. (Not Pearson's r: divided by the spread of rare units, a handful of coincidences in the
+        data or in a sample of the model would make any r.)"""
+        return (self.pairs - np.outer(self.means, self.means))[np.triu_indices(len(self.means), 1)]
 
 
 @dataclass(frozen=True)
