@@ -95,10 +95,10 @@ def test_the_tab_shows_the_cores_numbers_and_exports_the_model(make_napari_viewe
 def test_without_a_model_it_compares_independent_and_pairwise(make_napari_viewer, qtbot, small):
     viewer = make_napari_viewer()
     _, tab = maxent_tab(viewer, small, model=False)
-    result = run_tab(qtbot, tab, {"updates": 0, "device": "cpu"})
+    result = run_tab(qtbot, tab, {"l2": "1e-4", "updates": 0, "device": "cpu"})
     assert result.rbm is None and list(result.table()["model"]) == ["independent", "pairwise"]
     assert "no RBM in the viewer" in tab.summary.text() and ", RBM " not in tab.summary.text()
-    assert tab.result.fit.updates == 0
+    assert tab.result.fit.updates == 0 and tab.result.config.l2 == 1e-4
 
 
 def test_stop_ends_the_fit_and_keeps_nothing(make_napari_viewer, qtbot, small):

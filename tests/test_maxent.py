@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from napari_neurorbm.analysis import ising, maxent
-from napari_neurorbm.analysis.maxent import CLIP, iter_fit_pairwise, iter_model_moments
+from napari_neurorbm.analysis.maxent import CLIP, iter_fit_pairwise, iter_model_moments, spaced
 from napari_neurorbm.analysis.multiinfo import Pairwise, all_states, fit_to_frames
 from napari_neurorbm.analysis.pairwise_file import (
     is_pairwise,
@@ -134,6 +134,17 @@ def test_the_moments_check_sets_the_fits_moments_beside_the_datas(monkeypatch):
     assert method == "chains"
     np.testing.assert_allclose(sampled.means, exact_m, atol=1e-2)
     np.testing.assert_allclose(sampled.pairs, exact_c, atol=1e-2)
+
+
+def test_a_cap_on_the_frames_fits_evenly_spaced_ones():
+    frames = exact_samples(random_model(6, seed=9), 1000, seed=4)
+    assert spaced(frames, 0) is frames and spaced(frames, 2000) is frames
+    np.testing.assert_array_equal(spaced(frames, 4), frames[[0, 333, 666, 999]])
+    fit = drain(iter_fit_pairwise(frames, MaxEntConfig(frames=250, updates=0, device="cpu")))
+    chosen = spaced(frames, 250)
+    assert fit.frames == 250 and len(np.unique(np.linspace(0, 999, 250).round())) == 250
+    np.testing.assert_allclose(fit.data.means, chosen.mean(0))
+    np.testing.assert_allclose(fit.data.pairs, chosen.T @ chosen / 250)
 
 
 def test_units_that_never_or_always_fire_are_independent_at_the_clipped_mean():

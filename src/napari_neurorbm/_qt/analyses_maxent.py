@@ -32,7 +32,8 @@ class MaxEntTab(AnalysisTab):
     label = "Max-ent"
     name = "maxent"
     config = MaxEntConfig
-    fields = ("pl_iterations", "updates", "minutes", "ais_betas", "device")  # the CLI has them all
+    fields = ("l2", "pl_iterations", "updates", "minutes", "ais_betas", "device")  # the CLI has them all
+    text_fields = ("l2",)  # 0.01 to 1e-4 and below: no spin box step suits it
     inputs = ("raster", "model")
 
     def __init__(self, state) -> None:

@@ -84,7 +84,8 @@ class MaxEntResult:
     def summary(self) -> dict:
         """The headline numbers as one flat dict (what `neurorbm maxent --json` prints)."""
         fit = self.fit
-        return {"units": len(fit.model.h), "constant_units": fit.constant_units, "test_frames": self.n_test,
+        return {"units": len(fit.model.h), "constant_units": fit.constant_units, "fit_frames": fit.frames,
+                "test_frames": self.n_test,
                 "independent_test_ll": self.independent, "pairwise_test_ll": self.pairwise,
                 "pairwise_train_ll": self.pairwise_train, "log_z": self.log_z.value,
                 "log_z_stderr": self.log_z.stderr, "log_z_method": self.log_z.method, "rbm_test_ll": self.rbm,

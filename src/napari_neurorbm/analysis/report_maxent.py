@@ -13,11 +13,11 @@ from napari_neurorbm.analysis.baseline import DRAWN_PAIRS, MaxEntResult
 from napari_neurorbm.configs import MaxEntConfig
 from napari_neurorbm.rbm.model import RBM
 
-# the pseudolikelihood fit alone, short AIS runs: about 5 s CPU on the demo's 200 units and 126 000
-# training frames (`neurorbm maxent` adds moment matching)
-MAXENT = MaxEntConfig(pl_iterations=5, updates=0, ais_chains=100, ais_betas=200)
+# the pseudolikelihood fit alone (to convergence: a few iterations can leave couplings far off) on at most
+# 20 000 training frames, short chains and AIS runs (`neurorbm maxent` adds moment matching)
+MAXENT = MaxEntConfig(frames=20_000, updates=0, chains=200, ais_chains=100, ais_betas=200)
 WHAT = (f"The pairwise maximum-entropy model (Schneidman et al. 2006; paper 004) of all units, fitted to the "
-        f"training frames by pseudolikelihood ({MAXENT.pl_iterations} L-BFGS iterations; `neurorbm maxent` "
+        f"training frames (at most {MAXENT.frames}, evenly spaced) by pseudolikelihood (`neurorbm maxent` "
         "adds moment matching): the mean log-likelihood per test frame of independent units, of the pairwise "
         "model and of the RBM, as gains over independent units, with the share of the RBM's gain the "
         "pairwise model captures; log Z exact up to 20 units, else by AIS "
@@ -55,6 +55,7 @@ def maxent_page(result: MaxEntResult, rbm: RBM):
     fit = ("" if agreement["pair_covariance_r"] is None else
            f", r = {agreement['pair_covariance_r']:.3f}, slope {agreement['pair_covariance_slope']:.2f}")
     scatter.set_title(f"moments check{fit}", loc="left")
+    scatter.locator_params(axis="x", nbins=5)  # tick labels of small numbers are long
     scatter.set_xlabel("pair covariance, training frames")
     scatter.set_ylabel(f"pair covariance, model ({result.moments_method})")
     return fig, result.table(), result.summary()

@@ -54,7 +54,8 @@ def _text(s: dict, written: Path) -> str:
     se = f" +- {s['log_z_stderr']:.2g}" if s["log_z_method"] == "ais" else ""
     lines = [
         f"fitted   {s['units']} units ({s['constant_units']} constant in the training frames, kept "
-        f"independent) in {s['fit_seconds']:.0f} s: {s['pl_iterations']} pseudolikelihood iterations, "
+        f"independent) to {s['fit_frames']} frames in {s['fit_seconds']:.0f} s: {s['pl_iterations']} "
+        "pseudolikelihood iterations, "
         f"{s['updates']} moment-matching updates",
         f"log Z    {s['log_z']:.3f}{se} ({s['log_z_method']})",
         f"moments  pair covariances of the model ({s['moments_method']}) against the training frames': "
