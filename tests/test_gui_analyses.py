@@ -5,6 +5,8 @@ Screenshots of every tab with its result at 1920 x 1080 and 1366 x 768 (tests/sc
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +20,7 @@ from napari_neurorbm._qt.analyses_widget import TABS, AnalysesWidget
 from napari_neurorbm._qt.model_runs import model_raster
 from napari_neurorbm._qt.raster_layers import add_raster_layers
 from napari_neurorbm._qt.state import get_state
+from napari_neurorbm._qt.wrapping import text_height
 from napari_neurorbm.analysis.generation import iter_generate
 from napari_neurorbm.analysis.spectrum import spectrum_of
 from napari_neurorbm.analysis.suite import activity, iter_multiinfo, spectra_table
@@ -80,10 +83,10 @@ def legend_texts(tab) -> list[str]:
     return [label.text for _, label in tab.legend.items]
 
 
-def run_every_tab(viewer, qtbot, dock, settings: dict, tag: str, screenshot_dir) -> dict:
-    """Run each tab that has its inputs in turn (with ``settings`` per tab) and screenshot the window with
-    each tab (its result, or what it needs) at 1920 x 1080 and 1366 x 768 (analyses_<tag>_<size>_<tab>.png);
-    the results by tab."""
+def run_every_tab(viewer, qtbot, dock, settings: dict, tag: str, screenshot_dir, export_to=None) -> dict:
+    """Run each tab that has its inputs in turn (with ``settings`` per tab; exported into the folder
+    ``export_to``, if given) and screenshot the window with each tab (its result, or what it needs) at
+    1920 x 1080 and 1366 x 768 (analyses_<tag>_<size>_<tab>.png); the results by tab."""
     viewer.window._qt_window.resize(*SCREENS[0])
     results = {}
     for i, tab in enumerate(dock.by_name.values()):
@@ -92,6 +95,8 @@ def run_every_tab(viewer, qtbot, dock, settings: dict, tag: str, screenshot_dir)
             continue
         results[tab.name] = run_tab(qtbot, tab, settings.get(tab.name))
         assert tab.export_button.isEnabled() and tab.message.text() == "Done."
+        if export_to is not None:  # its message names the folder: a few lines in a narrow dock
+            assert tab.export(export_to / f"{tab.name}.csv")
     for width, height in SCREENS:
         viewer.window._qt_window.resize(width, height)
         for i, tab in enumerate(dock.by_name.values()):
@@ -109,15 +114,23 @@ def assert_fits(viewer, dock: AnalysesWidget, size: tuple[int, int]) -> None:
     assert dock.body.minimumSizeHint().width() <= dock.findChild(QScrollArea).viewport().width()
     bar = dock.tabs.tabBar()
     assert bar.tabRect(bar.count() - 1).right() <= bar.width()
+    tab = dock.tabs.currentWidget()  # message, figure and numbers one below the other, each label whole
+    boxes = [part.geometry() for part in (tab.message, tab.view, tab.summary)]
+    assert all(a.bottom() < b.top() for a, b in itertools.pairwise(boxes)), boxes
+    assert all(label.height() >= text_height(label) for label in (tab.message, tab.summary))
+    assert tab.result is None or all(text_height(label) > 0 for label in (tab.message, tab.summary))
 
 
-def test_every_tab_draws_its_curves_and_numbers(make_napari_viewer, qtbot, recording, screenshot_dir):
+def test_every_tab_draws_its_curves_and_numbers(make_napari_viewer, qtbot, recording, screenshot_dir,
+                                                tmp_path):
     viewer = make_napari_viewer(show=True)
     dock = open_dock(viewer, recording)
     show_dock(qtbot, dock)
     _, raster, _, gen = recording
     assert [dock.tabs.tabText(i) for i in range(dock.tabs.count())] == [t.label for t in TABS]
-    results = run_every_tab(viewer, qtbot, dock, SMALL, "synthetic", screenshot_dir)
+    export_to = tmp_path / "a folder with a long name, so that the export message wraps"
+    export_to.mkdir()
+    results = run_every_tab(viewer, qtbot, dock, SMALL, "synthetic", screenshot_dir, export_to)
     assert list(results) == [t.name for t in dock.by_name.values()]  # every input is there
 
     spectra = results["spectrum"]  # recording, controls, generated, the three 16-unit areas

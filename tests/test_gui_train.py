@@ -280,7 +280,7 @@ def test_a_saved_stopped_run_continues_exactly_in_a_new_dock_and_with_the_cli(
     resumed = widget2.trainer
     assert resumed.update == target and same_model(dict(from_cli.checkpoints)[target], resumed.rbm)
     np.testing.assert_array_equal(from_cli.chains, resumed.chains.numpy())
-    whole = Trainer.from_raster(recording[1], resumed.config)  # the same run, never stopped
+    whole = Trainer.from_raster(recording[1], resumed.config, blocks=len(resumed._blocks))  # never stopped
     drain(whole.run())
     assert same_model(whole.rbm, resumed.rbm) and torch.equal(whole.chains, resumed.chains)
 
@@ -495,6 +495,7 @@ def test_closing_napari_mid_run_keeps_an_autosave_that_a_new_dock_resumes_exactl
     assert [h["update"] for h in resumed.history] == list(range(0, 601, 20))
     assert autosaves() == [] and button.isHidden()
     assert get_state(viewer2).model.metadata["update"] == 600
-    whole = Trainer.from_raster(recording[1], replace(resumed.config))  # the same run, never stopped
+    # the same run, never stopped, in the blocks of chains the run had (they follow the starting thread)
+    whole = Trainer.from_raster(recording[1], replace(resumed.config), blocks=len(resumed._blocks))
     drain(whole.run())
     assert same_model(whole.rbm, resumed.rbm) and torch.equal(whole.chains, resumed.chains)

@@ -35,6 +35,7 @@ from napari_neurorbm._qt.forms import ConfigForm
 from napari_neurorbm._qt.image_files import save_png
 from napari_neurorbm._qt.jobs import JobRunner, RunnerParts
 from napari_neurorbm._qt.state import ViewerState
+from napari_neurorbm._qt.wrapping import fit_wrapped_labels
 from napari_neurorbm.atomic import write_csv
 from napari_neurorbm.configs import Config
 from napari_neurorbm.errors import NeuroRBMError
@@ -90,6 +91,7 @@ class AnalysisTab(QWidget, RunnerParts):
         self.summary = QLabel(wordWrap=True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._lay_out()
+        fit_wrapped_labels(self)  # a long message or summary makes the tab taller, never covers the figure
         for field in self.inputs:
             getattr(state.events, field).connect(self._on_input)
         self.destroyed.connect(partial(_let_go, state, self.inputs, self._on_input))
@@ -151,7 +153,6 @@ class AnalysisTab(QWidget, RunnerParts):
         self._clear()
         self.draw(result)
         self.summary.setText(self.describe(result))
-        self._fit_summary()
         self.export_button.setEnabled(True)
         self.message.setText("Done.")
         self.shown.emit(result)
@@ -162,23 +163,10 @@ class AnalysisTab(QWidget, RunnerParts):
             self.result = None
             self._clear()
             self.summary.setText("")
-            self._fit_summary()
             self.export_button.setEnabled(False)
         need = self.missing()
         self.needs.setText(need or "")
         self.needs.setVisible(bool(need))
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit_summary()
-
-    def _fit_summary(self) -> None:
-        """Reserve the height the summary's wrapped lines take at its width: a dock body that scrolls is
-        sized by its parts' minimum heights, and a word-wrapped label's is that of fewer, wider lines, so
-        the figure would be drawn under a long summary."""
-        need = max(self.summary.heightForWidth(self.summary.width()), 0) if self.summary.text() else 0
-        if need != self.summary.minimumHeight():
-            self.summary.setMinimumHeight(need)
 
     def _clear(self) -> None:
         self.plot.clear()
