@@ -90,6 +90,7 @@ def report(args: argparse.Namespace, runs: list) -> str:
         "| --- | ---: |",
         f"| pseudolikelihood ({s['pl_iterations']} L-BFGS iterations) + moment matching ({s['updates']} "
         f"updates) | {s['fit_seconds']:.0f} s |",
+        f"| moments check ({s['moments_method']}) | {s.get('moments_seconds', 0):.0f} s |",
         f"| log Z of the pairwise model ({s['log_z_method']}) | {s['log_z_seconds']:.0f} s |",
         f"| the RBM's test LL (AIS) | {s.get('rbm_seconds', 0):.0f} s |",
         f"| whole command | **{seconds:.0f} s** (all runs: {', '.join(f'{r[0]:.0f}' for r in runs)}), "

@@ -99,10 +99,14 @@ def test_the_results_table_moments_and_file_hold_its_numbers(small, tmp_path):
     assert list(table["test_ll"]) == [s["independent_test_ll"], s["pairwise_test_ll"], s["rbm_test_ll"]]
     assert table["gain_over_independent"].iloc[0] == 0 and table["share_of_rbm_gain"].iloc[2] == 1
     assert table["share_of_rbm_gain"].iloc[1] == pytest.approx(s["share_of_rbm_gain"])
-    data, model = result.correlations()
+    data, model = result.covariances()
     assert len(data) == 66 and s["moments_method"] == "exact"  # 12 units, all of them vary
-    assert s["pair_correlation_r"] == pytest.approx(np.corrcoef(data, model)[0, 1])
-    assert s["pair_correlation_max_error"] == pytest.approx(np.abs(model - data).max())
+    assert s["pair_covariance_r"] == pytest.approx(np.corrcoef(data, model)[0, 1])
+    assert s["pair_covariance_slope"] == pytest.approx(np.sum((data - data.mean()) * model)
+                                                       / np.sum((data - data.mean()) ** 2))
+    assert s["pair_covariance_max_error"] == pytest.approx(np.abs(model - data).max())
+    sample = result.covariances(at_most=10)
+    assert len(sample[0]) == 10 and set(zip(*sample, strict=True)) <= set(zip(data, model, strict=True))
     written = load_pairwise(result.save(tmp_path / "pw", raster))
     np.testing.assert_array_equal(written.model.J, result.fit.model.J)
     assert written.metadata["raster"] == raster.name and written.metadata["config"]["updates"] == 30

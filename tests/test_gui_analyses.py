@@ -266,7 +266,8 @@ def test_a_real_recording_in_every_tab(make_napari_viewer, qtbot, real_data, tmp
     state.model, state.generated = model, model_raster(run.frames, run.segment_starts, raster, "generated")
     dock = viewer.window.add_plugin_dock_widget("napari-neurorbm", "Analyses")[1]
     show_dock(qtbot, dock)
-    results = run_every_tab(viewer, qtbot, dock, {"multiinfo": {"groups": 20}}, "retina", screenshot_dir)
+    settings = {"multiinfo": {"groups": 20}, "maxent": {"ais_betas": 500}}
+    results = run_every_tab(viewer, qtbot, dock, settings, "retina", screenshot_dir)
     assert "ei" not in results and "no unit has a spike waveform width" in dock.tab("ei").needs.text()
     alpha = results["spectrum"]["recording"].alpha
     info = results["multiinfo"].summary()
@@ -274,5 +275,11 @@ def test_a_real_recording_in_every_tab(make_napari_viewer, qtbot, real_data, tmp
     print(f"retina: alpha {alpha:.3f}, I2/IN {info['i2_over_in']:.3f} (sd {info['i2_over_in_sd']:.3f}), "
           f"RBM {info['model_over_in']:.3f}, C(T) peak at T = {curve.peak_T:.2f}, "
           f"DMD real {results['dmd']['recording'].real_fraction:.2f}")
+    maxent = results["maxent"].summary()
+    print(f"retina max-ent: test LL independent {maxent['independent_test_ll']:.4f}, pairwise "
+          f"{maxent['pairwise_test_ll']:.4f}, RBM {maxent['rbm_test_ll']:.4f}, share "
+          f"{maxent['share_of_rbm_gain']:.2f}, covariances r {maxent['pair_covariance_r']:.3f} slope "
+          f"{maxent['pair_covariance_slope']:.2f}")
+    assert maxent["pairwise_test_ll"] > maxent["independent_test_ll"]
     assert 0.5 < alpha < 1.5 and 0.7 < info["i2_over_in"] < 1.1  # published: about 0.9
     assert 0.5 < curve.peak_T < 2

@@ -64,12 +64,12 @@ def test_the_tab_shows_the_cores_numbers_and_exports_the_model(make_napari_viewe
         assert f"{number:.3f}" in text
     assert f"pairwise: {s['share_of_rbm_gain']:.2f} of the RBM's gain" in text
     assert tab.plot.titleLabel.text.endswith(f"<br>pairwise: {s['share_of_rbm_gain']:.2f} of the RBM's gain")
-    assert f"r = {s['pair_correlation_r']:.3f}" in text
+    assert f"model vs data: r = {s['pair_covariance_r']:.3f}, slope {s['pair_covariance_slope']:.2f}" in text
     labels = [item.toPlainText() for item in tab.plot.items if hasattr(item, "toPlainText")]
     assert labels == [f"{s[k]:.3f}" for k in ("independent_test_ll", "pairwise_test_ll", "rbm_test_ll")]
     data, model = tab.moments_plot.listDataItems()[0].getData()
-    np.testing.assert_array_equal(data, core.correlations()[0])  # all 120 pairs of the 16 units
-    np.testing.assert_array_equal(model, core.correlations()[1])
+    np.testing.assert_array_equal(data, core.covariances()[0])  # all 120 pairs of the 16 units
+    np.testing.assert_array_equal(model, core.covariances()[1])
 
     for width, height in SCREENS:
         viewer.window._qt_window.resize(width, height)
@@ -95,10 +95,10 @@ def test_the_tab_shows_the_cores_numbers_and_exports_the_model(make_napari_viewe
 def test_without_a_model_it_compares_independent_and_pairwise(make_napari_viewer, qtbot, small):
     viewer = make_napari_viewer()
     _, tab = maxent_tab(viewer, small, model=False)
-    result = run_tab(qtbot, tab, {"updates": 0, "device": "cpu"})
+    result = run_tab(qtbot, tab, {"l2": "1e-4", "updates": 0, "device": "cpu"})
     assert result.rbm is None and list(result.table()["model"]) == ["independent", "pairwise"]
     assert "no RBM in the viewer" in tab.summary.text() and ", RBM " not in tab.summary.text()
-    assert tab.result.fit.updates == 0
+    assert tab.result.fit.updates == 0 and tab.result.config.l2 == 1e-4
 
 
 def test_stop_ends_the_fit_and_keeps_nothing(make_napari_viewer, qtbot, small):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from napari_neurorbm.analysis import ising, maxent
-from napari_neurorbm.analysis.maxent import CLIP, iter_fit_pairwise, iter_model_moments
+from napari_neurorbm.analysis.maxent import CLIP, iter_fit_pairwise, iter_model_moments, spaced
 from napari_neurorbm.analysis.multiinfo import Pairwise, all_states, fit_to_frames
 from napari_neurorbm.analysis.pairwise_file import (
     is_pairwise,
@@ -108,8 +108,8 @@ def test_moments_by_enumeration_and_by_chains_are_the_models():
     np.testing.assert_allclose(means, exact_m, atol=1e-12)
     np.testing.assert_allclose(pairs, exact_c, atol=1e-12)
     start = ising.independent_states(torch.full((10,), 0.3), 2000, torch.Generator().manual_seed(0))
-    means, pairs = drain(ising.iter_moments_sampled(model, start, sweeps=100, seed=1))
-    # 200 000 draws, correlated over a few sweeps: a standard error of ~2e-3
+    means, pairs = drain(ising.iter_moments_sampled(model, start, sweeps=50, seed=1))
+    # 100 000 draws, correlated over a few sweeps: a standard error of ~3e-3
     np.testing.assert_allclose(means, exact_m, atol=1e-2)
     np.testing.assert_allclose(pairs, exact_c, atol=1e-2)
 
@@ -117,12 +117,13 @@ def test_moments_by_enumeration_and_by_chains_are_the_models():
 def test_the_moments_check_sets_the_fits_moments_beside_the_datas(monkeypatch):
     frames = exact_samples(random_model(12, seed=5), 3000, seed=3)
     frames[:, 4] = 0  # a constant unit: left out of the check as out of the fit
-    cfg = MaxEntConfig(updates=0, chains=2000, device="cpu")
+    cfg = MaxEntConfig(updates=0, chains=1000, device="cpu")  # 100 000 draws for the chains' moments
     fit = drain(iter_fit_pairwise(frames, cfg))
     x = frames[:, fit.free]
     np.testing.assert_allclose(fit.data.means, x.mean(0))
     np.testing.assert_allclose(fit.data.pairs, x.T @ x / len(x))
-    np.testing.assert_allclose(fit.data.correlations(), np.corrcoef(x.T)[np.triu_indices(11, 1)], atol=1e-9)
+    covariances = np.cov(x.T, bias=True)[np.triu_indices(11, 1)]
+    np.testing.assert_allclose(fit.data.covariances(), covariances, atol=1e-12)
     moments, method = drain(iter_model_moments(fit, frames, cfg))
     exact_m, exact_c = exact_moments(fit.fitted)
     assert method == "exact" and len(moments.means) == 11
@@ -133,6 +134,17 @@ def test_the_moments_check_sets_the_fits_moments_beside_the_datas(monkeypatch):
     assert method == "chains"
     np.testing.assert_allclose(sampled.means, exact_m, atol=1e-2)
     np.testing.assert_allclose(sampled.pairs, exact_c, atol=1e-2)
+
+
+def test_a_cap_on_the_frames_fits_evenly_spaced_ones():
+    frames = exact_samples(random_model(6, seed=9), 1000, seed=4)
+    assert spaced(frames, 0) is frames and spaced(frames, 2000) is frames
+    np.testing.assert_array_equal(spaced(frames, 4), frames[[0, 333, 666, 999]])
+    fit = drain(iter_fit_pairwise(frames, MaxEntConfig(frames=250, updates=0, device="cpu")))
+    chosen = spaced(frames, 250)
+    assert fit.frames == 250 and len(np.unique(np.linspace(0, 999, 250).round())) == 250
+    np.testing.assert_allclose(fit.data.means, chosen.mean(0))
+    np.testing.assert_allclose(fit.data.pairs, chosen.T @ chosen / 250)
 
 
 def test_units_that_never_or_always_fire_are_independent_at_the_clipped_mean():

@@ -458,6 +458,9 @@ class MaxEntConfig(Config):
     updates: int = setting(300, "moment-matching updates", "updates of the refinement that matches the "
                            "model's means and pair moments, estimated from persistent Gibbs chains, to the "
                            "data's (0: the pseudolikelihood fit alone)", low=0, step=100)
+    frames: int = setting(0, "training frames fitted", "at most this many of the training frames, evenly "
+                          "spaced, make the fit (0 = all): the pseudolikelihood's cost grows with them",
+                          low=0, step=10_000)
     minutes: float = setting(0.0, "time budget", "wall time for the fit (pseudolikelihood and moment "
                              "matching; the AIS comes after it): the refinement stops when it is spent "
                              "(0 = none)", unit="min", low=0, step=1.0)

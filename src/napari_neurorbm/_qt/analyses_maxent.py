@@ -2,7 +2,7 @@
 recording, beside independent units and the viewer's RBM (when it holds one). Top: each model's test
 log-likelihood per frame as its gain over independent units (bars, labelled with the log-likelihood and
 the pairwise model's share of the RBM's gain). Below: the moments check, the fitted model's pair
-correlations against the training frames'. Export writes the numbers (CSV), the figure (PNG) and the
+covariances against the training frames'. Export writes the numbers (CSV), the figure (PNG) and the
 fitted model's file, which `neurorbm loglik` and `neurorbm heat` read."""
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import pyqtgraph as pg
 
 from napari_neurorbm._qt.analyses_tab import PLOT_MIN_HEIGHT, AnalysisTab, pen
 from napari_neurorbm._qt.colors import SERIES_COLORS
-from napari_neurorbm.analysis.baseline import MaxEntResult, iter_maxent
+from napari_neurorbm.analysis.baseline import DRAWN_PAIRS, MaxEntResult, iter_maxent
 from napari_neurorbm.analysis.generation import check_same_units
 from napari_neurorbm.configs import MaxEntConfig
 from napari_neurorbm.progress import Progress
 
 COLOURS = {"independent": SERIES_COLORS["independent"], "pairwise": SERIES_COLORS["pairwise"],
            "RBM": SERIES_COLORS["generated"]}
-MAX_POINTS = 20_000  # pairs drawn in the moments check (a random sample beyond)
 TITLE_SIZE = "9pt"  # two plots share the figure's height and a narrow dock's width
 
 
@@ -32,7 +31,8 @@ class MaxEntTab(AnalysisTab):
     label = "Max-ent"
     name = "maxent"
     config = MaxEntConfig
-    fields = ("pl_iterations", "updates", "minutes", "ais_betas", "device")  # the CLI has them all
+    fields = ("l2", "pl_iterations", "updates", "minutes", "ais_betas", "device")  # the CLI has them all
+    text_fields = ("l2",)  # 0.01 to 1e-4 and below: no spin box step suits it
     inputs = ("raster", "model")
 
     def __init__(self, state) -> None:
@@ -90,22 +90,19 @@ class MaxEntTab(AnalysisTab):
                    size=TITLE_SIZE)
 
     def _draw_moments(self, result: MaxEntResult) -> None:
-        """The model's pair correlations against the data's (a sample of MAX_POINTS pairs at most), y = x."""
-        data, model = result.correlations()
-        shown = np.arange(len(data))
-        if len(data) > MAX_POINTS:
-            shown = np.sort(np.random.default_rng(0).choice(len(data), MAX_POINTS, replace=False))
+        """The model's pair covariances against the data's (a sample of DRAWN_PAIRS at most), y = x."""
+        data, model = result.covariances(DRAWN_PAIRS)
+        pairs = len(result.fit.free) * (len(result.fit.free) - 1) // 2
         p = self.moments_plot
-        p.plot(data[shown], model[shown], pen=None, symbol="o", symbolSize=4, symbolPen=None,
+        p.plot(data, model, pen=None, symbol="o", symbolSize=4, symbolPen=None,
                symbolBrush=(*SERIES_COLORS["pairwise"], 140))
         p.addItem(pg.InfiniteLine((0, 0), angle=45, pen=pen((200, 200, 200), width=1, dashed=True)))
         if len(data):
             low, high = min(data.min(), model.min()), max(data.max(), model.max())
             p.setRange(xRange=(low, high), yRange=(low, high))  # one scale: y = x is the diagonal
-        r = result.correlation_agreement()["pair_correlation_r"]
-        p.setTitle("pair correlations" + (f", r = {r:.3f}" if r is not None else ""), size=TITLE_SIZE)
-        p.setLabel("bottom", "training frames" + (f" ({len(shown):,} of {len(data):,} pairs)"
-                                                  if len(shown) < len(data) else ""))
+        p.setTitle(f"pair covariances{_fit_line(result.moments_agreement())}", size=TITLE_SIZE)
+        p.setLabel("bottom", "training frames" + (f" ({len(data):,} of {pairs:,} pairs)" if len(data) < pairs
+                                                  else ""))
         p.setLabel("left", f"model ({result.moments_method})")
 
     def table(self, result: MaxEntResult) -> pd.DataFrame:
@@ -120,12 +117,17 @@ class MaxEntTab(AnalysisTab):
             lls += f", RBM {s['rbm_test_ll']:.3f}"
             share = s["share_of_rbm_gain"]
             tail = "" if share is None else f"; pairwise: {share:.2f} of the RBM's gain"
-        r = "–" if s["pair_correlation_r"] is None else f"{s['pair_correlation_r']:.3f}"
         se = f" ± {s['log_z_stderr']:.1g}" if s["log_z_method"] == "ais" else ""
-        return (f"Test log-likelihood per frame: {lls} nats{tail}. Pair correlations, model vs data: "
-                f"r = {r} ({s['units']} units, log Z {s['log_z_method']}{se}).")
+        return (f"Test log-likelihood per frame: {lls} nats{tail}. Pair covariances, model vs data"
+                f"{_fit_line(s)} ({s['units']} units, log Z {s['log_z_method']}{se}).")
 
     def extra_files(self, csv: Path) -> list[tuple[str, Path]]:
         """The fitted model's file <name>_pairwise.npz beside the CSV and PNG."""
         model = self.result.save(csv.with_name(f"{csv.stem}_pairwise.npz"), self.state.raster)
         return [("the pairwise model {} (neurorbm loglik and heat read it)", model)]
+
+
+def _fit_line(numbers: dict) -> str:
+    """', r = 0.95, slope 0.80' of the moments check (empty when the covariances do not vary)."""
+    r, slope = numbers["pair_covariance_r"], numbers["pair_covariance_slope"]
+    return "" if r is None else f": r = {r:.3f}, slope {slope:.2f}"

@@ -3,10 +3,10 @@ pyqtgraph figure with its legend below it, the headline numbers, and an export o
 figure (PNG).
 
 A tab is a subclass that says what it is (``title``, the short ``label`` on its tab, ``name``, its config
-class and, when not all of them, the ``fields`` its form shows, the state fields it reads in ``inputs``) and
-fills in five methods: :meth:`missing` (the one line
-that says what input it lacks), :meth:`job` (a core generator), :meth:`draw`, :meth:`table` and
-:meth:`describe`. When an input changes
+class and, when not all of them, the ``fields`` its form shows (``text_fields`` as text), the state fields
+it reads in ``inputs``) and fills in five methods: :meth:`missing` (the one line that says what input it
+lacks), :meth:`job` (a core generator), :meth:`draw`, :meth:`table` and :meth:`describe`. When an input
+changes
 (another recording, a new model, other generated activity) the result shown is of the old input, so it goes.
 """
 
@@ -56,6 +56,7 @@ class AnalysisTab(QWidget, RunnerParts):
     name: str  # the stem of exported files
     config: type[Config]
     fields: tuple[str, ...] | None = None  # the config's fields on the form (None: all; the others: defaults)
+    text_fields: tuple[str, ...] = ()  # numbers shown as text fields (no natural step: forms.ConfigForm)
     inputs: tuple[str, ...]  # the ViewerState fields the analysis reads
 
     shown = Signal(object)  # the result, once drawn
@@ -66,7 +67,7 @@ class AnalysisTab(QWidget, RunnerParts):
         self.state = state
         self.result: Any = None
         self._ran_on: tuple = ()
-        self.form = ConfigForm(self.config(), only=self.fields)
+        self.form = ConfigForm(self.config(), only=self.fields, text=self.text_fields)
         self.needs = QLabel(wordWrap=True, objectName="needs")
         self.needs.setStyleSheet("color: rgb(250, 170, 60)")
         self.run_button = QPushButton("Run", toolTip=f"Compute the {self.title.lower()}; click again to stop")

@@ -15,6 +15,9 @@ Units that never fire in the training frames (or always do) carry no information
 are left out of the fit and added back as independent units at the clipped mean (the clip the RBM's
 starting biases and the independent baseline use), so that test frames where they fire keep a finite
 likelihood.
+
+The moments check (:func:`iter_model_moments`) gives the fitted model's means and pair moments, to set
+beside the training frames' (:class:`Moments`): exact up to 20 units, else from chains.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ CLIP = 1e-4  # means of constant units, as the RBM's base biases and the indepen
 LINE_SEARCH = 25  # evaluations allowed in one L-BFGS line search
 LR_DECAY = 100.0  # updates over which the moment-matching step falls to 1/sqrt(2) of its start
 CONVERGED = 1e-7  # the pseudolikelihood fit stops when an iteration gains less than this share
-MOMENT_SWEEPS = 50  # sweeps of the chains that estimate the fitted model's moments (beyond 20 units)
+MOMENT_SWEEPS = 100  # sweeps of the chains that estimate the fitted model's moments (beyond 20 units)
 
 
 @dataclass(frozen=True)
@@ -176,15 +179,11 @@ class Moments:
     means: np.ndarray
     pairs: np.ndarray
 
-    def correlations(self) -> np.ndarray:
-        """Pearson's r of every pair i < j (upper triangle, row by row): (<v_i v_j> - m_i m_j) /
-        sqrt(var_i var_j); NaN where a unit never varies (a model's rare unit in a short sample)."""
-        m = self.means
-        cov = self.pairs - np.outer(m, m)
-        sd = np.sqrt(np.clip(m * (1 - m), 0, None))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = cov / np.outer(sd, sd)
-        return r[np.triu_indices(len(m), 1)]
+    def covariances(self) -> np.ndarray:
+        """<v_i v_j> - m_i m_j of every pair i < j (upper triangle, row by row): what the fit matches, given
+        the means. (Not Pearson's r: divided by the spread of rare units, a handful of coincidences in the
+        data or in a sample of the model would make any r.)"""
+        return (self.pairs - np.outer(self.means, self.means))[np.triu_indices(len(self.means), 1)]
 
 
 @dataclass(frozen=True)
@@ -197,6 +196,7 @@ class PairwiseFit:
     model: Pairwise
     free: np.ndarray
     data: Moments
+    frames: int  # the training frames fitted
     pl_iterations: int
     updates: int
     mean_error: float
@@ -216,19 +216,19 @@ class PairwiseFit:
 def iter_fit_pairwise(frames: np.ndarray | Raster, config: MaxEntConfig | None = None
                       ) -> Generator[Progress, None, PairwiseFit]:
     """The pairwise maximum-entropy model of 0/1 training ``frames`` (frames x units; of a raster: its
-    training frames): pseudolikelihood, then moment matching (see the module's docstring), within
-    ``config.minutes`` when it is set."""
+    training frames; ``config.frames`` of them, evenly spaced, when set): pseudolikelihood, then moment
+    matching (see the module's docstring), within ``config.minutes`` when it is set."""
     cfg = (config or MaxEntConfig()).validate()
     began = time.monotonic()
     deadline = began + cfg.minutes * 60 if cfg.minutes else math.inf
-    x = frames.frames("train") if isinstance(frames, Raster) else frames
+    x = spaced(frames.frames("train") if isinstance(frames, Raster) else np.asarray(frames), cfg.frames)
     data = training_frames(x, pick_device(cfg.device))
     h, J, done = yield from iter_pseudolikelihood(data, cfg.l2, cfg.pl_iterations, deadline)
     errors = {"mean_error": math.nan, "pair_error": math.nan, "updates": 0}
     if cfg.updates:
         h, J, errors = yield from iter_moment_matching(data, h, J, cfg, deadline)
     moments = Moments(*(x.double().cpu().numpy() / data.n_frames for x in (data.counts, data.second)))
-    return PairwiseFit(_all_units(data, h, J), data.free, moments, done, errors["updates"],
+    return PairwiseFit(_all_units(data, h, J), data.free, moments, len(x), done, errors["updates"],
                        errors["mean_error"], errors["pair_error"], time.monotonic() - began)
 
 
@@ -245,6 +245,13 @@ def iter_model_moments(fit: PairwiseFit, frames: np.ndarray, config: MaxEntConfi
     start = torch.as_tensor(np.asarray(frames)[np.ix_(rows, fit.free)].T != 0, device=pick_device(cfg.device))
     means, pairs = yield from iter_moments_sampled(model, start, MOMENT_SWEEPS, cfg.seed)
     return Moments(means, pairs), "chains"
+
+
+def spaced(frames: np.ndarray, at_most: int) -> np.ndarray:
+    """At most ``at_most`` of the frames (rows), evenly spaced, in order; all of them when 0."""
+    if not at_most or len(frames) <= at_most:
+        return frames
+    return frames[np.linspace(0, len(frames) - 1, at_most).round().astype(int)]
 
 
 def _all_units(data: Frames, h: torch.Tensor, J: torch.Tensor) -> Pairwise:

@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "chains; log Z exactly up to 20 units, by AIS beyond; the mean log-likelihood per test frame of "
         "independent units, of the pairwise model and, with --rbm, of an RBM, with the share of the RBM's "
         "gain over independent units that the pairwise model captures; and the moments check: the model's "
-        "pair correlations (exact up to 20 units, else from 50 sweeps of its chains) against the training "
+        "pair covariances (exact up to 20 units, else from 100 sweeps of its chains) against the training "
         "frames'. See docs/analyses.md."))
     p.add_argument("raster", metavar="RASTER.npz", help="a raster written by `neurorbm binarize`")
     p.add_argument("--out", required=True, metavar="PAIRWISE.npz", help="the pairwise model file to write")
@@ -54,11 +54,12 @@ def _text(s: dict, written: Path) -> str:
     se = f" +- {s['log_z_stderr']:.2g}" if s["log_z_method"] == "ais" else ""
     lines = [
         f"fitted   {s['units']} units ({s['constant_units']} constant in the training frames, kept "
-        f"independent) in {s['fit_seconds']:.0f} s: {s['pl_iterations']} pseudolikelihood iterations, "
+        f"independent) to {s['fit_frames']} frames in {s['fit_seconds']:.0f} s: {s['pl_iterations']} "
+        "pseudolikelihood iterations, "
         f"{s['updates']} moment-matching updates",
         f"log Z    {s['log_z']:.3f}{se} ({s['log_z_method']})",
-        f"moments  pair correlations of the model ({s['moments_method']}) against the training frames': "
-        f"r = {_r(s['pair_correlation_r'])}, rms difference {s['pair_correlation_rms_error']:.3g}",
+        f"moments  pair covariances of the model ({s['moments_method']}) against the training frames': "
+        f"r = {_r(s['pair_covariance_r'])}, slope {_r(s['pair_covariance_slope'])}",
         f"test LL  independent {s['independent_test_ll']:.4f}, pairwise {s['pairwise_test_ll']:.4f}"
         + (f", RBM {s['rbm_test_ll']:.4f}" if s["rbm_test_ll"] is not None else "")
         + f" nats per frame over {s['test_frames']} test frames",

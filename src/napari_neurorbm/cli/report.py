@@ -16,9 +16,9 @@ from napari_neurorbm.sweep.selection import OVERFIT_SHARE
 from napari_neurorbm.sweep.selection_report import iter_write_sweep_report
 
 COST = ("CPU seconds on one core for a 1726-unit Steinmetz recording (9960 frames, an RBM of 64 hidden "
-        "units): spectrum 20 (10 spectra, 6 areas among them), dmd 3, multiinfo 1, heat 3; for the 50-cell "
-        "retina (283 041 frames): 3, 1, 13 and 0.3; ei (only where the units have E/I classes) about 5 on "
-        "the 200-unit demo session")
+        "units): spectrum 20 (10 spectra, 6 areas among them), dmd 3, multiinfo 1, heat 3, maxent 52; for "
+        "the 50-cell retina (283 041 frames): 3, 1, 13, 0.3 and 2.5; on the 200-unit demo session maxent 6 "
+        "and ei (only where the units have E/I classes) about 5")
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -32,8 +32,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
             "frames: means, connected 2- and 3-point correlations (slope and Pearson r against train), PCA "
             "projection, P(K), free-energy histograms, P(v_i=1|rest) against h_eff, and in time the "
             "autocorrelation of K(t), spike counts in 100 and 400 ms windows and K(t+Δ) given K(t). Then the "
-            "analyses beyond the paper (--analyses): PC spectrum, DMD, multi-information, heat capacity and "
-            "seed 004's E/I experiment (light settings; units with E/I classes only), "
+            "analyses beyond the paper (--analyses): PC spectrum, DMD, multi-information, heat capacity, the "
+            "pairwise maximum-entropy baseline (a pseudolikelihood fit on at most 20 000 training frames) "
+            "and seed 004's E/I experiment (light settings; units with E/I classes only), "
             "each a PNG, a CSV and its numbers. Writes fig3.png, fig6.png, generated.npz, "
             "<analysis>.png/.csv, summary.json and index.html into DIR. "
             "With a sweep folder (neurorbm sweep --out): the train (dashed) and test (solid) "
