@@ -44,7 +44,7 @@ def large(tmp_path_factory):
 def fitted(large, tmp_path_factory):
     """The pairwise model file of the 22-unit raster."""
     out = tmp_path_factory.mktemp("maxent") / "pairwise.npz"
-    assert main(["maxent", str(large), "--out", str(out), *FAST]) == 0
+    assert main(["maxent", str(large), "--out", str(out), "--l2", "0.01", *FAST]) == 0
     return out
 
 
@@ -64,6 +64,7 @@ def test_maxent_on_12_units_is_exact_and_loglik_and_heat_read_its_file(small, tm
     assert main(["maxent", str(small), "--out", str(out), "--rbm", str(rbm), "--json", *FAST]) == 0
     s = _json(capsys)
     assert s["log_z_method"] == "exact" and s["units"] == 12 and s["updates"] == 30
+    assert s["l2_chosen_by"] == "held-out pseudolikelihood" and f"{s['l2']:g}" in s["l2_tried"]
     assert abs(s["pairwise_test_ll"] - s["independent_test_ll"]) < 0.05  # nearly independent units
     gain = (s["pairwise_test_ll"] - s["independent_test_ll"]) / (s["rbm_test_ll"] - s["independent_test_ll"])
     assert s["share_of_rbm_gain"] == pytest.approx(gain)
@@ -80,6 +81,7 @@ def test_maxent_beyond_20_units_uses_ais_and_keeps_a_silent_unit_independent(lar
                                                                              capsys):
     s = load_pairwise(fitted).metadata
     assert s["log_z_method"] == "ais" and s["units"] == 22 and s["constant_units"] == 1
+    assert s["l2"] == 0.01 and s["l2_chosen_by"] == "given" and s["l2_tried"] is None
     assert np.isfinite(s["pairwise_test_ll"]) and s["log_z_stderr"] > 0
     assert main(["loglik", str(fitted), str(large), "--chains", "100", "--betas", "200", "--json"]) == 0
     assert np.isfinite(_json(capsys)["loglik"])

@@ -450,9 +450,11 @@ class EIConfig(Config):
 class MaxEntConfig(Config):
     """The pairwise maximum-entropy (Ising) fit (``analysis.maxent``) and its test log-likelihood by AIS."""
 
-    l2: float = setting(0.01, "L2 penalty", "weight of (l2 / 2) sum J_ij^2 subtracted from the mean "
-                        "log-(pseudo)likelihood per frame: keeps couplings of pairs that never fire together "
-                        "finite", low=0)
+    l2: float | None = setting(None, "L2 penalty", "weight of (l2 / 2) sum J_ij^2 subtracted from the mean "
+                               "log-(pseudo)likelihood per frame: keeps couplings of pairs that never fire "
+                               "together finite; auto (empty): the one of 0.1, 0.03, ... 1e-5 whose "
+                               "pseudolikelihood fit best predicts a fifth of the training frames held out",
+                               low=0, none="auto")
     pl_iterations: int = setting(100, "pseudolikelihood iterations", "L-BFGS iterations of the "
                                  "pseudolikelihood fit (Aurell & Ekeberg 2012), the starting point", low=1)
     updates: int = setting(300, "moment-matching updates", "updates of the refinement that matches the "

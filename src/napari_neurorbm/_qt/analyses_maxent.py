@@ -32,7 +32,7 @@ class MaxEntTab(AnalysisTab):
     name = "maxent"
     config = MaxEntConfig
     fields = ("l2", "pl_iterations", "updates", "minutes", "ais_betas", "device")  # the CLI has them all
-    text_fields = ("l2",)  # 0.01 to 1e-4 and below: no spin box step suits it
+    text_fields = ("l2",)  # auto, or 0.1 to 1e-5: no spin box step suits it
     inputs = ("raster", "model")
 
     def __init__(self, state) -> None:
@@ -118,8 +118,9 @@ class MaxEntTab(AnalysisTab):
             share = s["share_of_rbm_gain"]
             tail = "" if share is None else f"; pairwise: {share:.2f} of the RBM's gain"
         se = f" ± {s['log_z_stderr']:.1g}" if s["log_z_method"] == "ais" else ""
+        l2 = f"L2 {s['l2']:g}" + ("" if s["l2_tried"] is None else " (auto)")
         return (f"Test log-likelihood per frame: {lls} nats{tail}. Pair covariances, model vs data"
-                f"{_fit_line(s)} ({s['units']} units, log Z {s['log_z_method']}{se}).")
+                f"{_fit_line(s)} ({s['units']} units, {l2}, log Z {s['log_z_method']}{se}).")
 
     def extra_files(self, csv: Path) -> list[tuple[str, Path]]:
         """The fitted model's file <name>_pairwise.npz beside the CSV and PNG."""

@@ -45,6 +45,7 @@ CSV_FILTER = "CSV table (*.csv);;All files (*)"
 PLOT_MIN_HEIGHT = 300
 STAGES = {"spectrum": "PC spectrum", "DMD": "DMD", "generating": "Sampling the model",
           "multi-information": "Multi-information", "heat capacity": "Heat capacity",
+          "choosing the L2 penalty": "Choosing the L2 penalty",
           "pseudolikelihood": "Pseudolikelihood fit", "moments": "Moments check", "ais": "AIS log Z"}
 
 

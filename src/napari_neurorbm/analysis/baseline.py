@@ -89,7 +89,11 @@ class MaxEntResult:
                 "independent_test_ll": self.independent, "pairwise_test_ll": self.pairwise,
                 "pairwise_train_ll": self.pairwise_train, "log_z": self.log_z.value,
                 "log_z_stderr": self.log_z.stderr, "log_z_method": self.log_z.method, "rbm_test_ll": self.rbm,
-                "share_of_rbm_gain": self.share, "pl_iterations": fit.pl_iterations, "updates": fit.updates,
+                "share_of_rbm_gain": self.share, "l2": fit.l2,
+                "l2_chosen_by": "given" if fit.choice is None else "held-out pseudolikelihood",
+                "l2_tried": None if fit.choice is None else {f"{l2:g}": v for l2, v in fit.choice.scores},
+                "l2_seconds": None if fit.choice is None else fit.choice.seconds,
+                "pl_iterations": fit.pl_iterations, "updates": fit.updates,
                 "mean_error": _finite(fit.mean_error), "pair_error": _finite(fit.pair_error),
                 **self.moments_agreement(), **{f"{k}_seconds": v for k, v in self.seconds.items()}}
 

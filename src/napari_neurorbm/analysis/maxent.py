@@ -44,6 +44,9 @@ CLIP = 1e-4  # means of constant units, as the RBM's base biases and the indepen
 LINE_SEARCH = 25  # evaluations allowed in one L-BFGS line search
 LR_DECAY = 100.0  # updates over which the moment-matching step falls to 1/sqrt(2) of its start
 CONVERGED = 1e-7  # the pseudolikelihood fit stops when an iteration gains less than this share
+L2_GRID = (0.1, 0.03, 0.01, 0.003, 0.001, 3e-4, 1e-4, 3e-5, 1e-5)  # the L2 penalties auto tries, in order
+HELD_OUT = 5  # auto holds out one in this many training frames to judge each penalty
+PL_SELECT_ITERATIONS = 200  # at most, per penalty tried (converged fits took 15-130 on the real recordings)
 MOMENT_SWEEPS = 100  # sweeps of the chains that estimate the fitted model's moments (beyond 20 units)
 
 
@@ -93,15 +96,17 @@ def training_frames(frames: np.ndarray, device: torch.device) -> Frames:
     return Frames(xf, xt, second.diagonal().clone(), second, free, np.clip(means, CLIP, 1 - CLIP))
 
 
-def iter_pseudolikelihood(data: Frames, l2: float, iterations: int, deadline: float = math.inf
+def iter_pseudolikelihood(data: Frames, l2: float, iterations: int, deadline: float = math.inf,
+                          start: tuple[torch.Tensor, torch.Tensor] | None = None
                           ) -> Generator[Progress, None, tuple[torch.Tensor, torch.Tensor, int]]:
     """(h, J) of the free units maximising the pseudolikelihood less (l2 / 2) sum_{i<j} J_ij^2, by full-batch
-    L-BFGS from independent units, and the iterations done: ``iterations``, fewer when L-BFGS converges or
-    the monotonic clock passes ``deadline``; one progress record per iteration."""
+    L-BFGS from ``start`` (default: independent units), and the iterations done: ``iterations``, fewer when
+    L-BFGS converges or the monotonic clock passes ``deadline``; one progress record per iteration."""
     n, t = data.second.shape[0], data.n_frames
-    dev = data.second.device
-    h = base_biases(data.counts / t)
-    J = torch.zeros(n, n, device=dev)
+    if start is None:
+        h, J = base_biases(data.counts / t), torch.zeros(n, n, device=data.second.device)
+    else:
+        h, J = (x.detach().clone() for x in start)
     # one iteration per step() call, with up to LINE_SEARCH evaluations in its line search
     opt = torch.optim.LBFGS([h, J], lr=1.0, max_iter=1, max_eval=LINE_SEARCH + 1, history_size=10,
                             line_search_fn="strong_wolfe")
@@ -126,6 +131,48 @@ def iter_pseudolikelihood(data: Frames, l2: float, iterations: int, deadline: fl
             break
         before = value
     return h, J, done
+
+
+def neg_log_pseudolikelihood(frames: torch.Tensor, h: torch.Tensor, J: torch.Tensor) -> float:
+    """-sum_i log P(v_i | the other units) of the model (h, J), averaged over 0/1 ``frames`` (frames x units,
+    float): what the pseudolikelihood fit minimises, here of frames it did not see."""
+    z = frames @ J + h
+    return float((F.softplus(z) - frames * z).sum(1, dtype=torch.float64).mean())
+
+
+@dataclass(frozen=True)
+class PenaltyChoice:
+    """The L2 penalty chosen, -log PL per held-out frame of each penalty tried (in the order tried), and the
+    wall time of the choice."""
+
+    l2: float
+    scores: tuple[tuple[float, float], ...]
+    seconds: float
+
+
+def iter_choose_l2(x: np.ndarray, device: torch.device, seed: int, deadline: float = math.inf
+                   ) -> Generator[Progress, None, PenaltyChoice]:
+    """The L2 penalty of L2_GRID whose pseudolikelihood fit to four fifths of the training frames ``x`` best
+    predicts the other fifth (drawn at random with ``seed``, as the test frames are). The penalties are tried
+    from the largest down, each fit starting from the last, until the held-out score gets worse: weaker
+    penalties cost more iterations and, with few frames, only overfit more."""
+    began = time.monotonic()
+    held = np.zeros(len(x), bool)
+    held[np.random.default_rng(seed).permutation(len(x))[: max(1, len(x) // HELD_OUT)]] = True
+    data = training_frames(x[~held], device)
+    test = torch.as_tensor(np.asarray(x)[np.ix_(held, data.free)], dtype=torch.float32, device=device)
+    scores: list[tuple[float, float]] = []
+    start = None
+    for l2 in L2_GRID:
+        h, J, _ = yield from iter_pseudolikelihood(data, l2, PL_SELECT_ITERATIONS, deadline, start)
+        start = h, J
+        with torch.no_grad():
+            scores.append((l2, neg_log_pseudolikelihood(test, h, J)))
+        yield Progress("choosing the L2 penalty", len(scores), len(L2_GRID),
+                       f"L2 {l2:g}: -log pseudolikelihood {scores[-1][1]:.4f} per held-out frame")
+        if scores[-1][1] > min(s for _, s in scores) or time.monotonic() > deadline:
+            break
+    return PenaltyChoice(min(scores, key=lambda s: s[1])[0], tuple(scores), time.monotonic() - began)
 
 
 def iter_moment_matching(data: Frames, h: torch.Tensor, J: torch.Tensor, cfg: MaxEntConfig, deadline: float
@@ -190,13 +237,15 @@ class Moments:
 class PairwiseFit:
     """A fitted pairwise model of all units; ``free`` are the units fitted (the others are constant in the
     training frames and enter as independent units at the clipped mean) and ``data`` their moments in the
-    training frames, which the model matches; the moment errors of the chains at the last update (NaN
-    without moment matching); the work done and its wall time."""
+    training frames, which the model matches; its L2 penalty and how it was chosen; the moment errors of the
+    chains at the last update (NaN without moment matching); the work done and its wall time."""
 
     model: Pairwise
     free: np.ndarray
     data: Moments
     frames: int  # the training frames fitted
+    l2: float  # the L2 penalty of the fit
+    choice: PenaltyChoice | None  # how it was chosen (None: it was given)
     pl_iterations: int
     updates: int
     mean_error: float
@@ -222,14 +271,20 @@ def iter_fit_pairwise(frames: np.ndarray | Raster, config: MaxEntConfig | None =
     began = time.monotonic()
     deadline = began + cfg.minutes * 60 if cfg.minutes else math.inf
     x = spaced(frames.frames("train") if isinstance(frames, Raster) else np.asarray(frames), cfg.frames)
-    data = training_frames(x, pick_device(cfg.device))
+    device = pick_device(cfg.device)
+    choice = None
+    if cfg.l2 is None:
+        choice = yield from iter_choose_l2(x, device, cfg.seed, deadline)
+        cfg = cfg.replace(l2=choice.l2)
+    data = training_frames(x, device)
     h, J, done = yield from iter_pseudolikelihood(data, cfg.l2, cfg.pl_iterations, deadline)
     errors = {"mean_error": math.nan, "pair_error": math.nan, "updates": 0}
     if cfg.updates:
         h, J, errors = yield from iter_moment_matching(data, h, J, cfg, deadline)
     moments = Moments(*(x.double().cpu().numpy() / data.n_frames for x in (data.counts, data.second)))
-    return PairwiseFit(_all_units(data, h, J), data.free, moments, len(x), done, errors["updates"],
-                       errors["mean_error"], errors["pair_error"], time.monotonic() - began)
+    seconds = time.monotonic() - began
+    return PairwiseFit(_all_units(data, h, J), data.free, moments, len(x), cfg.l2, choice, done,
+                       errors["updates"], errors["mean_error"], errors["pair_error"], seconds)
 
 
 def iter_model_moments(fit: PairwiseFit, frames: np.ndarray, config: MaxEntConfig | None = None

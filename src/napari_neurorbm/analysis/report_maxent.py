@@ -17,12 +17,13 @@ from napari_neurorbm.rbm.model import RBM
 # 20 000 training frames, short chains and AIS runs (`neurorbm maxent` adds moment matching)
 MAXENT = MaxEntConfig(frames=20_000, updates=0, chains=200, ais_chains=100, ais_betas=200)
 WHAT = (f"The pairwise maximum-entropy model (Schneidman et al. 2006; paper 004) of all units, fitted to the "
-        f"training frames (at most {MAXENT.frames}, evenly spaced) by pseudolikelihood (`neurorbm maxent` "
-        "adds moment matching): the mean log-likelihood per test frame of independent units, of the pairwise "
-        "model and of the RBM, as gains over independent units, with the share of the RBM's gain the "
-        "pairwise model captures; log Z exact up to 20 units, else by AIS "
-        f"({MAXENT.ais_chains} chains x {MAXENT.ais_betas} temperatures). Right: the moments check, the "
-        "model's pair covariances against the training frames' (r and the slope of model on data).")
+        f"training frames (at most {MAXENT.frames}, evenly spaced) by pseudolikelihood, its L2 penalty the "
+        "one that best predicts held-out training frames (`neurorbm maxent` adds moment matching): the mean "
+        "log-likelihood per test frame of independent units, of the pairwise model and of the RBM, as gains "
+        "over independent units, with the share of the RBM's gain the pairwise model captures; log Z exact "
+        f"up to 20 units, else by AIS ({MAXENT.ais_chains} chains x {MAXENT.ais_betas} temperatures). Right: "
+        "the moments check, the model's pair covariances against the training frames' (r and the slope of "
+        "model on data).")
 
 
 def maxent_page(result: MaxEntResult, rbm: RBM):

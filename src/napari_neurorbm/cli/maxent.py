@@ -57,6 +57,7 @@ def _text(s: dict, written: Path) -> str:
         f"independent) to {s['fit_frames']} frames in {s['fit_seconds']:.0f} s: {s['pl_iterations']} "
         "pseudolikelihood iterations, "
         f"{s['updates']} moment-matching updates",
+        f"L2       {s['l2']:g} ({_chosen(s)})",
         f"log Z    {s['log_z']:.3f}{se} ({s['log_z_method']})",
         f"moments  pair covariances of the model ({s['moments_method']}) against the training frames': "
         f"r = {_r(s['pair_covariance_r'])}, slope {_r(s['pair_covariance_slope'])}",
@@ -73,3 +74,11 @@ def _text(s: dict, written: Path) -> str:
 
 def _r(r: float | None) -> str:
     return "-" if r is None else f"{r:.3f}"
+
+
+def _chosen(s: dict) -> str:
+    """'given', or how auto chose: each penalty tried with its -log pseudolikelihood per held-out frame."""
+    if s["l2_tried"] is None:
+        return "given"
+    tried = ", ".join(f"{l2} {score:.3f}" for l2, score in s["l2_tried"].items())
+    return f"auto: -log pseudolikelihood per held-out training frame {tried}"
