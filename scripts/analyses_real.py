@@ -2,8 +2,8 @@
 hench, Steinmetz forssmann, the Tkačik retina) load its raster in a napari viewer, load or train a small RBM,
 generate activity from it, open the Analyses dock and run every tab of analyses_widget.TABS through its own
 Run button (a tab whose inputs are missing is skipped with its reason), then save a screenshot of the window
-per tab at 1920 x 1080 and 1366 x 768, each tab's export (its curves as CSV, its figure as PNG) and a
-summary.json of each tab's numbers (its describe() text).
+per tab at 1920 x 1080 and 1366 x 768 (of a skipped tab too: it shows why), each tab's export (its curves as
+CSV, its figure as PNG) and a summary.json of each tab's numbers (its describe() text).
 
     xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python scripts/analyses_real.py --out shots/
 
@@ -165,7 +165,7 @@ def analyse(key: str, args: argparse.Namespace, settings: dict[str, dict[str, st
                "minutes": model.metadata["config"]["minutes"]}
     summary = {"recording": RECORDINGS[key], "units": raster.n_units, "frames": raster.n_frames,
                "bin_s": raster.bin_s, "model": trained, "generated_frames": args.generate, "tabs": {}}
-    ran = []
+    shown = []
     for i, tab in enumerate(dock.by_name.values()):
         dock.tabs.setCurrentIndex(i)
         fill(tab, settings.get(tab.name, {}))
@@ -173,6 +173,7 @@ def analyse(key: str, args: argparse.Namespace, settings: dict[str, dict[str, st
         if need:
             print(f"[analyses_real] {key} {tab.name}: skipped: {need}", flush=True)
             summary["tabs"][tab.name] = {"skipped": need}
+            shown.append((i, tab))  # its screenshot shows the line that says why
             continue
         outcome = run_tab(tab, 60 * args.tab_minutes)
         if tab.result is not None:
@@ -180,10 +181,10 @@ def analyse(key: str, args: argparse.Namespace, settings: dict[str, dict[str, st
         summary["tabs"][tab.name] = outcome
         print(f"[analyses_real] {key} {tab.name} ({outcome['seconds']:.0f} s): "
               f"{outcome.get('numbers') or outcome.get('failed')}", flush=True)
-        ran.append((i, tab))
+        shown.append((i, tab))
     for width, height in SIZES:
         window.resize(width, height)
-        for i, tab in ran:
+        for i, tab in shown:
             dock.tabs.setCurrentIndex(i)
             settle()
             viewer.screenshot(str(folder / f"{key}_{width}x{height}_{tab.name}.png"), canvas_only=False,

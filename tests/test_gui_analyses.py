@@ -179,8 +179,11 @@ def test_heat_with_subsets_draws_a_curve_per_size_and_exports_them(make_napari_v
     assert texts[2:] == ["pairwise, N = 3 (mean of 2)", "pairwise, N = 5 (mean of 2)"]
     assert len(tab.plot.listDataItems()) == 4 and "peak T by N: 3: " in tab.summary.text()
     table = pd.read_csv(tab.export(tmp_path / "heat.csv")[0])
-    assert list(table.columns) == ["N", "draw", "units", "T", "C"] and len(table) == 11 * (1 + 2 * 2)
-    assert (table["units"] == "RBM").sum() == 11
+    assert list(table.columns) == ["N", "draw", "units", "T", "C", "C_stderr"]
+    assert len(table) == 11 * (1 + 2 * 2)
+    model = table["units"] == "RBM"
+    assert model.sum() == 11 and (table["C_stderr"][model] > 0).all()  # the RBM's is Monte Carlo
+    assert table["C_stderr"][~model].isna().all()  # the subsets' by enumeration
 
 
 def stop_midway(qtbot, tab, under_way=None) -> None:

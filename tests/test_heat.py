@@ -48,3 +48,38 @@ def test_bad_temperatures_and_oversized_enumeration_are_one_line_errors():
         H.temperatures(0.0, 2.0, 31)
     with pytest.raises(NeuroRBMError, match="at most 20 units"):
         H.heat_exact(small_rbm(21, 2), np.array([1.0]))
+
+
+def _pairwise12(seed: int = 2) -> Pairwise:
+    rng = np.random.default_rng(seed)
+    J = np.triu(rng.normal(0, 0.5, (12, 12)), 1)
+    return Pairwise(rng.normal(-1, 0.5, 12), J + J.T)
+
+
+@pytest.mark.parametrize("model", [small_rbm(), _pairwise12()], ids=["rbm", "pairwise"])
+def test_a_seed_gives_the_same_curve_on_any_number_of_cores(model):
+    T = H.temperatures(0.5, 2.0, 7)
+    before = torch.get_num_threads()
+    curves = []
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            curves.append(drain(H.iter_heat_mc(model, T, sweeps=40, chains=20, seed=5)))
+    finally:
+        torch.set_num_threads(before)
+    for c in curves[1:]:
+        np.testing.assert_array_equal(c.C, curves[0].C)
+        np.testing.assert_array_equal(c.stderr, curves[0].stderr)
+
+
+@pytest.mark.parametrize("model", [small_rbm(), _pairwise12()], ids=["rbm", "pairwise"])
+def test_the_standard_error_is_the_size_of_the_monte_carlo_error(model):
+    T = H.temperatures(0.5, 2.0, 16)
+    exact = H.heat_exact(model, T).C
+    mc = drain(H.iter_heat_mc(model, T, sweeps=200, chains=16, seed=7))
+    z = np.abs(mc.C - exact) / mc.stderr
+    # the error over its estimate follows Student's t with BATCHES - 1 = 4 degrees of freedom: median |t| is
+    # 0.74, and |t| > 4.6 has probability 0.01; an error bar 10 times too large or too small fails
+    assert 0.15 < np.median(z) < 2.5
+    assert (z > 4.6).sum() <= 1
+    assert H.heat_exact(model, T).stderr is None

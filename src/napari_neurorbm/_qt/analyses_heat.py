@@ -41,6 +41,9 @@ class HeatTab(AnalysisTab):
         colour = SERIES_COLORS["generated"]
         line = p.plot(curve.T, curve.C, pen=pen(colour), symbol="o", symbolSize=4, symbolPen=None,
                       symbolBrush=colour)
+        if curve.stderr is not None:  # +- 2 standard errors of the Monte Carlo
+            bars = pg.ErrorBarItem(x=curve.T, y=curve.C, height=4 * curve.stderr, pen=pen(colour, width=1))
+            p.addItem(bars)
         self.legend.addItem(line, f"RBM, {self.state.model.rbm.n_visible} units")
         # "T = 1" at the foot of its line: the peak, often near T = 1, would hide it at the top
         one = pg.InfiniteLine(1.0, angle=90, pen=pen((200, 200, 200), width=1, dashed=True),
@@ -75,7 +78,8 @@ class HeatTab(AnalysisTab):
     def describe(self, result: HeatResult) -> str:
         s = heat_summary(result.curve, self.state.model.rbm.n_visible)
         at_one = f"; at T = 1: {s['C_at_T1']:.3f}" if s["C_at_T1"] is not None else ""
-        text = (f"C(T) per neuron peaks at T = {s['peak_T']:.2f} (C = {s['peak_C']:.3f}){at_one}; "
+        se = "" if s["peak_C_stderr"] is None else f" ± {s['peak_C_stderr']:.3f}"
+        text = (f"C(T) per neuron peaks at T = {s['peak_T']:.2f} (C = {s['peak_C']:.3f}{se}){at_one}; "
                 f"{s['method']}, {s['units']} units.")
         if result.subsets is not None:
             peaks = ", ".join(f"{n}: {v['mean_curve_peak_T']:.2f}"

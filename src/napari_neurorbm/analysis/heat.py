@@ -28,15 +28,19 @@ from napari_neurorbm.rbm.model import RBM, hidden_free_energy
 from napari_neurorbm.rbm.pcd import single_thread_workers
 
 MAX_EXACT = 20  # enumerate up to this many visible units
+BLOCKS = 8  # blocks of chains, each with its own generator: the same on any number of cores (reproducible)
+BATCHES = 5  # the measured steps are cut into this many batches; C's spread over them gives its error
 
 
 @dataclass(frozen=True)
 class HeatCurve:
-    """C(T) per neuron on a grid of temperatures, and where it peaks."""
+    """C(T) per neuron on a grid of temperatures, and where it peaks; of Monte Carlo, the standard error of
+    each C (batch means; None when exact)."""
 
     T: np.ndarray
     C: np.ndarray
     method: str
+    stderr: np.ndarray | None = None
 
     @property
     def peak_T(self) -> float:
@@ -90,23 +94,35 @@ def iter_heat_mc(model: RBM | Pairwise, T: np.ndarray, sweeps: int = 400, chains
     RBM, heat-bath sweeps of :class:`~.ising.IsingChains` for a pairwise model), each followed by a replica
     exchange between neighbouring temperatures; E is averaged after the first ``burn_in`` of the steps.
     The exchange swaps temperatures, not states: chains stay where they are (in their block of chains) and
-    ``at`` says which chain holds each slot of the grid (chains of one temperature are adjacent slots)."""
+    ``at`` says which chain holds each slot of the grid (chains of one temperature are adjacent slots).
+    The standard error of each C is that of the mean of C over BATCHES consecutive batches of the measured
+    steps (batch means: each batch long against the chains' correlation time)."""
     energy, T = Energy(model), np.asarray(T, dtype=np.float64)
     gen = torch.Generator().manual_seed(seed)
     slot_beta = torch.as_tensor(1 / T).repeat_interleave(chains)
     step = _stepper(energy, len(slot_beta), seed, gen)
     at, beta = torch.arange(len(slot_beta)), slot_beta.clone()  # beta: each chain's inverse temperature
-    start, sums = int(burn_in * sweeps), np.zeros((len(T), 3))
+    start = int(burn_in * sweeps)
+    batches = max(1, min(BATCHES, sweeps - start))
+    sums = np.zeros((batches, len(T), 3))
     for s in range(sweeps):
         e = step(beta)[at].double()
         _exchange((at, e), e, slot_beta, chains, gen)  # permutes the slots' chains and energies together
         beta[at] = slot_beta
         if s >= start:
             e = e.view(len(T), chains).numpy()
-            sums += np.c_[np.full(len(T), chains), e.sum(1), (e * e).sum(1)]
+            sums[(s - start) * batches // (sweeps - start)] += np.c_[np.full(len(T), chains), e.sum(1),
+                                                                      (e * e).sum(1)]
         yield Progress("heat capacity", s + 1, sweeps, f"sweep {s + 1}/{sweeps} at {len(T)} temperatures")
-    mean, second = sums[:, 1] / sums[:, 0], sums[:, 2] / sums[:, 0]
-    return HeatCurve(T, (second - mean**2) / (energy.n * T**2), "monte carlo")
+    per_batch = _heat_of_sums(sums, energy.n, T)
+    stderr = per_batch.std(0, ddof=1) / np.sqrt(batches) if batches > 1 else None
+    return HeatCurve(T, _heat_of_sums(sums.sum(0), energy.n, T), "monte carlo", stderr)
+
+
+def _heat_of_sums(sums: np.ndarray, n: int, T: np.ndarray) -> np.ndarray:
+    """C per neuron from (count, sum of E, sum of E^2) in the last axis, one row per temperature."""
+    mean, second = sums[..., 1] / sums[..., 0], sums[..., 2] / sums[..., 0]
+    return (second - mean**2) / (n * T**2)
 
 
 def iter_heat(model: RBM | Pairwise, T: np.ndarray, **mc) -> Generator[Progress, None, HeatCurve]:
@@ -117,10 +133,11 @@ def iter_heat(model: RBM | Pairwise, T: np.ndarray, **mc) -> Generator[Progress,
 
 
 def _blocks(rows: int, seed: int) -> list[tuple[slice, torch.Generator]]:
-    """The chains cut into one block per core of torch's (each stepped by a worker thread running torch with
-    one thread: on a shared 2-core machine, the small products of one step with torch's threads cost ~10x
-    more), each block with a generator of its own."""
-    n = max(1, min(torch.get_num_threads(), rows))
+    """The chains cut into BLOCKS blocks (fewer when there are fewer chains), each with a generator of its
+    own: how they are cut does not depend on the machine, so a seed gives the same curve on any number of
+    cores. Worker threads, one per core of torch's, step the blocks, each running torch with one thread (on
+    a shared 2-core machine the small products of one step with torch's threads cost ~10x more)."""
+    n = max(1, min(BLOCKS, rows))
     return [(slice(i * rows // n, (i + 1) * rows // n), torch.Generator().manual_seed(seed + 1 + i))
             for i in range(n)]
 
@@ -131,7 +148,7 @@ def _stepper(energy: Energy, count: int, seed: int,
     function returned moves every chain by one step at its inverse temperature (``beta``, one per chain) and
     returns each chain's energy E(v)."""
     blocks = _blocks(count, seed)
-    pool = single_thread_workers(len(blocks))
+    pool = single_thread_workers(min(len(blocks), torch.get_num_threads()))
     start = (torch.rand(count, energy.n, generator=gen, dtype=torch.float64) < 0.1).double()
     if energy.rbm is None:
         # float32 states and fields, as the max-ent fit's: each sweep's products cost about half of float64's

@@ -177,6 +177,9 @@ def heat_page(curve: HeatCurve, rbm: RBM):
     fig = _figure(6, 4.2)
     ax = fig.subplots()
     ax.plot(curve.T, curve.C, ".-", color=SERIES["generated"], label=f"RBM, {rbm.n_visible} units")
+    if curve.stderr is not None:
+        ax.errorbar(curve.T, curve.C, yerr=2 * curve.stderr, fmt="none", color=SERIES["generated"], lw=0.8,
+                    label="± 2 standard errors (Monte Carlo)")
     ax.axvline(1.0, color="0.5", ls=":", lw=1, label="T = 1 (the fitted model)")
     ax.plot(curve.peak_T, curve.C.max(), "*", ms=14, color=SERIES["generated"], mec="k",
             label=f"peak: T = {curve.peak_T:.2f}")

@@ -199,12 +199,16 @@ def iter_heat_result(model: RBM | Pairwise, raster: Raster | None, cfg: HeatConf
 
 
 def heat_table(curve: HeatCurve) -> pd.DataFrame:
-    """Columns T and C."""
-    return pd.DataFrame({"T": curve.T, "C": curve.C})
+    """Columns T and C, and C_stderr of a Monte Carlo curve."""
+    table = pd.DataFrame({"T": curve.T, "C": curve.C})
+    if curve.stderr is not None:
+        table["C_stderr"] = curve.stderr
+    return table
 
 
 def heat_summary(curve: HeatCurve, units: int) -> dict:
     """Where C(T) peaks, its value there and at T = 1 (None when T = 1 is off the grid), and the method."""
     at_one = float(np.interp(1.0, curve.T, curve.C)) if curve.T[0] <= 1 <= curve.T[-1] else None
-    return {"peak_T": curve.peak_T, "peak_C": float(curve.C.max()), "C_at_T1": at_one, "method": curve.method,
-            "units": int(units)}
+    peak_se = None if curve.stderr is None else float(curve.stderr[int(np.argmax(curve.C))])
+    return {"peak_T": curve.peak_T, "peak_C": float(curve.C.max()), "peak_C_stderr": peak_se,
+            "C_at_T1": at_one, "method": curve.method, "units": int(units)}

@@ -53,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     curve = run_shown(iter_heat_curve(model, cfg))
     write_csv(out, heat_table(curve), index=False)
     summary = heat_summary(curve, Energy(model).n)
-    print_results(args, summary, f"wrote {out}: C(T) peaks at T = {curve.peak_T:.3g} ({curve.method})")
+    se = "" if summary["peak_C_stderr"] is None else f" +- {summary['peak_C_stderr']:.2g}"
+    print_results(args, summary, f"wrote {out}: C(T) peaks at T = {curve.peak_T:.3g}, C = "
+                  f"{summary['peak_C']:.3g}{se} ({curve.method})")
     return 0
 
 
