@@ -75,7 +75,7 @@ def test_the_tab_draws_the_cores_p_k_and_exports_it(make_napari_viewer, qtbot, c
     assert tab.plot.ctrl.logYCheck.isChecked()  # P(K) on a log axis, as seed 004 draws it
     summary = tab.summary.text()
     assert f"E and I {s['e_and_i']['total_variation']:.3f} / {s['e_and_i']['kl']:.3f}" in summary
-    assert tab.plot.titleLabel.text.endswith(", 2 unknown left out")  # no waveform width: not in the models
+    assert tab.plot.titleLabel.text.endswith(", 2 unknown")  # no waveform width: not in the models
     for width, height in SCREENS:
         viewer.window._qt_window.resize(width, height)
         qtbot.wait(100)

@@ -51,7 +51,7 @@ class EITab(AnalysisTab):
         """The base's frame, with the training settings of both models below the tab's own in its box."""
         text = [f for f in TEXT_FIELDS if f in TRAIN_FIELDS]
         overrides = {f: {"label": label} for f, label in SHORT_LABELS.items() if f in TRAIN_FIELDS}
-        self.train = ConfigForm(TrainConfig(), only=TRAIN_FIELDS, text=text, overrides=overrides, columns=2)
+        self.train = ConfigForm(TrainConfig(), only=TRAIN_FIELDS, text=text, overrides=overrides)
         super()._lay_out()
         self.findChild(QGroupBox).layout().addWidget(self.train.native)
 
@@ -73,7 +73,7 @@ class EITab(AnalysisTab):
         p.setLogMode(y=True)
         p.setLabel("bottom", f"K, active E units per frame (of {result.n_e})")
         p.setLabel("left", "P(K)")
-        unknown = f", {result.n_unknown} unknown left out" if result.n_unknown else ""
+        unknown = f", {result.n_unknown} unknown" if result.n_unknown else ""  # left out of both models
         p.setTitle(f"E synchrony: {result.n_e} E, {result.n_i} I units{unknown}")
         s = result.summary()
         for key in ("data", *MODELS):
@@ -100,7 +100,8 @@ class EITab(AnalysisTab):
         names = {"e_only": "E alone", "e_and_i": "E and I"}
         distances = ", ".join(f"{name} {s[key]['total_variation']:.3f} / {s[key]['kl']:.3f}"
                               for key, name in names.items())
-        return f"TV / KL to the test frames' P(K): {distances}."
+        out = f" {result.n_unknown} units of unknown class are left out of both." if result.n_unknown else ""
+        return f"TV / KL to the test frames' P(K): {distances}.{out}"
 
     def extra_files(self, csv: Path) -> list[tuple[str, Path]]:
         """The headline numbers as JSON beside the CSV and PNG (the command's summary.json)."""

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import napari
 
 TABS: tuple[type[AnalysisTab], ...] = (SpectrumTab, DMDTab, MultiInfoTab, HeatTab, MaxEntTab, EITab)
-MIN_WIDTH = 360
+MIN_WIDTH = 470  # room for a figure's title and legend; the E/I tab's forms in one column fit it
 
 
 class AnalysesWidget(ViewerDock):
