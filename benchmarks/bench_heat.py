@@ -114,8 +114,8 @@ def timing(args: argparse.Namespace, runs: list[dict]) -> str:
     loaded = " **The machine was loaded (load above its CPUs): the figures are noisy.**" if busy else ""
     peak = max(r["peak_bytes"] for r in runs) / 2**20
     T, C = mean_curve(runs)
-    return f"""Machine: {platform.machine()}, {os.cpu_count()} CPUs; blocks of chains (one single-thread
-worker each): {args.threads or "torch's thread count (one per core)"}.
+    return f"""Machine: {platform.machine()}, {os.cpu_count()} CPUs; single-thread workers stepping the
+blocks of chains (an RBM's 8, a pairwise model's 1): {args.threads or "torch's thread count (one per core)"}.
 1-minute load average before -> after each run: {loads}.{loaded}
 
 | temperatures | runs | wall time, median (s) | spread, min-max (s) | peak memory (MB) | C(T) peaks at T |

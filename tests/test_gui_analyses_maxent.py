@@ -65,6 +65,7 @@ def test_the_tab_shows_the_cores_numbers_and_exports_the_model(make_napari_viewe
     assert f"pairwise: {s['share_of_rbm_gain']:.2f} of the RBM's gain" in text
     assert tab.plot.titleLabel.text.endswith(f"<br>pairwise: {s['share_of_rbm_gain']:.2f} of the RBM's gain")
     assert f"model vs data: r = {s['pair_covariance_r']:.3f}, slope {s['pair_covariance_slope']:.2f}" in text
+    assert s["l2_chosen_by"] == "held-out pseudolikelihood" and f"L2 {s['l2']:g} (auto)" in text  # empty
     labels = [item.toPlainText() for item in tab.plot.items if hasattr(item, "toPlainText")]
     assert labels == [f"{s[k]:.3f}" for k in ("independent_test_ll", "pairwise_test_ll", "rbm_test_ll")]
     data, model = tab.moments_plot.listDataItems()[0].getData()
@@ -98,6 +99,7 @@ def test_without_a_model_it_compares_independent_and_pairwise(make_napari_viewer
     result = run_tab(qtbot, tab, {"l2": "1e-4", "updates": 0, "device": "cpu"})
     assert result.rbm is None and list(result.table()["model"]) == ["independent", "pairwise"]
     assert "no RBM in the viewer" in tab.summary.text() and ", RBM " not in tab.summary.text()
+    assert result.fit.l2 == 1e-4 and "L2 0.0001," in tab.summary.text()  # as typed: not chosen
     assert tab.result.fit.updates == 0 and tab.result.config.l2 == 1e-4
 
 
