@@ -164,8 +164,8 @@ Before (2026-12-05), when every step ran on torch's own two threads and took fou
 proposal, the current state twice, its energy) and the replica exchange copied rows pair by pair: 267 s at a
 load of 5-7 (216 s with the products cut to one per step). Torch's threads were the cost: on this shared
 2-core machine the small operations of a step (496 chains x 128 hidden units) spin and wait for a busy core;
-the same command with OMP_NUM_THREADS=1 took 25 s. Now each core's worker thread steps its own block of
-chains with one torch thread (as PCD training does), and the exchange is one permutation (now of which
+the same command with OMP_NUM_THREADS=1 took 25 s. Now worker threads, one per core, step the blocks of
+chains with one torch thread each (as PCD training does), and the exchange is one permutation (now of which
 chain holds each temperature, so that the chains stay in their blocks). The
 peak's place moves with the seed by a few grid steps on this random model, whose C(T) is flat near its top
 (about 5 % Monte Carlo noise per point at the default 400 steps x 16 chains).
@@ -177,10 +177,18 @@ all chains, then of every unit's field in every chain (chains x units), so about
 chains' fields per unit: measured 0.40 s of CPU per sweep of 248 chains at these 1726 units (0.086 s with
 `IsingChains` in float64, 0.052 s in float32). Now it sweeps with `IsingChains`, the max-ent fit's sampler
 (blocks of 32 units, the fields of a block kept up to date unit by unit, the rest by one product per block),
-with h and J divided by each chain's temperature, in float32, one block of chains per core as for the RBM.
+with h and J divided by each chain's temperature, in float32, then one block of chains per core (below).
 The command as a user runs it, on this model at a load average of 10-13 (the shared machine at its
 busiest), before: 87 of the 400 sweeps in 15 min (10 s per sweep: about 70 min in all; 1.0 s of CPU per
-sweep); after, at the same load: 13.5 min in all (49 s of CPU); at a load of 5-6, the table above.
+sweep); after, at the same load: 13.5 min in all (49 s of CPU); at a load of 5-6, 64.6 s.
+
+Blocks of chains (2026-12-05, later): the chains were cut into one block per torch thread, so a seed gave a
+different curve on a machine with another number of cores. They are now cut the same way everywhere: an
+RBM's into 8 blocks, a pairwise model's into one. Measured in one session on the model of the table (the
+pairwise model the Max-ent tab exported for forssmann), 3 runs each at a load of 1.2-2.0: one block per
+thread (the code before, 2 blocks here) 41.1 s median (38.2-44.4); 8 blocks 137.6 s (136.6-150.0), the
+heat-bath sweep of a block costing about the same whatever its chains; one block, the table above, 30.3 s.
+For the 2000 x 128 RBM (`bench:heat`), before 10.6 s (10.5-10.6), 8 blocks 11.8 s (11.3-14.0).
 """
 
 
