@@ -56,8 +56,8 @@ def test_a_model_of_other_units_is_one_line(raster):
 
 def test_heat_summary_has_no_value_at_t1_off_the_grid():
     curve = HeatCurve(np.array([1.5, 2.0, 2.5]), np.array([0.2, 0.5, 0.1]), "exact")
-    assert suite.heat_summary(curve, 7) == {"peak_T": 2.0, "peak_C": 0.5, "C_at_T1": None, "method": "exact",
-                                            "units": 7}
+    assert suite.heat_summary(curve, 7) == {"peak_T": 2.0, "peak_C": 0.5, "peak_C_stderr": None,
+                                            "C_at_T1": None, "method": "exact", "units": 7}
     assert suite.heat_summary(HeatCurve(np.array([0.5, 1.5]), np.array([0.2, 0.4]), "exact"), 7)["C_at_T1"] \
         == pytest.approx(0.3)
 

@@ -34,10 +34,24 @@ def text_height(label: QLabel) -> int:
     if not label.text():
         return 0
     margins, pad = label.contentsMargins(), 2 * label.margin()
-    width = max(1, label.width() - margins.left() - margins.right() - pad)
-    flags = int(Qt.TextFlag.TextWordWrap.value) | int(label.alignment().value)
+    align, flag = label.alignment(), Qt.AlignmentFlag
+    indent = _indent(label)
+    across = indent if align & (flag.AlignLeft | flag.AlignRight) else 0
+    down = indent if align & (flag.AlignTop | flag.AlignBottom) else 0
+    width = max(1, label.width() - margins.left() - margins.right() - pad - across)
+    flags = int(Qt.TextFlag.TextWordWrap.value) | int(align.value)
     box = label.fontMetrics().boundingRect(QRect(0, 0, width, 1 << 20), flags, label.text())
-    return box.height() + margins.top() + margins.bottom() + pad
+    return box.height() + margins.top() + margins.bottom() + pad + down
+
+
+def _indent(label: QLabel) -> int:
+    """The room QLabel keeps beside its text (on the side it is aligned to) as it wraps it: its indent, or,
+    with a frame (napari's style gives labels one) and no indent set, the width of an "x" less the margins;
+    without it a text measured one line shorter than QLabel lays it out was cut."""
+    indent = label.indent()
+    if indent < 0 and label.frameWidth():
+        indent = label.fontMetrics().horizontalAdvance("x") - 2 * label.margin()
+    return max(indent, 0)
 
 
 def fit_wrapped_labels(widget: QWidget) -> None:
