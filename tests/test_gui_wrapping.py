@@ -8,7 +8,8 @@ from qtpy.QtWidgets import QFrame, QLabel
 from napari_neurorbm._qt.wrapping import text_height
 
 TEXT = ("steinmetz2019_forssmann_2017-11-01: no unit has a spike waveform width, so all 1726 units are of "
-        "unknown class and none is E or I (the source gives no waveform widths; phy, Allen and NWB sources can)")
+        "unknown class and none is E or I (the source gives no waveform widths; phy, Allen and NWB sources "
+        "can)")
 
 
 @pytest.mark.parametrize("frame", [QFrame.Shape.NoFrame, QFrame.Shape.Box])
