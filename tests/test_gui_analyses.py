@@ -101,10 +101,25 @@ def run_every_tab(viewer, qtbot, dock, settings: dict, tag: str, screenshot_dir,
         viewer.window._qt_window.resize(width, height)
         for i, tab in enumerate(dock.by_name.values()):
             dock.tabs.setCurrentIndex(i)
-            qtbot.wait(100)
-            assert_fits(viewer, dock, (width, height))
-            save_viewer_screenshot(viewer, screenshot_dir, f"analyses_{tag}_{width}x{height}_{tab.name}")
+            check_and_shoot(viewer, qtbot, dock, screenshot_dir, (width, height),
+                            f"analyses_{tag}_{width}x{height}_{tab.name}")
     return results
+
+
+def shoot_every_size(viewer, qtbot, dock, screenshot_dir, stem: str) -> None:
+    """The window at each of SCREENS with the tab shown: it fits (:func:`assert_fits`) and its screenshot is
+    saved as <stem>_<width>x<height>.png."""
+    for width, height in SCREENS:
+        viewer.window._qt_window.resize(width, height)
+        check_and_shoot(viewer, qtbot, dock, screenshot_dir, (width, height), f"{stem}_{width}x{height}")
+
+
+def check_and_shoot(viewer, qtbot, dock, screenshot_dir, size: tuple[int, int], name: str) -> None:
+    """Let the window settle, check that it and the dock fit the screen ``size`` and save its screenshot
+    ``name``."""
+    qtbot.wait(100)
+    assert_fits(viewer, dock, size)
+    save_viewer_screenshot(viewer, screenshot_dir, name)
 
 
 def assert_fits(viewer, dock: AnalysesWidget, size: tuple[int, int]) -> None:

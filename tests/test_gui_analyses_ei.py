@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 from qtpy.QtCore import Qt
 
-from conftest import save_viewer_screenshot
 from napari_neurorbm._qt.analyses_ei import COLOURS
 from napari_neurorbm._qt.raster_layers import add_raster_layers
 from napari_neurorbm._qt.state import get_state
@@ -23,8 +22,8 @@ from napari_neurorbm.data.binning import BinningParams, binarize
 from napari_neurorbm.data.synthetic import make_synthetic
 from napari_neurorbm.progress import drain
 from synthetic_model import one_torch_thread  # noqa: F401 (a fixture)
-from test_gui_analyses import WAIT, assert_fits, fill, legend_texts, run_tab, stop_midway
-from test_gui_screens import SCREENS, show_dock
+from test_gui_analyses import WAIT, fill, legend_texts, run_tab, shoot_every_size, stop_midway
+from test_gui_screens import show_dock
 
 pytestmark = pytest.mark.gui
 TRAIN = {"n_hidden": 4, "updates": 40, "batch": 200, "seed": 3, "device": "cpu"}
@@ -76,11 +75,7 @@ def test_the_tab_draws_the_cores_p_k_and_exports_it(make_napari_viewer, qtbot, c
     summary = tab.summary.text()
     assert f"E and I {s['e_and_i']['total_variation']:.3f} / {s['e_and_i']['kl']:.3f}" in summary
     assert tab.plot.titleLabel.text.endswith(", 2 unknown")  # no waveform width: not in the models
-    for width, height in SCREENS:
-        viewer.window._qt_window.resize(width, height)
-        qtbot.wait(100)
-        assert_fits(viewer, dock, (width, height))
-        save_viewer_screenshot(viewer, screenshot_dir, f"analyses_ei_{width}x{height}")
+    shoot_every_size(viewer, qtbot, dock, screenshot_dir, "analyses_ei")
 
     csv, png, numbers = tab.export(tmp_path / "ei")
     pd.testing.assert_frame_equal(pd.read_csv(csv), core.table(), check_dtype=False)

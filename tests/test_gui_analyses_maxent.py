@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 from qtpy.QtCore import Qt
 
-from conftest import save_viewer_screenshot
 from napari_neurorbm._qt.analyses_widget import AnalysesWidget
 from napari_neurorbm._qt.raster_layers import add_raster_layers
 from napari_neurorbm._qt.state import get_state
@@ -21,8 +20,8 @@ from napari_neurorbm.configs import MaxEntConfig
 from napari_neurorbm.progress import drain
 from napari_neurorbm.rbm.io import load_model
 from synthetic_model import one_torch_thread, recording_and_model  # noqa: F401 (a fixture)
-from test_gui_analyses import WAIT, assert_fits, run_tab, stop_midway
-from test_gui_screens import SCREENS, show_dock
+from test_gui_analyses import WAIT, run_tab, shoot_every_size, stop_midway
+from test_gui_screens import show_dock
 
 pytestmark = pytest.mark.gui
 SETTINGS = {"updates": 40, "device": "cpu"}  # 16 units: log Z and moments by enumeration
@@ -72,11 +71,7 @@ def test_the_tab_shows_the_cores_numbers_and_exports_the_model(make_napari_viewe
     np.testing.assert_array_equal(data, core.covariances()[0])  # all 120 pairs of the 16 units
     np.testing.assert_array_equal(model, core.covariances()[1])
 
-    for width, height in SCREENS:
-        viewer.window._qt_window.resize(width, height)
-        qtbot.wait(100)
-        assert_fits(viewer, dock, (width, height))
-        save_viewer_screenshot(viewer, screenshot_dir, f"analyses_maxent_{width}x{height}")
+    shoot_every_size(viewer, qtbot, dock, screenshot_dir, "analyses_maxent")
 
     csv, png, npz = tab.export(tmp_path / "baseline.csv")
     assert png.stat().st_size > 1000 and npz.name == "baseline_pairwise.npz"

@@ -16,7 +16,7 @@ import pyqtgraph as pg
 
 from napari_neurorbm._qt.analyses_tab import PLOT_MIN_HEIGHT, AnalysisTab, pen
 from napari_neurorbm._qt.colors import SERIES_COLORS
-from napari_neurorbm.analysis.baseline import DRAWN_PAIRS, MaxEntResult, iter_maxent
+from napari_neurorbm.analysis.baseline import DRAWN_PAIRS, MaxEntResult, agreement_text, iter_maxent
 from napari_neurorbm.analysis.generation import check_same_units
 from napari_neurorbm.configs import MaxEntConfig
 from napari_neurorbm.progress import Progress
@@ -100,7 +100,7 @@ class MaxEntTab(AnalysisTab):
         if len(data):
             low, high = min(data.min(), model.min()), max(data.max(), model.max())
             p.setRange(xRange=(low, high), yRange=(low, high))  # one scale: y = x is the diagonal
-        p.setTitle(f"pair covariances{_fit_line(result.moments_agreement())}", size=TITLE_SIZE)
+        p.setTitle(f"pair covariances{agreement_text(result.moments_agreement(), ': ')}", size=TITLE_SIZE)
         p.setLabel("bottom", "training frames" + (f" ({len(data):,} of {pairs:,} pairs)" if len(data) < pairs
                                                   else ""))
         p.setLabel("left", f"model ({result.moments_method})")
@@ -120,15 +120,9 @@ class MaxEntTab(AnalysisTab):
         se = f" ± {s['log_z_stderr']:.1g}" if s["log_z_method"] == "ais" else ""
         l2 = f"L2 {s['l2']:g}" + ("" if s["l2_tried"] is None else " (auto)")
         return (f"Test log-likelihood per frame: {lls} nats{tail}. Pair covariances, model vs data"
-                f"{_fit_line(s)} ({s['units']} units, {l2}, log Z {s['log_z_method']}{se}).")
+                f"{agreement_text(s, ': ')} ({s['units']} units, {l2}, log Z {s['log_z_method']}{se}).")
 
     def extra_files(self, csv: Path) -> list[tuple[str, Path]]:
         """The fitted model's file <name>_pairwise.npz beside the CSV and PNG."""
         model = self.result.save(csv.with_name(f"{csv.stem}_pairwise.npz"), self.state.raster)
         return [("the pairwise model {} (neurorbm loglik and heat read it)", model)]
-
-
-def _fit_line(numbers: dict) -> str:
-    """', r = 0.95, slope 0.80' of the moments check (empty when the covariances do not vary)."""
-    r, slope = numbers["pair_covariance_r"], numbers["pair_covariance_slope"]
-    return "" if r is None else f": r = {r:.3f}, slope {slope:.2f}"

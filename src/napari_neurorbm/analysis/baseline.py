@@ -119,6 +119,14 @@ class MaxEntResult:
         return save_pairwise(path, self.fit.model, meta)
 
 
+def agreement_text(numbers: dict, before: str = "") -> str:
+    """``before`` + 'r = 0.952, slope 0.44' of the moments check in ``numbers``
+    (:meth:`MaxEntResult.moments_agreement` or the summary); empty when the covariances do not vary. The
+    tab, the report page and the command say it alike."""
+    r, slope = numbers["pair_covariance_r"], numbers["pair_covariance_slope"]
+    return "" if r is None else f"{before}r = {r:.3f}, slope {slope:.2f}"
+
+
 def iter_maxent(raster: Raster, config: MaxEntConfig | None = None, rbm: RBM | None = None
                 ) -> Generator[Progress, None, MaxEntResult]:
     """Fit the pairwise model to the raster's training frames and evaluate it (and independent units, and

@@ -281,7 +281,7 @@ def iter_fit_pairwise(frames: np.ndarray | Raster, config: MaxEntConfig | None =
     errors = {"mean_error": math.nan, "pair_error": math.nan, "updates": 0}
     if cfg.updates:
         h, J, errors = yield from iter_moment_matching(data, h, J, cfg, deadline)
-    moments = Moments(*(x.double().cpu().numpy() / data.n_frames for x in (data.counts, data.second)))
+    moments = Moments(*(m.double().cpu().numpy() / data.n_frames for m in (data.counts, data.second)))
     seconds = time.monotonic() - began
     return PairwiseFit(_all_units(data, h, J), data.free, moments, len(x), cfg.l2, choice, done,
                        errors["updates"], errors["mean_error"], errors["pair_error"], seconds)

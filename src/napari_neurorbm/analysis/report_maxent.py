@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from napari_neurorbm.analysis.baseline import DRAWN_PAIRS, MaxEntResult
+from napari_neurorbm.analysis.baseline import DRAWN_PAIRS, MaxEntResult, agreement_text
 from napari_neurorbm.configs import MaxEntConfig
 from napari_neurorbm.rbm.model import RBM
 
@@ -52,11 +52,8 @@ def maxent_page(result: MaxEntResult, rbm: RBM):
     scatter.plot(data, model, ".", ms=2, alpha=0.4, color=colours["pairwise"])
     ends = [min(data.min(), model.min()), max(data.max(), model.max())]
     scatter.plot(ends, ends, ":", color="0.4", lw=1)
-    agreement = result.moments_agreement()
-    fit = ("" if agreement["pair_covariance_r"] is None else
-           f", r = {agreement['pair_covariance_r']:.3f}, slope {agreement['pair_covariance_slope']:.2f}")
-    scatter.set_title(f"moments check{fit}", loc="left")
+    scatter.set_title(f"moments check{agreement_text(result.moments_agreement(), ', ')}", loc="left")
     scatter.locator_params(axis="x", nbins=5)  # tick labels of small numbers are long
     scatter.set_xlabel("pair covariance, training frames")
     scatter.set_ylabel(f"pair covariance, model ({result.moments_method})")
-    return fig, result.table(), result.summary()
+    return fig, table, result.summary()

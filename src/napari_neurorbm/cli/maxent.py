@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from napari_neurorbm.analysis.baseline import iter_maxent
+from napari_neurorbm.analysis.baseline import agreement_text, iter_maxent
 from napari_neurorbm.analysis.generation import check_same_units
 from napari_neurorbm.cli._common import out_path, print_results, run_shown
 from napari_neurorbm.cli._options import add_config_options, config_from_args
@@ -60,7 +60,7 @@ def _text(s: dict, written: Path) -> str:
         f"L2       {s['l2']:g} ({_chosen(s)})",
         f"log Z    {s['log_z']:.3f}{se} ({s['log_z_method']})",
         f"moments  pair covariances of the model ({s['moments_method']}) against the training frames': "
-        f"r = {_r(s['pair_covariance_r'])}, slope {_r(s['pair_covariance_slope'])}",
+        f"{agreement_text(s) or 'r = -, slope -'}",
         f"test LL  independent {s['independent_test_ll']:.4f}, pairwise {s['pairwise_test_ll']:.4f}"
         + (f", RBM {s['rbm_test_ll']:.4f}" if s["rbm_test_ll"] is not None else "")
         + f" nats per frame over {s['test_frames']} test frames",
@@ -70,10 +70,6 @@ def _text(s: dict, written: Path) -> str:
                      "over independent units")
     lines.append(f"wrote    {written}")
     return "\n".join(lines)
-
-
-def _r(r: float | None) -> str:
-    return "-" if r is None else f"{r:.3f}"
 
 
 def _chosen(s: dict) -> str:

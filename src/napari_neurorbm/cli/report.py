@@ -16,9 +16,9 @@ from napari_neurorbm.sweep.selection import OVERFIT_SHARE
 from napari_neurorbm.sweep.selection_report import iter_write_sweep_report
 
 COST = ("CPU seconds on one core for a 1726-unit Steinmetz recording (9960 frames, an RBM of 64 hidden "
-        "units): spectrum 20 (10 spectra, 6 areas among them), dmd 3, multiinfo 1, heat 3, maxent 52; for "
-        "the 50-cell retina (283 041 frames): 3, 1, 13, 0.3 and 2.5; on the 200-unit demo session maxent 6 "
-        "and ei (only where the units have E/I classes) about 5")
+        "units): spectrum 20 (10 spectra, 6 areas among them), dmd 3, multiinfo 1, heat 3, maxent 151 (103 "
+        "of them choosing its L2 penalty); for the 50-cell retina (283 041 frames): 3, 1, 13, 0.3 and 4; on "
+        "the 200-unit demo session maxent 8 and ei (only where the units have E/I classes) about 5")
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
